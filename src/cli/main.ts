@@ -1,0 +1,20 @@
+/** The `openorchestrator` command. Each subcommand lives in its own file. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerKey } from './key.js';
+import { registerStart } from './start.js';
+import { registerUpgrade } from './upgrade.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command()
+  .name('openorchestrator')
+  .description('OpenOrchestrator: run robots and scripts from one central database (a peer of the Python OpenOrchestrator)')
+  .version(version)
+  .showHelpAfterError('(run with --help for usage)');
+
+registerStart(program);
+registerUpgrade(program);
+registerKey(program);
+
+await program.parseAsync(process.argv);

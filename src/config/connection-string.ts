@@ -1,0 +1,503 @@
+/**
+ * Parses the SQLAlchemy-style connection string that the Python OpenOrchestrator uses, so both
+ * programs can share one environment variable, into a dialect plus options for a Node driver.
+ *
+ * The parser is hand-written rather than WHATWG `new URL`, which would mangle Windows paths
+ * (`sqlite:///C:\dir\oo.db`) and percent-encoding. It follows SQLAlchemy's `make_url`: user and
+ * password are percent-decoded, query values are form-decoded (`+` is a space), host and database
+ * are taken literally.
+ *
+ * @example
+ *   const config = parseConnectionString('postgresql+psycopg2://oo:secret@127.0.0.1:5432/oo');
+ *   assertDriverAvailable(config);
+ *   console.log(describeConnection(config)); // postgres at 127.0.0.1:5432/oo (user oo)
+ */
+import { createRequire } from 'node:module';
+import { ConnectionStringError } from '../errors.js';
+import { ENV_CONN_STRING } from './environment.js';
+
+/**
+ * The database families OpenOrchestrator supports.
+ *
+ * @example
+ *   const dialect: DialectName = parseConnectionString('mariadb://u:p@h/oo').dialect; // 'mysql'
+ */
+export type DialectName = 'sqlite' | 'postgres' | 'mysql' | 'mssql' | 'oracle';
+
+/**
+ * A parsed connection string. Never log it whole: it holds the password; use `describeConnection`.
+ *
+ * @example
+ *   parseConnectionString('mysql+pymysql://oo:pw@db:3306/oo');
+ *   // { dialect: 'mysql', pythonDriver: 'pymysql', nodeDriver: 'mysql2', host: 'db', port: 3306,
+ *   //   database: 'oo', user: 'oo', password: 'pw', query: {} }
+ */
+export interface ConnectionConfig {
+  dialect: DialectName;
+  /** the Python driver named after '+', e.g. 'psycopg2', or undefined */
+  pythonDriver?: string;
+  /** Node driver package that serves it: 'better-sqlite3' | 'pg' | 'mysql2' | 'tedious' | 'msnodesqlv8' | 'oracledb' */
+  nodeDriver: string;
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  /** sqlite only: file path as given (taken literally, e.g. Windows path), or ':memory:' */
+  filename?: string;
+  /** decoded query options, e.g. { driver: 'ODBC Driver 17 for SQL Server' } */
+  query: Record<string, string>;
+  /**
+   * mssql only. `odbcDsn`: the ODBC data source name (`mssql+pyodbc://user:pw@dsnname`);
+   * `integratedSecurity`: Windows login (no user in the string); `odbcDriver`: the `driver=` option;
+   * `instanceName`: the named instance of `host\INSTANCE` (then `host` is the part before `\`).
+   */
+  mssql?: { odbcDsn?: string; integratedSecurity: boolean; odbcDriver?: string; instanceName?: string };
+  /** oracle only: `?service_name=X`, or the database part of the string as a SID. */
+  oracle?: { serviceName?: string; sid?: string };
+}
+
+interface SchemeSpec {
+  dialect: DialectName;
+  pythonDrivers: readonly string[];
+  example: string;
+}
+
+const POSTGRES: SchemeSpec = {
+  dialect: 'postgres',
+  pythonDrivers: ['psycopg2', 'psycopg', 'pg8000', 'asyncpg', 'psycopg2cffi'],
+  example: 'postgresql://user:password@host:5432/database',
+};
+const MYSQL_DRIVERS = ['mysqldb', 'pymysql', 'mysqlconnector', 'mariadbconnector', 'asyncmy', 'aiomysql', 'cymysql'];
+
+/** Scheme (the part before '+') -> dialect. A Map, so that names like "constructor" are not found. */
+const SCHEMES: ReadonlyMap<string, SchemeSpec> = new Map<string, SchemeSpec>([
+  ['sqlite', { dialect: 'sqlite', pythonDrivers: ['pysqlite', 'aiosqlite'], example: 'sqlite:///relative/path.db' }],
+  ['postgresql', POSTGRES],
+  ['postgres', POSTGRES],
+  ['mysql', { dialect: 'mysql', pythonDrivers: MYSQL_DRIVERS, example: 'mysql://user:password@host:3306/database' }],
+  ['mariadb', { dialect: 'mysql', pythonDrivers: MYSQL_DRIVERS, example: 'mariadb://user:password@host:3306/database' }],
+  ['mssql', { dialect: 'mssql', pythonDrivers: ['pyodbc', 'pymssql', 'aioodbc'], example: 'mssql+pyodbc://user:password@host:1433/database' }],
+  ['oracle', { dialect: 'oracle', pythonDrivers: ['cx_oracle', 'oracledb'], example: 'oracle+oracledb://user:password@host:1521/?service_name=SERVICE' }],
+]);
+
+const SUPPORTED = 'sqlite, postgresql (or postgres), mysql, mariadb, mssql, oracle';
+const GENERIC_EXAMPLE = 'postgresql://user:password@host:5432/database or sqlite:///path/to/file.db';
+const UNPARSEABLE = '<unparseable connection string>';
+
+/** SQLAlchemy's scheme: a dialect name, optionally '+' and a Python driver name. */
+const SCHEME_PATTERN = /^([A-Za-z][A-Za-z0-9_]*)(?:\+([A-Za-z][A-Za-z0-9_]*))?$/;
+
+function fail(message: string): never {
+  throw new ConnectionStringError(message);
+}
+
+/** The pieces of `scheme://[userinfo@]hostport[/path][?query]`, all still as written. */
+interface RawParts {
+  scheme: string;
+  userinfo?: string;
+  hostport: string;
+  path?: string;
+  query?: string;
+}
+
+/**
+ * Finds the '@' that ends user:password. Normally it is the last '@' before the first '/' or '?'
+ * (so an unencoded '@' in a password works). If that stretch has no '@' but looks like
+ * `user:notaport`, the password itself holds '/' or '?', as SQLAlchemy allows: then the separator
+ * is the first later '@', moved on to any further '@' not separated from it by '/' or '?'.
+ */
+function splitUserinfo(rest: string): { userinfo?: string; remainder: string } {
+  const authorityEnd = firstOf(rest, '/?', 0);
+  const authority = rest.slice(0, authorityEnd);
+  const lastAt = authority.lastIndexOf('@');
+  if (lastAt >= 0) return { userinfo: authority.slice(0, lastAt), remainder: rest.slice(lastAt + 1) };
+
+  const colon = authority.indexOf(':');
+  if (colon >= 0 && !authority.startsWith('[') && !/^\d*$/.test(authority.slice(colon + 1))) {
+    let at = rest.indexOf('@', authorityEnd);
+    if (at >= 0) {
+      for (let next = rest.indexOf('@', at + 1); next >= 0 && !/[/?]/.test(rest.slice(at + 1, next)); next = rest.indexOf('@', at + 1)) {
+        at = next;
+      }
+      return { userinfo: rest.slice(0, at), remainder: rest.slice(at + 1) };
+    }
+  }
+  return { remainder: rest };
+}
+
+/** Index of the first character of `chars` in `text` from `start`, or `text.length`. */
+function firstOf(text: string, chars: string, start: number): number {
+  for (let i = start; i < text.length; i++) if (chars.includes(text.charAt(i))) return i;
+  return text.length;
+}
+
+function splitParts(url: string): RawParts {
+  const separator = url.indexOf('://');
+  if (separator < 0) {
+    if (url.includes(';') && url.includes('=')) {
+      fail(
+        'connection string looks like an ODBC connection string, which is not accepted as is: write ' +
+          'mssql+pyodbc://user:password@host:1433/database?driver=ODBC+Driver+17+for+SQL+Server, ' +
+          'or pass it percent-encoded as mssql+pyodbc:///?odbc_connect=...',
+      );
+    }
+    fail(`connection string has no "://": write it as dialect://user:password@host:port/database, e.g. ${GENERIC_EXAMPLE}`);
+  }
+  const scheme = url.slice(0, separator);
+  const rest = url.slice(separator + 3);
+  const { userinfo, remainder } = splitUserinfo(rest);
+  const hostEnd = firstOf(remainder, '/?', 0);
+  const hostport = remainder.slice(0, hostEnd);
+  let path: string | undefined;
+  let query: string | undefined;
+  const after = remainder.slice(hostEnd);
+  const questionMark = after.indexOf('?');
+  if (after.startsWith('/')) path = questionMark < 0 ? after.slice(1) : after.slice(1, questionMark);
+  if (questionMark >= 0) query = after.slice(questionMark + 1);
+  return { scheme, userinfo, hostport, path, query };
+}
+
+/** Percent-decodes like Python's `unquote`: malformed escapes stay as written instead of throwing. */
+function percentDecode(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+}
+
+function parseQuery(query: string | undefined): Record<string, string> {
+  const options = new Map<string, string>();
+  for (const part of (query ?? '').split('&')) {
+    if (part === '') continue;
+    const equals = part.indexOf('=');
+    const key = percentDecode((equals < 0 ? part : part.slice(0, equals)).replace(/\+/g, ' '));
+    const value = equals < 0 ? '' : percentDecode(part.slice(equals + 1).replace(/\+/g, ' '));
+    if (key === '') fail('connection string has a query option without a name ("?=value"): remove it or add the name');
+    if (options.has(key)) {
+      // Only a plain option name is echoed; anything odd might be a misplaced password.
+      const shown = /^[A-Za-z_][A-Za-z0-9_.-]{0,40}$/.test(key) ? `"${key}"` : 'an option';
+      fail(`connection string gives the query option ${shown} twice: keep only one`);
+    }
+    options.set(key, value);
+  }
+  return Object.fromEntries(options);
+}
+
+function parseHostPort(hostport: string, example: string): { host?: string; port?: number } {
+  let host: string;
+  let portText: string | undefined;
+  if (hostport.startsWith('[')) {
+    const close = hostport.indexOf(']');
+    if (close < 0) fail('connection string has an IPv6 address without a closing "]": write it as [::1]:5432');
+    host = hostport.slice(1, close);
+    const after = hostport.slice(close + 1);
+    if (after !== '' && !after.startsWith(':')) fail('connection string has text after an IPv6 address "]": write [address]:port');
+    if (after !== '') portText = after.slice(1);
+    if (host === '') fail('connection string has empty brackets "[]" where the host belongs: write the IPv6 address inside, e.g. [::1]');
+  } else {
+    const colon = hostport.indexOf(':');
+    if (colon >= 0 && hostport.indexOf(':', colon + 1) >= 0) {
+      fail('connection string has a host with several ":": write an IPv6 address in brackets, e.g. [::1]:5432, and percent-encode ":" in a password as %3A');
+    }
+    host = colon < 0 ? hostport : hostport.slice(0, colon);
+    if (colon >= 0) portText = hostport.slice(colon + 1);
+  }
+  if (/\s/.test(host)) fail('connection string has whitespace in the host name: remove it');
+  let port: number | undefined;
+  if (portText !== undefined) {
+    // The text is never echoed: when '@' is missing, a password ends up where the port belongs.
+    port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+    if (!(port >= 1 && port <= 65535)) {
+      fail(`connection string has an invalid port after the host: it must be a whole number from 1 to 65535, e.g. ${example}`);
+    }
+  }
+  return { host: host === '' ? undefined : host, port };
+}
+
+function checkCharacters(url: string): void {
+  if (url.trim() === '') {
+    fail(`connection string is empty: set ${ENV_CONN_STRING} to e.g. ${GENERIC_EXAMPLE}`);
+  }
+  for (let i = 0; i < url.length; i++) {
+    const code = url.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+      fail('connection string contains a control character (such as a line break or tab): remove it, or percent-encode it in a password (e.g. %09 for a tab)');
+    }
+  }
+  if (url.trim() !== url) fail('connection string starts or ends with whitespace: remove the spaces around it');
+}
+
+/**
+ * Parses a SQLAlchemy-style connection string. Throws `ConnectionStringError` with a one-line
+ * message that says what to fix and never contains the password.
+ *
+ * @example
+ *   parseConnectionString('sqlite:///C:\\Users\\abc\\oo.db').filename; // 'C:\Users\abc\oo.db'
+ *   parseConnectionString('mssql+pyodbc://sa:pw@db:1433/oo?driver=ODBC+Driver+17+for+SQL+Server').mssql;
+ *   // { integratedSecurity: false, odbcDriver: 'ODBC Driver 17 for SQL Server' }
+ */
+export function parseConnectionString(url: string): ConnectionConfig {
+  if (typeof url !== 'string') fail(`connection string must be text, e.g. ${GENERIC_EXAMPLE}`);
+  checkCharacters(url);
+  const parts = splitParts(url);
+
+  const scheme = SCHEME_PATTERN.exec(parts.scheme);
+  if (!scheme) {
+    fail(`connection string must start with a dialect name such as postgresql, mysql, mssql, oracle or sqlite before "://", e.g. ${GENERIC_EXAMPLE}`);
+  }
+  const base = (scheme[1] ?? '').toLowerCase();
+  const pythonDriver = scheme[2]?.toLowerCase();
+  const spec = SCHEMES.get(base);
+  if (!spec) fail(`connection string names an unsupported database "${base}": use one of ${SUPPORTED}`);
+  if (pythonDriver !== undefined && !spec.pythonDrivers.includes(pythonDriver)) {
+    fail(`connection string names an unknown Python driver "${pythonDriver}" for ${base}: use one of ${spec.pythonDrivers.join(', ')}, or none (${base}://...)`);
+  }
+
+  const query = parseQuery(parts.query);
+
+  if (spec.dialect === 'sqlite') {
+    if (parts.userinfo !== undefined || parts.hostport !== '') {
+      fail('sqlite connection string must not have a user, password or host (the path follows three slashes): write sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite:///C:\\path\\file.db');
+    }
+    const path = parts.path ?? '';
+    return {
+      dialect: 'sqlite',
+      pythonDriver,
+      nodeDriver: 'better-sqlite3',
+      filename: path === '' ? ':memory:' : path,
+      query,
+    };
+  }
+
+  let user: string | undefined;
+  let password: string | undefined;
+  if (parts.userinfo !== undefined) {
+    const colon = parts.userinfo.indexOf(':');
+    user = percentDecode(colon < 0 ? parts.userinfo : parts.userinfo.slice(0, colon)) || undefined;
+    password = colon < 0 ? undefined : percentDecode(parts.userinfo.slice(colon + 1)) || undefined;
+    if (user === undefined && password !== undefined) {
+      fail(`connection string has a password but no user name: write ${spec.example}`);
+    }
+  }
+  const { host, port } = parseHostPort(parts.hostport, spec.example);
+  const database = parts.path === undefined || parts.path === '' ? undefined : parts.path;
+  const common = { pythonDriver, host, port, database, user, password, query };
+  const noHost = (hint = ''): never => fail(`${base} connection string has no host: write e.g. ${spec.example}${hint}`);
+  const noDatabase = (): never =>
+    fail(`${base} connection string has no database name: add it after the host, e.g. ${spec.example} (create the database first if needed)`);
+
+  switch (spec.dialect) {
+    case 'postgres': {
+      // libpq style: postgresql://user:pw@/db?host=/var/run/postgresql for a Unix socket.
+      const socketHost = host ?? (query.host || undefined);
+      if (socketHost === undefined) noHost(', or ?host=/path/to/socket/dir for a Unix socket');
+      if (database === undefined) noDatabase();
+      return { ...common, dialect: 'postgres', nodeDriver: 'pg', host: socketHost };
+    }
+    case 'mysql':
+      if (host === undefined && !query.unix_socket) noHost(', or ?unix_socket=/path/to/mysqld.sock');
+      if (database === undefined) noDatabase();
+      return { ...common, dialect: 'mysql', nodeDriver: 'mysql2' };
+    case 'oracle': {
+      if (host === undefined) noHost();
+      const serviceName = query.service_name || undefined;
+      if (serviceName !== undefined && database !== undefined) {
+        fail('oracle connection string gives both a SID (the part after the port) and ?service_name=: keep one, e.g. oracle+oracledb://user:password@host:1521/?service_name=SERVICE');
+      }
+      return { ...common, dialect: 'oracle', nodeDriver: 'oracledb', oracle: { serviceName, sid: database } };
+    }
+    case 'mssql':
+      return parseMssql(common, base);
+  }
+}
+
+type Common = Omit<ConnectionConfig, 'dialect' | 'nodeDriver'>;
+
+/**
+ * pyodbc (also SQLAlchemy's default for mssql://) reads a host without port or database as an
+ * ODBC DSN, and no user as Windows integrated login; both need msnodesqlv8, the rest uses tedious.
+ */
+function parseMssql(common: Common, base: string): ConnectionConfig {
+  const { query, user, port, database } = common;
+  const odbc = common.pythonDriver === undefined || common.pythonDriver === 'pyodbc' || common.pythonDriver === 'aioodbc';
+  const odbcDriver = query.driver || undefined;
+
+  const odbcConnect = odbc ? query.odbc_connect : undefined;
+  if (odbcConnect) {
+    const dsn = /(?:^|;)\s*dsn\s*=\s*([^;]*)/i.exec(odbcConnect)?.[1]?.trim();
+    const sqlLogin = /(?:^|;)\s*(?:uid|user id)\s*=/i.test(odbcConnect) && !/(?:^|;)\s*trusted_connection\s*=\s*yes/i.test(odbcConnect);
+    return {
+      ...common,
+      dialect: 'mssql',
+      nodeDriver: 'msnodesqlv8',
+      mssql: { odbcDsn: dsn || undefined, integratedSecurity: !sqlLogin, odbcDriver },
+    };
+  }
+
+  let host = common.host;
+  if (host === undefined) {
+    const scheme = `${base}${common.pythonDriver ? `+${common.pythonDriver}` : ''}`;
+    const dsnHint = odbc ? `, or ${scheme}://user:password@dsnname for an ODBC DSN` : '';
+    fail(`${base} connection string has no host: write e.g. ${scheme}://user:password@host:1433/database${dsnHint}`);
+  }
+  let instanceName: string | undefined;
+  const backslash = host.indexOf('\\');
+  if (backslash >= 0) {
+    instanceName = host.slice(backslash + 1);
+    host = host.slice(0, backslash);
+    if (host === '' || instanceName === '' || instanceName.includes('\\')) {
+      fail(`${base} connection string has a malformed named instance: write host\\INSTANCE, e.g. localhost\\SQLEXPRESS`);
+    }
+  }
+  const integratedSecurity = user === undefined;
+  if (odbc && instanceName === undefined && port === undefined && database === undefined) {
+    return {
+      ...common,
+      host: undefined,
+      dialect: 'mssql',
+      nodeDriver: 'msnodesqlv8',
+      mssql: { odbcDsn: host, integratedSecurity, odbcDriver },
+    };
+  }
+  return {
+    ...common,
+    host,
+    dialect: 'mssql',
+    nodeDriver: integratedSecurity ? 'msnodesqlv8' : 'tedious',
+    mssql: { integratedSecurity, odbcDriver, ...(instanceName === undefined ? {} : { instanceName }) },
+  };
+}
+
+/**
+ * The connection string with its password replaced by `***`, for logs and error messages. Never
+ * throws; when it cannot tell where a password would end, it returns a placeholder instead.
+ *
+ * @example
+ *   redactConnectionString('postgresql://oo:s3cret@db:5432/oo'); // 'postgresql://oo:***@db:5432/oo'
+ *   redactConnectionString('oo:s3cret@db/oo');                   // '<unparseable connection string>'
+ */
+export function redactConnectionString(url: string): string {
+  try {
+    return redact(url);
+  } catch {
+    return UNPARSEABLE;
+  }
+}
+
+function redact(url: string): string {
+  if (typeof url !== 'string' || url.trim() === '') return '<empty connection string>';
+  const trimmed = url.trim();
+  const separator = trimmed.indexOf('://');
+  if (separator < 0) return UNPARSEABLE;
+  const scheme = trimmed.slice(0, separator);
+  if (!SCHEME_PATTERN.test(scheme)) return UNPARSEABLE;
+  const rest = trimmed.slice(separator + 3);
+  const isSqlitePath = /^sqlite(\+|$)/i.test(scheme) && (rest === '' || rest.startsWith('/') || rest.startsWith('?'));
+  const { userinfo, remainder } = isSqlitePath ? { userinfo: undefined, remainder: rest } : splitUserinfo(rest);
+  // Another '@' means the split may be wrong and part of a password may sit in what follows.
+  if (!isSqlitePath && remainder.includes('@')) return `${scheme}://${UNPARSEABLE}`;
+
+  let out = `${scheme}://`;
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(':');
+    out += `${colon < 0 ? userinfo : `${userinfo.slice(0, colon)}:***`}@`;
+  }
+  const hostEnd = firstOf(remainder, '/?', 0);
+  let hostport = remainder.slice(0, hostEnd);
+  const portColon = hostport.startsWith('[') ? hostport.indexOf(':', hostport.indexOf(']')) : hostport.indexOf(':');
+  // Text after ':' that is no port number may be a password written without its '@host'.
+  if (portColon >= 0 && !/^\d*$/.test(hostport.slice(portColon + 1))) hostport = `${hostport.slice(0, portColon)}:***`;
+  out += hostport;
+
+  const after = remainder.slice(hostEnd);
+  const questionMark = after.indexOf('?');
+  if (questionMark < 0) return sanitize(out + after);
+  out += after.slice(0, questionMark + 1);
+  out += after
+    .slice(questionMark + 1)
+    .split('&')
+    .map((part) => {
+      const equals = part.indexOf('=');
+      if (equals < 0) return part;
+      const key = percentDecode(part.slice(0, equals).replace(/\+/g, ' ')).toLowerCase();
+      const value = percentDecode(part.slice(equals + 1).replace(/\+/g, ' '));
+      const secret = /^(?:password|passwd|pwd)$/.test(key) || (key === 'odbc_connect' && /(?:pwd|password)\s*=/i.test(value));
+      return secret ? `${part.slice(0, equals)}=***` : part;
+    })
+    .join('&');
+  return sanitize(out);
+}
+
+/** Control characters would break a log line; they are shown as '?'. */
+function sanitize(text: string): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? '?' : char;
+  }
+  return out;
+}
+
+/**
+ * A one-line description for logs and the CLI; never includes the password.
+ *
+ * @example
+ *   describeConnection(parseConnectionString('postgresql://postgres:pw@127.0.0.1:5432/oo'));
+ *   // 'postgres at 127.0.0.1:5432/oo (user postgres)'
+ */
+export function describeConnection(config: ConnectionConfig): string {
+  if (config.dialect === 'sqlite') {
+    return config.filename === undefined || config.filename === ':memory:' ? 'sqlite in memory' : `sqlite file ${config.filename}`;
+  }
+  const login =
+    config.user !== undefined ? ` (user ${config.user})` : config.mssql?.integratedSecurity ? ' (Windows integrated login)' : '';
+  if (config.mssql?.odbcDsn !== undefined) return `mssql via ODBC DSN "${config.mssql.odbcDsn}"${login}`;
+  if (config.dialect === 'mssql' && config.host === undefined) return `mssql via an ODBC connection string (odbc_connect)${login}`;
+
+  let where = config.host === undefined ? '' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  if (config.mssql?.instanceName !== undefined) where += `\\${config.mssql.instanceName}`;
+  if (config.host === undefined && config.query.unix_socket) where = `socket ${config.query.unix_socket}`;
+  if (config.port !== undefined) where += `:${config.port}`;
+  if (config.oracle?.serviceName !== undefined) where += ` service ${config.oracle.serviceName}`;
+  else if (config.oracle?.sid !== undefined) where += ` SID ${config.oracle.sid}`;
+  else if (config.database !== undefined) where += `/${config.database}`;
+  return `${config.dialect} at ${where}${login}`;
+}
+
+/**
+ * Throws `ConnectionStringError` when the Node driver package for `config` is not installed,
+ * naming the package to install. `resolve` is for tests; it defaults to Node's `require.resolve`.
+ *
+ * @example
+ *   assertDriverAvailable(parseConnectionString('mssql+pyodbc://sa:pw@dsnname'));
+ *   // throws: ... needs the optional package msnodesqlv8 ...: run "npm install msnodesqlv8", ...
+ */
+export function assertDriverAvailable(config: ConnectionConfig, resolve: (id: string) => string = defaultResolve): void {
+  try {
+    resolve(config.nodeDriver);
+    return;
+  } catch (error) {
+    // Installed but without a CommonJS entry point (ESM-only exports) still counts as installed.
+    if ((error as NodeJS.ErrnoException | undefined)?.code !== 'MODULE_NOT_FOUND') return;
+  }
+  const install = `run "npm install ${config.nodeDriver}"`;
+  if (config.nodeDriver === 'msnodesqlv8') {
+    const tcp = 'use mssql+pyodbc://user:pw@host:1433/db for a direct TCP connection';
+    const reason =
+      config.mssql?.odbcDsn !== undefined
+        ? `an ODBC DSN ("${config.mssql.odbcDsn}")`
+        : config.host === undefined
+          ? 'a raw ODBC connection string (odbc_connect)'
+          : 'Windows integrated login (no user name in it)';
+    fail(`this connection string uses ${reason}, which needs the optional package msnodesqlv8 (ODBC, Windows): ${install}, or ${tcp}`);
+  }
+  fail(`this ${config.dialect} connection string needs the Node package ${config.nodeDriver}, which is not installed: ${install}`);
+}
+
+function defaultResolve(id: string): string {
+  return createRequire(import.meta.url).resolve(id);
+}

@@ -1,0 +1,216 @@
+/**
+ * OrchestratorConnection: the library a TypeScript/JavaScript robot uses, with everything the
+ * Python client offers. Unlike the Python one it holds no global state, so one process may
+ * keep connections to several databases.
+ *
+ * @example
+ *   import { createConnectionFromArgs } from 'openorchestrator';
+ *   const oc = createConnectionFromArgs();
+ *   await oc.logInfo('started');
+ *   const element = await oc.getNextQueueElement('invoices');
+ *   if (element) await oc.setQueueElementStatus(element.id, 'DONE');
+ *   await oc.close();
+ */
+import { readEnvironment } from '../config/environment.js';
+import { validateKey } from '../crypto/fernet.js';
+import { InputError } from '../errors.js';
+import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
+import * as constants from '../db/store/constants.js';
+import * as credentials from '../db/store/credentials.js';
+import * as logs from '../db/store/logs.js';
+import * as queues from '../db/store/queues.js';
+import * as triggers from '../db/store/triggers.js';
+import type { LogLevel, QueueStatus } from '../db/types.js';
+import { checkText } from '../db/store/validate.js';
+
+export type { Constant } from '../db/store/constants.js';
+export type { Credential } from '../db/store/credentials.js';
+export type { QueueElement, NewQueueElement, QueueElementFilter } from '../db/store/queues.js';
+
+/** Environment variables the Scheduler sets for every robot, beside the argv protocol. */
+export const ENV_PROCESS_NAME = 'OpenOrchestratorProcessName';
+export const ENV_PROCESS_ARGS = 'OpenOrchestratorProcessArgs';
+export const ENV_TRIGGER_ID = 'OpenOrchestratorTriggerId';
+export const ENV_JOB_ID = 'OpenOrchestratorJobId';
+
+export interface ConnectionOptions {
+  processName: string;
+  connectionString: string;
+  cryptoKey: string;
+  processArguments?: string;
+  triggerId?: string;
+  /** the Jobs row the Scheduler made for this run; logs carry it */
+  jobId?: string;
+}
+
+export class OrchestratorConnection {
+  readonly processName: string;
+  readonly processArguments: string;
+  readonly triggerId: string | undefined;
+  readonly jobId: string | undefined;
+  readonly #key: string;
+  readonly #store: Store;
+
+  constructor(options: ConnectionOptions) {
+    this.processName = checkText('process name', options.processName, 100);
+    checkText('connection string', options.connectionString, 10_000);
+    validateKey(options.cryptoKey);
+    this.#key = options.cryptoKey;
+    this.processArguments = options.processArguments ?? '';
+    this.triggerId = options.triggerId || undefined;
+    this.jobId = options.jobId || undefined;
+    this.#store = openStore(options.connectionString);
+  }
+
+  /** Runs a store call, turning driver errors into one-line messages without the password. */
+  async #run<T>(call: (store: Store) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.#store);
+    } catch (error) {
+      throw toDatabaseError(error, this.#store.config);
+    }
+  }
+
+  #log(level: LogLevel, message: string): Promise<void> {
+    if (typeof message !== 'string') throw new InputError('log message must be text');
+    return this.#run(async (store) => {
+      await logs.createLog(store, { level, processName: this.processName, message, jobId: this.jobId });
+    });
+  }
+
+  logTrace(message: string): Promise<void> {
+    return this.#log('TRACE', message);
+  }
+
+  logInfo(message: string): Promise<void> {
+    return this.#log('INFO', message);
+  }
+
+  logError(message: string): Promise<void> {
+    return this.#log('ERROR', message);
+  }
+
+  /** The constant's value record; a missing name throws NotFoundError. */
+  getConstant(name: string): Promise<constants.Constant> {
+    return this.#run((store) => constants.getConstant(store, name));
+  }
+
+  updateConstant(name: string, newValue: string): Promise<void> {
+    return this.#run((store) => constants.updateConstant(store, name, newValue));
+  }
+
+  /** The credential with its password decrypted. */
+  getCredential(name: string): Promise<credentials.Credential> {
+    return this.#run((store) => credentials.getCredential(store, this.#key, name));
+  }
+
+  updateCredential(name: string, newUsername: string, newPassword: string): Promise<void> {
+    return this.#run((store) => credentials.updateCredential(store, this.#key, name, newUsername, newPassword));
+  }
+
+  createQueueElement(queueName: string, element: queues.NewQueueElement = {}): Promise<queues.QueueElement> {
+    return this.#run((store) => queues.createQueueElement(store, queueName, element));
+  }
+
+  /**
+   * Creates many elements at once, in large batches within one transaction.
+   * `createdBy` defaults to this robot's process name, as in the Python client.
+   */
+  bulkCreateQueueElements(queueName: string, elements: queues.NewQueueElement[]): Promise<number> {
+    if (!Array.isArray(elements)) throw new InputError('elements must be an array of { reference, data, createdBy }');
+    const withCreator = elements.map((e) => ({ ...e, createdBy: e?.createdBy ?? this.processName }));
+    return this.#run((store) => queues.bulkCreateQueueElements(store, queueName, withCreator));
+  }
+
+  /** Claims the oldest New element (In Progress from now on), or undefined if the queue is empty. */
+  getNextQueueElement(queueName: string, options: { reference?: string; setStatus?: boolean } = {}): Promise<queues.QueueElement | undefined> {
+    return this.#run((store) => queues.getNextQueueElement(store, queueName, options));
+  }
+
+  getQueueElements(queueName: string, filter: queues.QueueElementFilter = {}): Promise<queues.QueueElement[]> {
+    return this.#run((store) => queues.getQueueElements(store, queueName, filter));
+  }
+
+  setQueueElementStatus(id: string, status: QueueStatus, message?: string): Promise<void> {
+    return this.#run((store) => queues.setQueueElementStatus(store, id, status, message));
+  }
+
+  deleteQueueElement(id: string): Promise<void> {
+    return this.#run((store) => queues.deleteQueueElement(store, id));
+  }
+
+  #requireTrigger(): string {
+    if (!this.triggerId) throw new InputError('this connection has no trigger id: it was not started by a Scheduler');
+    return this.triggerId;
+  }
+
+  /** True when an admin asked this robot's trigger to pause after the current run. */
+  isTriggerPausing(): Promise<boolean> {
+    const id = this.#requireTrigger();
+    return this.#run(async (store) => (await triggers.getTrigger(store, id)).status === 'PAUSING');
+  }
+
+  /** Asks for this robot's trigger to be paused once the current run ends. */
+  pauseMyTrigger(): Promise<void> {
+    const id = this.#requireTrigger();
+    return this.#run(async (store) => {
+      const running = await triggers.transitionTriggerStatus(store, id, ['RUNNING'], 'PAUSING');
+      if (!running) await triggers.transitionTriggerStatus(store, id, ['IDLE'], 'PAUSED');
+    });
+  }
+
+  /** Closes the database connection (the robot process can then exit promptly). */
+  close(): Promise<void> {
+    return closeStore(this.#store);
+  }
+}
+
+/**
+ * Builds a connection from the argv protocol the Scheduler uses:
+ * `<entry> <process_name> <connection_string> <crypto_key> <process_args> <trigger_id>`.
+ * Values missing or empty on the command line (the Scheduler's `--secrets-in-env-only`) are
+ * read from the environment.
+ *
+ * @example const oc = createConnectionFromArgs(); // in a robot started by a Scheduler
+ */
+export function createConnectionFromArgs(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): OrchestratorConnection {
+  const [processName, connectionString, cryptoKey, processArguments, triggerId] = argv;
+  const fromEnv = readEnvironment(env);
+  const pick = (value: string | undefined, fallback: string | undefined) => (value && value.length > 0 ? value : fallback);
+  const conn = pick(connectionString, fromEnv.connectionString);
+  const key = pick(cryptoKey, fromEnv.cryptoKey);
+  const name = pick(processName, env[ENV_PROCESS_NAME]);
+  if (!name || !conn || !key) {
+    throw new InputError(
+      'expected the arguments <process_name> <connection_string> <crypto_key> [process_args] [trigger_id], as a Scheduler passes them, or the environment variables OpenOrchestratorConnString and OpenOrchestratorKey',
+    );
+  }
+  return new OrchestratorConnection({
+    processName: name,
+    connectionString: conn,
+    cryptoKey: key,
+    processArguments: pick(processArguments, env[ENV_PROCESS_ARGS]) ?? '',
+    triggerId: pick(triggerId, env[ENV_TRIGGER_ID]),
+    jobId: env[ENV_JOB_ID],
+  });
+}
+
+/**
+ * Builds a connection from the environment alone (`OpenOrchestratorConnString`,
+ * `OpenOrchestratorKey`), for scripts that are not started by a Scheduler.
+ *
+ * @example const oc = createConnectionFromEnvironment('nightly-report');
+ */
+export function createConnectionFromEnvironment(processName: string, env: NodeJS.ProcessEnv = process.env): OrchestratorConnection {
+  const { connectionString, cryptoKey } = readEnvironment(env);
+  if (!connectionString) throw new InputError('the environment variable OpenOrchestratorConnString is not set');
+  if (!cryptoKey) throw new InputError('the environment variable OpenOrchestratorKey is not set');
+  return new OrchestratorConnection({
+    processName,
+    connectionString,
+    cryptoKey,
+    processArguments: env[ENV_PROCESS_ARGS],
+    triggerId: env[ENV_TRIGGER_ID],
+    jobId: env[ENV_JOB_ID],
+  });
+}

@@ -1,0 +1,72 @@
+import type { Kysely } from 'kysely';
+import type { ConnectionConfig, DialectName } from '../../config/connection-string.js';
+import type { Database } from '../types.js';
+
+/**
+ * The logical column types of SCHEMA.md. Each dialect maps them to its physical type; the
+ * mapping is the only place where "what does a UUID look like on MySQL" is decided.
+ */
+export type ColumnType =
+  | { kind: 'uuid' }
+  | { kind: 'string'; length: number }
+  | { kind: 'text'; length: number } // long text: VARCHAR(n) where allowed, a LOB where n is too large
+  | { kind: 'integer' }
+  | { kind: 'boolean' }
+  | { kind: 'datetime' }
+  | { kind: 'enum'; name: EnumName };
+
+export type EnumName = 'loglevel' | 'queuestatus' | 'triggerstatus' | 'triggertype' | 'jobstatus';
+
+/** A row claimed from a queue, in the database's own encoding (decoded by the store). */
+export type RawRow = Record<string, unknown>;
+
+export interface ClaimQueueElementArgs {
+  queueName: string;
+  reference?: string;
+  /** the encoded start date to write */
+  startDate: unknown;
+}
+
+/**
+ * Everything that differs between databases. The store reads the same for every dialect and
+ * calls these for encoding values and for the few statements that cannot be written portably.
+ */
+export interface Dialect {
+  readonly name: DialectName;
+  /** The most bind parameters one statement may carry (SQLite 32766, MSSQL 2100, ...). */
+  readonly maxBindParams: number;
+
+  /** Opens a Kysely instance. Drivers connect lazily, on the first query. */
+  createKysely(config: ConnectionConfig): Kysely<Database>;
+
+  /** Quotes a table or column name, keeping its case. */
+  quote(identifier: string): string;
+  /** The physical SQL type for a column in a database created by this program. */
+  columnType(type: ColumnType): string;
+
+  encodeUuid(id: string): string;
+  decodeUuid(value: unknown): string;
+  encodeBool(value: boolean): unknown;
+  encodeDate(value: Date): unknown;
+  decodeDate(value: unknown): Date;
+
+  /** `ALTER TABLE ... ADD` one column, given its full definition (`name TYPE NULL ...`). */
+  addColumnSql(table: string, columnDefinition: string): string;
+  /** Statements to run before tables that use enum types are created (PostgreSQL's CREATE TYPE). */
+  createEnumTypeSql(name: EnumName, values: readonly string[]): string[];
+  /** Statements that make an enum column (or type) accept `values`, keeping the values it has. */
+  extendEnumSql(name: EnumName, table: string, column: string, nullable: boolean, values: readonly string[]): string[];
+
+  /** Names of the tables in the connected schema. */
+  listTables(db: Kysely<Database>): Promise<string[]>;
+  /** Column names of one table. */
+  listColumns(db: Kysely<Database>, table: string): Promise<string[]>;
+  /** Values an enum column accepts today, or undefined where the column is plain text. */
+  listEnumValues(db: Kysely<Database>, name: EnumName, table: string, column: string): Promise<string[] | undefined>;
+
+  /**
+   * Atomically moves the oldest New element of a queue to In Progress and returns it, so that
+   * concurrent robots never receive the same element.
+   */
+  claimQueueElement(db: Kysely<Database>, args: ClaimQueueElementArgs): Promise<RawRow | undefined>;
+}

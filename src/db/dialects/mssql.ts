@@ -1,0 +1,97 @@
+import * as tarn from 'tarn';
+import * as tedious from 'tedious';
+import { Kysely, MssqlDialect, sql } from 'kysely';
+import type { ConnectionConfig } from '../../config/connection-string.js';
+import type { Database } from '../types.js';
+import type { ColumnType, Dialect } from './dialect.js';
+import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
+
+const ENUM_WIDTH = { loglevel: 5, queuestatus: 11, triggerstatus: 7, triggertype: 9, jobstatus: 7 } as const;
+
+export function tediousConfig(config: ConnectionConfig): tedious.ConnectionConfiguration {
+  return {
+    server: config.host ?? 'localhost',
+    authentication: { type: 'default', options: { userName: config.user, password: config.password } },
+    options: {
+      database: config.database,
+      // A named instance (host\\INSTANCE) is found through the SQL Browser; tedious takes a port or an instance, not both.
+      ...(config.mssql?.instanceName ? { instanceName: config.mssql.instanceName } : { port: config.port ?? 1433 }),
+      // Naive local datetimes: tedious must not shift them to UTC.
+      useUTC: false,
+      trustServerCertificate: config.query.TrustServerCertificate?.toLowerCase() !== 'no',
+      encrypt: config.query.Encrypt?.toLowerCase() !== 'no',
+    },
+  };
+}
+
+export const mssqlDialect: Dialect = {
+  name: 'mssql',
+  maxBindParams: 2_000, // SQL Server's hard limit is 2100 parameters per request
+
+  createKysely(config: ConnectionConfig): Kysely<Database> {
+    return new Kysely<Database>({
+      dialect: new MssqlDialect({
+        tarn: { ...tarn, options: { min: 0, max: 10 } },
+        tedious: { ...tedious, connectionFactory: () => new tedious.Connection(tediousConfig(config)) },
+      }),
+    });
+  },
+
+  quote: (identifier) => `[${identifier.replace(/]/g, ']]')}]`,
+
+  columnType(type: ColumnType): string {
+    switch (type.kind) {
+      case 'uuid':
+        return 'UNIQUEIDENTIFIER';
+      case 'string':
+      case 'text':
+        // NVARCHAR keeps characters outside the server's code page (SCHEMA.md allows it for new databases).
+        return type.length > 4000 ? 'NVARCHAR(max)' : `NVARCHAR(${type.length})`;
+      case 'integer':
+        return 'INTEGER';
+      case 'boolean':
+        return 'BIT';
+      case 'datetime':
+        return 'DATETIME';
+      case 'enum':
+        return `VARCHAR(${ENUM_WIDTH[type.name]})`;
+    }
+  },
+
+  encodeUuid: canonicalUuid,
+  decodeUuid: uuidFromDatabase,
+  encodeBool: (value) => value,
+  encodeDate: (value) => value,
+  decodeDate: dateFromDatabase,
+
+  addColumnSql: (table, definition) => `ALTER TABLE [${table}] ADD ${definition}`,
+  createEnumTypeSql: () => [],
+  extendEnumSql: () => [],
+
+  async listTables(db) {
+    const result = await sql<{ name: string }>`
+      SELECT TABLE_NAME AS name FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = SCHEMA_NAME()`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  async listColumns(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.COLUMNS
+      WHERE TABLE_SCHEMA = SCHEMA_NAME() AND TABLE_NAME = ${table}`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  listEnumValues: async () => undefined,
+
+  async claimQueueElement(db, { queueName, reference, startDate }) {
+    // READPAST skips rows other sessions hold; UPDLOCK keeps the chosen row until the UPDATE.
+    const result = await sql<Record<string, unknown>>`
+      WITH next AS (
+        SELECT TOP (1) * FROM [Queues] WITH (ROWLOCK, UPDLOCK, READPAST)
+        WHERE queue_name = ${queueName} AND status = 'NEW'
+        ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
+        ORDER BY created_date, id
+      )
+      UPDATE next SET status = 'IN_PROGRESS', start_date = ${startDate}
+      OUTPUT inserted.*`.execute(db);
+    return result.rows[0];
+  },
+};

@@ -1,0 +1,134 @@
+import oracledb from 'oracledb';
+import { IdentifierNode, Kysely, OperationNodeTransformer, sql } from 'kysely';
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import { OracleDialect, withExecuteOptions } from 'kysely-oracledb';
+import type { ConnectionConfig } from '../../config/connection-string.js';
+import type { Database } from '../types.js';
+import type { ColumnType, Dialect } from './dialect.js';
+import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
+
+const ENUM_WIDTH = { loglevel: 5, queuestatus: 11, triggerstatus: 7, triggertype: 9, jobstatus: 7 } as const;
+
+/**
+ * SQLAlchemy writes lowercase names unquoted on Oracle, so Oracle stores them in upper case
+ * (`id` is `ID`), while mixed-case table names (`"Triggers"`) are quoted and kept. This maps a
+ * name as the program writes it to the name Oracle holds.
+ */
+export function oracleIdentifier(name: string): string {
+  return /^[a-z][a-z0-9_$#]*$/.test(name) ? name.toUpperCase() : name;
+}
+
+/** The reverse of `oracleIdentifier`, for names read from the catalog and result rows. */
+export function oracleName(name: string): string {
+  return /^[A-Z][A-Z0-9_$#]*$/.test(name) ? name.toLowerCase() : name;
+}
+
+class OracleIdentifierTransformer extends OperationNodeTransformer {
+  protected override transformIdentifier(node: IdentifierNode): IdentifierNode {
+    return IdentifierNode.create(oracleIdentifier(node.name));
+  }
+}
+
+/** Applies SQLAlchemy's Oracle naming to every query built with Kysely, and back on results. */
+export class OracleNamingPlugin implements KyselyPlugin {
+  readonly #transformer = new OracleIdentifierTransformer();
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return this.#transformer.transformNode(args.node);
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    const rows = args.result.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [oracleName(k), v])));
+    return { ...args.result, rows };
+  }
+}
+
+export function oracleConnectString(config: ConnectionConfig): string {
+  const host = config.host ?? 'localhost';
+  const port = config.port ?? 1521;
+  if (config.oracle?.serviceName) return `${host}:${port}/${config.oracle.serviceName}`;
+  // Easy Connect has no SID form; a full descriptor does.
+  const sid = config.oracle?.sid ?? config.database ?? '';
+  return `(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=${host})(PORT=${port}))(CONNECT_DATA=(SID=${sid})))`;
+}
+
+export const oracleDialect: Dialect = {
+  name: 'oracle',
+  maxBindParams: 65_535,
+
+  createKysely(config: ConnectionConfig): Kysely<Database> {
+    // The pool is made on first use so that building queries never needs a server.
+    let pool: Promise<oracledb.Pool> | undefined;
+    const getPool = () =>
+      (pool ??= oracledb.createPool({ user: config.user, password: config.password, connectString: oracleConnectString(config) }));
+    const lazyPool = {
+      getConnection: async () => (await getPool()).getConnection(),
+      close: async () => (pool ? (await pool).close(0) : undefined),
+    } as unknown as oracledb.Pool;
+    return new Kysely<Database>({ dialect: new OracleDialect({ pool: lazyPool }), plugins: [new OracleNamingPlugin()] });
+  },
+
+  quote: (identifier) => `"${oracleIdentifier(identifier).replace(/"/g, '""')}"`,
+
+  columnType(type: ColumnType): string {
+    switch (type.kind) {
+      case 'uuid':
+        return 'CHAR(32)';
+      case 'string':
+        return `VARCHAR2(${type.length} CHAR)`;
+      case 'text':
+        // VARCHAR2 over 4000 needs MAX_STRING_SIZE=EXTENDED, which a standard Oracle lacks.
+        return type.length > 4000 ? 'CLOB' : `VARCHAR2(${type.length} CHAR)`;
+      case 'integer':
+        return 'INTEGER';
+      case 'boolean':
+        return 'SMALLINT';
+      case 'datetime':
+        return 'DATE';
+      case 'enum':
+        return `VARCHAR2(${ENUM_WIDTH[type.name]} CHAR)`;
+    }
+  },
+
+  encodeUuid: uuidToHex,
+  decodeUuid: uuidFromDatabase,
+  encodeBool: (value) => (value ? 1 : 0),
+  encodeDate: (value) => value,
+  decodeDate: dateFromDatabase,
+
+  addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD (${definition})`,
+  createEnumTypeSql: () => [],
+  extendEnumSql: () => [],
+
+  async listTables(db) {
+    const result = await sql<{ name: string }>`SELECT table_name AS "name" FROM user_tables`.execute(db);
+    return result.rows.map((row) => oracleName(row.name));
+  },
+  async listColumns(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT column_name AS "name" FROM user_tab_columns WHERE table_name = ${table}`.execute(db);
+    return result.rows.map((row) => oracleName(row.name));
+  },
+  listEnumValues: async () => undefined,
+
+  async claimQueueElement(db, { queueName, reference, startDate }) {
+    // Oracle refuses FETCH FIRST with FOR UPDATE; SKIP LOCKED locks rows as they are fetched,
+    // so fetching a single row locks exactly the one we take.
+    return db.transaction().execute(async (trx) => {
+      const picked = await trx
+        .withPlugin(withExecuteOptions({ maxRows: 1, prefetchRows: 1 }))
+        .executeQuery<{ id: string }>(
+          sql`SELECT ID AS "id" FROM "Queues"
+              WHERE QUEUE_NAME = ${queueName} AND STATUS = 'NEW'
+              ${reference === undefined ? sql`` : sql`AND REFERENCE = ${reference}`}
+              ORDER BY CREATED_DATE, ID
+              FOR UPDATE SKIP LOCKED`.compile(trx),
+        );
+      const id = picked.rows[0]?.id;
+      if (id === undefined) return undefined;
+      await sql`UPDATE "Queues" SET STATUS = 'IN_PROGRESS', START_DATE = ${startDate} WHERE ID = ${id}`.execute(trx);
+      const row = await sql<Record<string, unknown>>`SELECT * FROM "Queues" WHERE ID = ${id}`.execute(trx);
+      return row.rows[0];
+    });
+  },
+};

@@ -1,0 +1,105 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { ConnectionConfig } from '../../config/connection-string.js';
+import { formatNaive } from '../../time/clock.js';
+import type { Database } from '../types.js';
+import type { ColumnType, Dialect } from './dialect.js';
+import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
+
+const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
+
+// Naive timestamps stay text until the store parses them as local time; pg's default would
+// parse them too, but keeping one parser for every dialect keeps one behaviour.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export function postgresPoolConfig(config: ConnectionConfig): pg.PoolConfig {
+  return {
+    host: config.host,
+    port: config.port ?? 5432,
+    database: config.database,
+    user: config.user,
+    password: config.password,
+    max: 10,
+    types,
+    ...(config.query.sslmode && config.query.sslmode !== 'disable' ? { ssl: { rejectUnauthorized: config.query.sslmode === 'verify-full' } } : {}),
+  };
+}
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  maxBindParams: 65_535,
+
+  createKysely(config: ConnectionConfig): Kysely<Database> {
+    const pool = new pg.Pool(postgresPoolConfig(config));
+    // An idle client that loses its server (restart, network) emits 'error' on the pool; without
+    // a listener Node would exit. The next query reconnects.
+    pool.on('error', () => undefined);
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  },
+
+  quote: (identifier) => `"${identifier.replace(/"/g, '""')}"`,
+
+  columnType(type: ColumnType): string {
+    switch (type.kind) {
+      case 'uuid':
+        return 'UUID';
+      case 'string':
+      case 'text':
+        return `VARCHAR(${type.length})`;
+      case 'integer':
+        return 'INTEGER';
+      case 'boolean':
+        return 'BOOLEAN';
+      case 'datetime':
+        return 'TIMESTAMP WITHOUT TIME ZONE';
+      case 'enum':
+        return type.name;
+    }
+  },
+
+  encodeUuid: canonicalUuid,
+  decodeUuid: uuidFromDatabase,
+  encodeBool: (value) => value,
+  encodeDate: formatNaive,
+  decodeDate: dateFromDatabase,
+
+  addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD COLUMN ${definition}`,
+  createEnumTypeSql: (name, values) => [`CREATE TYPE ${name} AS ENUM (${values.map((v) => `'${v}'`).join(', ')})`],
+  extendEnumSql: (name, _table, _column, _nullable, values) => values.map((v) => `ALTER TYPE ${name} ADD VALUE IF NOT EXISTS '${v}'`),
+
+  async listTables(db) {
+    const result = await sql<{ table_name: string }>`
+      SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`.execute(db);
+    return result.rows.map((row) => row.table_name);
+  },
+  async listColumns(db, table) {
+    const result = await sql<{ column_name: string }>`
+      SELECT column_name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ${table}`.execute(db);
+    return result.rows.map((row) => row.column_name);
+  },
+  async listEnumValues(db, name) {
+    const result = await sql<{ enumlabel: string }>`
+      SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
+      WHERE t.typname = ${name} ORDER BY e.enumsortorder`.execute(db);
+    return result.rows.map((row) => row.enumlabel);
+  },
+
+  async claimQueueElement(db, { queueName, reference, startDate }) {
+    // SKIP LOCKED: concurrent robots each lock a different row instead of queueing on one.
+    const result = await sql<Record<string, unknown>>`
+      UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${startDate}
+      WHERE id = (
+        SELECT id FROM "Queues"
+        WHERE queue_name = ${queueName} AND status = 'NEW'
+        ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
+        ORDER BY created_date, id LIMIT 1
+        FOR UPDATE SKIP LOCKED
+      )
+      RETURNING *`.execute(db);
+    return result.rows[0];
+  },
+};

@@ -1,0 +1,92 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import type { ConnectionConfig } from '../../config/connection-string.js';
+import { formatNaive } from '../../time/clock.js';
+import type { Database } from '../types.js';
+import type { ColumnType, Dialect } from './dialect.js';
+import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
+
+/**
+ * How long a writer waits for the file lock before SQLite gives up with "database is locked".
+ * The Orchestrator, a Scheduler and robots share one file; writes are short, so waiting is right.
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 30_000;
+
+const ENUM_WIDTH = { loglevel: 5, queuestatus: 11, triggerstatus: 7, triggertype: 9, jobstatus: 7 } as const;
+
+/** Opens the file with WAL (readers never block the writer) and a busy timeout. */
+export function openSqliteFile(filename: string): BetterSqlite3.Database {
+  const db = new BetterSqlite3(filename, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  if (filename !== ':memory:') db.pragma('journal_mode = WAL');
+  db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  // WAL with synchronous=NORMAL is durable across application crashes, the case that matters here.
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  maxBindParams: 32_766,
+
+  createKysely(config: ConnectionConfig): Kysely<Database> {
+    const filename = config.filename ?? ':memory:';
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: async () => openSqliteFile(filename) }) });
+  },
+
+  quote: (identifier) => `"${identifier.replace(/"/g, '""')}"`,
+
+  columnType(type: ColumnType): string {
+    switch (type.kind) {
+      case 'uuid':
+        return 'CHAR(32)';
+      case 'string':
+      case 'text':
+        return `VARCHAR(${type.length})`;
+      case 'integer':
+        return 'INTEGER';
+      case 'boolean':
+        return 'BOOLEAN';
+      case 'datetime':
+        return 'DATETIME';
+      case 'enum':
+        return `VARCHAR(${ENUM_WIDTH[type.name]})`;
+    }
+  },
+
+  encodeUuid: uuidToHex,
+  decodeUuid: uuidFromDatabase,
+  // better-sqlite3 binds neither booleans nor dates: SQLAlchemy stores 0/1 and naive text.
+  encodeBool: (value) => (value ? 1 : 0),
+  encodeDate: formatNaive,
+  decodeDate: dateFromDatabase,
+
+  addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD COLUMN ${definition}`,
+  createEnumTypeSql: () => [],
+  // SQLAlchemy stores enums as VARCHAR on SQLite, without a CHECK: any name fits already.
+  extendEnumSql: () => [],
+
+  async listTables(db) {
+    const result = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  async listColumns(db, table) {
+    const result = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  listEnumValues: async () => undefined,
+
+  async claimQueueElement(db, { queueName, reference, startDate }) {
+    // One UPDATE holds SQLite's single write lock from the choice to the change: no other
+    // writer can take the same element in between.
+    const result = await sql<Record<string, unknown>>`
+      UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${startDate}
+      WHERE id = (
+        SELECT id FROM "Queues"
+        WHERE queue_name = ${queueName} AND status = 'NEW'
+        ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
+        ORDER BY created_date, id LIMIT 1
+      )
+      RETURNING *`.execute(db);
+    return result.rows[0];
+  },
+};

@@ -1,0 +1,195 @@
+/**
+ * The tables of SCHEMA.md as data: one list drives table creation on every dialect and the
+ * catalog test that checks a created database against the contract.
+ */
+import type { ColumnType, EnumName } from '../dialects/dialect.js';
+import { JOB_STATUSES, LOG_LEVELS, QUEUE_STATUSES, TRIGGER_STATUSES, TRIGGER_TYPES } from '../types.js';
+
+export interface ColumnDef {
+  name: string;
+  type: ColumnType;
+  nullable: boolean;
+  primaryKey?: boolean;
+  /** a server default, as SQL text (only Triggers.priority has one) */
+  defaultSql?: string;
+  references?: { table: string; column: string };
+}
+
+export interface IndexDef {
+  name: string;
+  columns: string[];
+}
+
+export interface TableDef {
+  name: string;
+  columns: ColumnDef[];
+  indexes: IndexDef[];
+}
+
+export const ENUM_VALUES: Record<EnumName, readonly string[]> = {
+  loglevel: LOG_LEVELS,
+  queuestatus: QUEUE_STATUSES,
+  triggerstatus: TRIGGER_STATUSES,
+  triggertype: TRIGGER_TYPES,
+  jobstatus: JOB_STATUSES,
+};
+
+/** The newest upstream (Python, alembic) revision whose shape this program writes. */
+export const UPSTREAM_HEAD = '9698388a0709';
+
+const uuid: ColumnType = { kind: 'uuid' };
+const datetime: ColumnType = { kind: 'datetime' };
+const integer: ColumnType = { kind: 'integer' };
+const boolean: ColumnType = { kind: 'boolean' };
+const str = (length: number): ColumnType => ({ kind: 'string', length });
+const enumOf = (name: EnumName): ColumnType => ({ kind: 'enum', name });
+
+const col = (name: string, type: ColumnType, nullable = false, extra: Partial<ColumnDef> = {}): ColumnDef => ({
+  name,
+  type,
+  nullable,
+  ...extra,
+});
+const pk = (name: string, type: ColumnType): ColumnDef => col(name, type, false, { primaryKey: true });
+const subTableId = (): ColumnDef => col('id', uuid, false, { primaryKey: true, references: { table: 'Triggers', column: 'id' } });
+
+export const CONSTANTS: TableDef = {
+  name: 'Constants',
+  columns: [pk('name', str(100)), col('value', str(1000)), col('changed_at', datetime)],
+  indexes: [],
+};
+
+export const CREDENTIALS: TableDef = {
+  name: 'Credentials',
+  columns: [pk('name', str(100)), col('username', str(250)), col('password', str(1000)), col('changed_at', datetime)],
+  indexes: [],
+};
+
+export const LOGS: TableDef = {
+  name: 'Logs',
+  columns: [
+    pk('id', uuid),
+    col('log_time', datetime),
+    col('log_level', enumOf('loglevel')),
+    col('process_name', str(100)),
+    col('log_message', { kind: 'text', length: 8000 }),
+  ],
+  indexes: [],
+};
+
+export const QUEUES: TableDef = {
+  name: 'Queues',
+  columns: [
+    pk('id', uuid),
+    col('queue_name', str(100)),
+    col('status', enumOf('queuestatus')),
+    col('data', str(2000), true),
+    col('reference', str(100), true),
+    col('created_date', datetime),
+    col('start_date', datetime, true),
+    col('end_date', datetime, true),
+    col('message', str(1000), true),
+    col('created_by', str(100), true),
+  ],
+  indexes: [
+    { name: 'ix_Queues_queue_name', columns: ['queue_name'] },
+    { name: 'ix_Queues_created_date', columns: ['created_date'] },
+  ],
+};
+
+export const SCHEDULERS: TableDef = {
+  name: 'Schedulers',
+  columns: [
+    pk('machine_name', str(100)),
+    col('last_update', datetime),
+    col('latest_trigger', str(100), true),
+    col('latest_trigger_time', datetime, true),
+  ],
+  indexes: [],
+};
+
+/** Triggers as the initial upstream revision b67b7649b282 made it. */
+export const TRIGGERS_INITIAL_COLUMNS: ColumnDef[] = [
+  pk('id', uuid),
+  col('trigger_name', str(100)),
+  col('process_name', str(100)),
+  col('last_run', datetime, true),
+  col('process_path', str(250)),
+  col('process_args', str(1000), true),
+  col('process_status', enumOf('triggerstatus')),
+  col('is_git_repo', boolean),
+  col('is_blocking', boolean),
+  col('type', enumOf('triggertype')),
+];
+
+export const SCHEDULER_WHITELIST = col('scheduler_whitelist', str(250), true);
+export const PRIORITY = col('priority', integer, false, { defaultSql: '0' });
+export const GIT_BRANCH = col('git_branch', str(100), true);
+
+export const TRIGGERS: TableDef = {
+  name: 'Triggers',
+  columns: [...TRIGGERS_INITIAL_COLUMNS, SCHEDULER_WHITELIST, PRIORITY, GIT_BRANCH],
+  indexes: [],
+};
+
+export const SINGLE_TRIGGERS: TableDef = {
+  name: 'Single_Triggers',
+  columns: [subTableId(), col('next_run', datetime)],
+  indexes: [],
+};
+
+export const SCHEDULED_TRIGGERS: TableDef = {
+  name: 'Scheduled_Triggers',
+  columns: [subTableId(), col('cron_expr', str(200)), col('next_run', datetime)],
+  indexes: [],
+};
+
+export const QUEUE_TRIGGERS: TableDef = {
+  name: 'Queue_Triggers',
+  columns: [subTableId(), col('queue_name', str(200)), col('min_batch_size', integer)],
+  indexes: [],
+};
+
+/** Ours: one row per process run. `trigger_id` has no FK so history outlives deleted triggers. */
+export const JOBS: TableDef = {
+  name: 'Jobs',
+  columns: [
+    pk('id', uuid),
+    col('process_name', str(100)),
+    col('scheduler_name', str(100)),
+    col('start_time', datetime),
+    col('end_time', datetime, true),
+    col('status', enumOf('jobstatus')),
+    col('trigger_id', uuid, true),
+  ],
+  indexes: [
+    { name: 'ix_Jobs_start_time', columns: ['start_time'] },
+    { name: 'ix_Jobs_process_name_start_time', columns: ['process_name', 'start_time'] },
+  ],
+};
+
+export const LOGS_JOB_ID = col('job_id', uuid, true);
+
+/** Ours: indexes the Orchestrator's lists and the queue claim need on large tables. */
+export const EXTRA_INDEXES: { table: string; index: IndexDef }[] = [
+  { table: 'Logs', index: { name: 'ix_Logs_log_time', columns: ['log_time'] } },
+  { table: 'Logs', index: { name: 'ix_Logs_process_name_log_time', columns: ['process_name', 'log_time'] } },
+  { table: 'Logs', index: { name: 'ix_Logs_job_id', columns: ['job_id'] } },
+  { table: 'Queues', index: { name: 'ix_Queues_queue_name_status_created_date', columns: ['queue_name', 'status', 'created_date'] } },
+];
+
+/** Upstream tables in creation order (parents before the tables that reference them). */
+export const UPSTREAM_TABLES: TableDef[] = [
+  CONSTANTS,
+  CREDENTIALS,
+  LOGS,
+  QUEUES,
+  TRIGGERS,
+  SINGLE_TRIGGERS,
+  SCHEDULED_TRIGGERS,
+  QUEUE_TRIGGERS,
+  SCHEDULERS,
+];
+
+/** Our own bookkeeping of applied migrations; alembic_version stays the Python side's. */
+export const MIGRATIONS_TABLE = 'oo_migrations';

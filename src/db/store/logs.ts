@@ -1,0 +1,85 @@
+/** Logs written by robots and by the Scheduler. */
+import { now } from '../../time/clock.js';
+import type { Store } from '../open.js';
+import { LOG_LEVELS, type LogLevel } from '../types.js';
+import { newId } from '../dialects/encoding.js';
+import { checkEnum, checkText } from './validate.js';
+
+export interface LogEntry {
+  id: string;
+  logTime: Date;
+  level: LogLevel;
+  processName: string;
+  message: string;
+  jobId: string | null;
+}
+
+export const LOG_MESSAGE_LIMIT = 8000;
+
+/**
+ * Keeps the beginning and the end of an over-long message, as the Python version does:
+ * the first 4000 and the last 4000 characters.
+ */
+export function truncateLogMessage(message: string): string {
+  if (message.length <= LOG_MESSAGE_LIMIT) return message;
+  const half = LOG_MESSAGE_LIMIT / 2;
+  return message.slice(0, half) + message.slice(message.length - half);
+}
+
+export async function createLog(
+  { db, dialect }: Store,
+  entry: { level: LogLevel; processName: string; message: string; jobId?: string },
+): Promise<string> {
+  const level = checkEnum('log level', entry.level, LOG_LEVELS);
+  checkText('process name', entry.processName, 100);
+  if (typeof entry.message !== 'string') checkText('log message', entry.message, LOG_MESSAGE_LIMIT);
+  const id = newId();
+  await db
+    .insertInto('Logs')
+    .values({
+      id: dialect.encodeUuid(id),
+      log_time: dialect.encodeDate(now()),
+      log_level: level,
+      process_name: entry.processName,
+      log_message: truncateLogMessage(entry.message),
+      // Only named when known, so robots keep working on a database the Python tools made
+      // (it has no job_id column until `upgrade` runs).
+      ...(entry.jobId ? { job_id: dialect.encodeUuid(entry.jobId) } : {}),
+    })
+    .execute();
+  return id;
+}
+
+export interface LogFilter {
+  from?: Date;
+  to?: Date;
+  processName?: string;
+  level?: LogLevel;
+  jobId?: string;
+  offset?: number;
+  limit?: number;
+}
+
+/** Newest first. Uses the (process_name, log_time) and (log_time) indexes. */
+export async function listLogs({ db, dialect }: Store, filter: LogFilter = {}): Promise<LogEntry[]> {
+  let query = db.selectFrom('Logs').selectAll();
+  if (filter.from) query = query.where('log_time', '>=', dialect.encodeDate(filter.from));
+  if (filter.to) query = query.where('log_time', '<=', dialect.encodeDate(filter.to));
+  if (filter.processName !== undefined) query = query.where('process_name', '=', filter.processName);
+  if (filter.level !== undefined) query = query.where('log_level', '=', filter.level);
+  if (filter.jobId !== undefined) query = query.where('job_id', '=', dialect.encodeUuid(filter.jobId));
+  const rows = await query
+    .orderBy('log_time', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit ?? 1000)
+    .offset(filter.offset ?? 0)
+    .execute();
+  return rows.map((row) => ({
+    id: dialect.decodeUuid(row.id),
+    logTime: dialect.decodeDate(row.log_time),
+    level: row.log_level,
+    processName: row.process_name,
+    message: row.log_message,
+    jobId: row.job_id === null || row.job_id === undefined ? null : dialect.decodeUuid(row.job_id),
+  }));
+}

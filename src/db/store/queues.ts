@@ -1,0 +1,223 @@
+/** Queue elements: the work items robots create, claim and finish. */
+import { sql } from 'kysely';
+import { NotFoundError } from '../../errors.js';
+import { now } from '../../time/clock.js';
+import type { RawRow } from '../dialects/dialect.js';
+import { newId } from '../dialects/encoding.js';
+import type { Store } from '../open.js';
+import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
+import { checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
+
+export interface QueueElement {
+  id: string;
+  queueName: string;
+  status: QueueStatus;
+  data: string | null;
+  reference: string | null;
+  createdDate: Date;
+  startDate: Date | null;
+  endDate: Date | null;
+  message: string | null;
+  createdBy: string | null;
+}
+
+export interface NewQueueElement {
+  reference?: string | null;
+  data?: string | null;
+  createdBy?: string | null;
+}
+
+const LIMITS = { queue_name: 100, data: 2000, reference: 100, message: 1000, created_by: 100 } as const;
+
+function decodeElement({ dialect }: Store, row: RawRow): QueueElement {
+  const date = (value: unknown) => (value === null || value === undefined ? null : dialect.decodeDate(value));
+  return {
+    id: dialect.decodeUuid(row.id),
+    queueName: String(row.queue_name),
+    status: row.status as QueueStatus,
+    data: (row.data as string | null) ?? null,
+    reference: (row.reference as string | null) ?? null,
+    createdDate: dialect.decodeDate(row.created_date),
+    startDate: date(row.start_date),
+    endDate: date(row.end_date),
+    message: (row.message as string | null) ?? null,
+    createdBy: (row.created_by as string | null) ?? null,
+  };
+}
+
+function elementValues(store: Store, queueName: string, element: NewQueueElement, createdDate: unknown) {
+  return {
+    id: store.dialect.encodeUuid(newId()),
+    queue_name: queueName,
+    status: 'NEW' as const,
+    data: checkOptionalText('queue element data', element.data, LIMITS.data),
+    reference: checkOptionalText('queue element reference', element.reference, LIMITS.reference),
+    created_date: createdDate,
+    created_by: checkOptionalText('queue element created_by', element.createdBy, LIMITS.created_by),
+  };
+}
+
+export async function createQueueElement(store: Store, queueName: string, element: NewQueueElement = {}): Promise<QueueElement> {
+  checkText('queue name', queueName, LIMITS.queue_name);
+  const values = elementValues(store, queueName, element, store.dialect.encodeDate(now()));
+  await store.db.insertInto('Queues').values(values).execute();
+  return decodeElement(store, values);
+}
+
+/** Columns one queue element binds in a multi-row INSERT. */
+const COLUMNS_PER_ELEMENT = 7;
+/** Past this many rows a single statement gets slower to parse than it saves in round trips. */
+const MAX_ROWS_PER_STATEMENT = 5000;
+
+/**
+ * Inserts many elements in large multi-row INSERTs inside one transaction: all or none.
+ * Every value is checked before anything is written.
+ *
+ * @example
+ *   await bulkCreateQueueElements(store, 'invoices', rows.map((r) => ({ reference: r.no, data: JSON.stringify(r) })));
+ */
+export async function bulkCreateQueueElements(
+  store: Store,
+  queueName: string,
+  elements: NewQueueElement[],
+  onProgress?: (inserted: number, total: number) => void,
+): Promise<number> {
+  checkText('queue name', queueName, LIMITS.queue_name);
+  const created = store.dialect.encodeDate(now());
+  const rows = elements.map((element, i) => {
+    try {
+      return elementValues(store, queueName, element ?? {}, created);
+    } catch (error) {
+      (error as Error).message = `element ${i}: ${(error as Error).message}`;
+      throw error;
+    }
+  });
+  const batch = Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(store.dialect.maxBindParams / COLUMNS_PER_ELEMENT));
+  await store.db.transaction().execute(async (trx) => {
+    for (let start = 0; start < rows.length; start += batch) {
+      await trx.insertInto('Queues').values(rows.slice(start, start + batch)).execute();
+      onProgress?.(Math.min(start + batch, rows.length), rows.length);
+    }
+  });
+  return rows.length;
+}
+
+/**
+ * Claims the oldest New element of a queue (optionally with an exact reference) and returns it
+ * In Progress, or undefined when there is none. Never hands one element to two robots.
+ */
+export async function getNextQueueElement(
+  store: Store,
+  queueName: string,
+  options: { reference?: string; setStatus?: boolean } = {},
+): Promise<QueueElement | undefined> {
+  checkText('queue name', queueName, LIMITS.queue_name);
+  if (options.reference !== undefined) checkText('queue element reference', options.reference, LIMITS.reference, { allowEmpty: true });
+  if (options.setStatus === false) {
+    let query = store.db.selectFrom('Queues').selectAll().where('queue_name', '=', queueName).where('status', '=', 'NEW');
+    if (options.reference !== undefined) query = query.where('reference', '=', options.reference);
+    const row = await query.orderBy('created_date').orderBy('id').limit(1).executeTakeFirst();
+    return row ? decodeElement(store, row) : undefined;
+  }
+  const row = await store.dialect.claimQueueElement(store.db, {
+    queueName,
+    reference: options.reference,
+    startDate: store.dialect.encodeDate(now()),
+  });
+  return row ? decodeElement(store, row) : undefined;
+}
+
+export interface QueueElementFilter {
+  reference?: string;
+  status?: QueueStatus;
+  fromDate?: Date;
+  toDate?: Date;
+  offset?: number;
+  limit?: number;
+}
+
+/** Elements of a queue, newest first. */
+export async function getQueueElements(store: Store, queueName: string, filter: QueueElementFilter = {}): Promise<QueueElement[]> {
+  const { db, dialect } = store;
+  checkText('queue name', queueName, LIMITS.queue_name);
+  let query = db.selectFrom('Queues').selectAll().where('queue_name', '=', queueName);
+  if (filter.reference !== undefined) query = query.where('reference', '=', filter.reference);
+  if (filter.status !== undefined) query = query.where('status', '=', checkEnum('status', filter.status, QUEUE_STATUSES));
+  if (filter.fromDate) query = query.where('created_date', '>=', dialect.encodeDate(filter.fromDate));
+  if (filter.toDate) query = query.where('created_date', '<=', dialect.encodeDate(filter.toDate));
+  const limit = checkInteger('limit', filter.limit ?? 100, 1, 100_000);
+  const offset = checkInteger('offset', filter.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const rows = await query.orderBy('created_date', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute();
+  return rows.map((row) => decodeElement(store, row));
+}
+
+export async function getQueueElement(store: Store, id: string): Promise<QueueElement> {
+  const canonical = checkId('queue element id', id);
+  const row = await store.db.selectFrom('Queues').selectAll().where('id', '=', store.dialect.encodeUuid(canonical)).executeTakeFirst();
+  if (!row) throw new NotFoundError(`no queue element with id ${canonical}`);
+  return decodeElement(store, row);
+}
+
+/**
+ * Sets an element's status (and message, when given). In Progress sets start_date; Done, Failed
+ * and Abandoned set end_date.
+ */
+export async function setQueueElementStatus(store: Store, id: string, status: QueueStatus, message?: string | null): Promise<void> {
+  const { db, dialect } = store;
+  const canonical = checkId('queue element id', id);
+  checkEnum('queue element status', status, QUEUE_STATUSES);
+  const text = message === undefined ? undefined : checkOptionalText('queue element message', message, LIMITS.message);
+  const stamp = dialect.encodeDate(now());
+  const result = await db
+    .updateTable('Queues')
+    .set({
+      status,
+      ...(status === 'IN_PROGRESS' ? { start_date: stamp } : {}),
+      ...(status === 'DONE' || status === 'FAILED' || status === 'ABANDONED' ? { end_date: stamp } : {}),
+      ...(text !== undefined ? { message: text } : {}),
+    })
+    .where('id', '=', dialect.encodeUuid(canonical))
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`no queue element with id ${canonical}`);
+}
+
+export async function deleteQueueElement(store: Store, id: string): Promise<void> {
+  const canonical = checkId('queue element id', id);
+  const result = await store.db.deleteFrom('Queues').where('id', '=', store.dialect.encodeUuid(canonical)).executeTakeFirst();
+  if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`no queue element with id ${canonical}`);
+}
+
+/** Number of New elements in a queue (a queue trigger is due when this reaches its batch size). */
+export async function countNewElements({ db }: Store, queueName: string): Promise<number> {
+  const row = await db
+    .selectFrom('Queues')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('queue_name', '=', queueName)
+    .where('status', '=', 'NEW')
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+export interface QueueSummary {
+  queueName: string;
+  counts: Record<QueueStatus, number>;
+}
+
+/** Every queue with its element count per status, sorted by name. */
+export async function listQueues({ db }: Store): Promise<QueueSummary[]> {
+  const rows = await db
+    .selectFrom('Queues')
+    .select(['queue_name', 'status', sql<number>`count(*)`.as('n')])
+    .groupBy(['queue_name', 'status'])
+    .execute();
+  const byName = new Map<string, QueueSummary>();
+  for (const row of rows) {
+    let summary = byName.get(row.queue_name);
+    if (!summary) {
+      summary = { queueName: row.queue_name, counts: { NEW: 0, IN_PROGRESS: 0, DONE: 0, FAILED: 0, ABANDONED: 0 } };
+      byName.set(row.queue_name, summary);
+    }
+    summary.counts[row.status] = Number(row.n);
+  }
+  return [...byName.values()].sort((a, b) => a.queueName.localeCompare(b.queueName));
+}

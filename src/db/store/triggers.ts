@@ -1,0 +1,307 @@
+/**
+ * Triggers: one `Triggers` row plus one row in the sub-table its type names. Status changes
+ * that race (claiming Idle -> Running) are conditional UPDATEs whose affected-row count decides.
+ */
+import { sql, type Transaction } from 'kysely';
+import { InputError, NotFoundError } from '../../errors.js';
+import { nextRun as nextCronRun, parseCron } from '../../cron/cron.js';
+import { now } from '../../time/clock.js';
+import { newId } from '../dialects/encoding.js';
+import type { Store } from '../open.js';
+import type { Database, TriggerStatus, TriggerType } from '../types.js';
+import { TRIGGER_STATUSES } from '../types.js';
+import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
+
+interface TriggerBase {
+  id: string;
+  triggerName: string;
+  processName: string;
+  lastRun: Date | null;
+  processPath: string;
+  processArgs: string | null;
+  status: TriggerStatus;
+  isGitRepo: boolean;
+  gitBranch: string | null;
+  isBlocking: boolean;
+  schedulerWhitelist: string[];
+  priority: number;
+}
+
+export type Trigger =
+  | (TriggerBase & { type: 'SINGLE'; nextRun: Date })
+  | (TriggerBase & { type: 'SCHEDULED'; nextRun: Date; cronExpr: string })
+  | (TriggerBase & { type: 'QUEUE'; queueName: string; minBatchSize: number });
+
+/** The fields a user sets; status, id and last run are the system's. */
+export interface TriggerFields {
+  triggerName: string;
+  processName: string;
+  processPath: string;
+  processArgs?: string | null;
+  isGitRepo?: boolean;
+  gitBranch?: string | null;
+  isBlocking?: boolean;
+  schedulerWhitelist?: string[];
+  priority?: number;
+}
+
+export type NewTrigger =
+  | (TriggerFields & { type: 'SINGLE'; nextRun: Date })
+  | (TriggerFields & { type: 'SCHEDULED'; cronExpr: string; nextRun?: Date })
+  | (TriggerFields & { type: 'QUEUE'; queueName: string; minBatchSize?: number });
+
+const PRIORITY_RANGE = [-2_147_483_648, 2_147_483_647] as const;
+
+/** The whitelist column holds a JSON array of machine names; NULL or `[]` means "any machine". */
+export function parseWhitelist(text: string | null): string[] {
+  if (!text) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function encodeWhitelist(names: string[] | undefined): string | null {
+  if (!names || names.length === 0) return null;
+  for (const name of names) checkText('scheduler whitelist entry', name, 100);
+  // Python writes json.dumps(list): `["PC1", "PC2"]`, with a space after the comma.
+  const text = `[${names.map((n) => JSON.stringify(n)).join(', ')}]`;
+  return checkText('scheduler whitelist', text, 250);
+}
+
+function baseValues(store: Store, fields: TriggerFields) {
+  const { dialect } = store;
+  return {
+    trigger_name: checkText('trigger name', fields.triggerName, 100),
+    process_name: checkText('process name', fields.processName, 100),
+    process_path: checkText('process path', fields.processPath, 250),
+    process_args: checkOptionalText('process arguments', fields.processArgs, 1000),
+    is_git_repo: dialect.encodeBool(fields.isGitRepo ?? false),
+    git_branch: checkOptionalText('git branch', fields.gitBranch || null, 100),
+    is_blocking: dialect.encodeBool(fields.isBlocking ?? true),
+    scheduler_whitelist: encodeWhitelist(fields.schedulerWhitelist),
+    priority: checkInteger('priority', fields.priority ?? 0, PRIORITY_RANGE[0], PRIORITY_RANGE[1]),
+  };
+}
+
+/** Creates a trigger (both rows in one transaction). Returns its id. */
+export async function createTrigger(store: Store, trigger: NewTrigger): Promise<string> {
+  const { db, dialect } = store;
+  const base = baseValues(store, trigger);
+  await assertNameFree(store, base.trigger_name);
+  const id = newId();
+  const encodedId = dialect.encodeUuid(id);
+  const sub = subTableValues(store, trigger);
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('Triggers')
+      .values({ id: encodedId, ...base, last_run: null, process_status: 'IDLE', type: trigger.type })
+      .execute();
+    await insertSubRow(trx, trigger.type, encodedId, sub);
+  });
+  return id;
+}
+
+type SubValues = { next_run?: unknown; cron_expr?: string; queue_name?: string; min_batch_size?: number };
+
+function subTableValues(store: Store, trigger: NewTrigger): SubValues {
+  const { dialect } = store;
+  switch (trigger.type) {
+    case 'SINGLE':
+      return { next_run: dialect.encodeDate(checkDate('next run', trigger.nextRun)) };
+    case 'SCHEDULED': {
+      const cron = checkText('cron expression', trigger.cronExpr, 200);
+      const schedule = parseCron(cron);
+      const nextRun = trigger.nextRun ? checkDate('next run', trigger.nextRun) : nextCronRun(schedule, now());
+      return { cron_expr: cron, next_run: dialect.encodeDate(nextRun) };
+    }
+    case 'QUEUE':
+      return {
+        queue_name: checkText('queue name', trigger.queueName, 200),
+        min_batch_size: checkInteger('minimum batch size', trigger.minBatchSize ?? 1, 1, PRIORITY_RANGE[1]),
+      };
+    default:
+      throw new InputError(`trigger type must be SINGLE, SCHEDULED or QUEUE`);
+  }
+}
+
+async function insertSubRow(trx: Transaction<Database>, type: TriggerType, id: unknown, sub: SubValues): Promise<void> {
+  if (type === 'SINGLE') await trx.insertInto('Single_Triggers').values({ id, next_run: sub.next_run }).execute();
+  else if (type === 'SCHEDULED') await trx.insertInto('Scheduled_Triggers').values({ id, cron_expr: sub.cron_expr!, next_run: sub.next_run }).execute();
+  else await trx.insertInto('Queue_Triggers').values({ id, queue_name: sub.queue_name!, min_batch_size: sub.min_batch_size! }).execute();
+}
+
+async function assertNameFree({ db }: Store, name: string, exceptId?: unknown): Promise<void> {
+  let query = db.selectFrom('Triggers').select('id').where('trigger_name', '=', name);
+  if (exceptId !== undefined) query = query.where('id', '!=', exceptId);
+  if (await query.executeTakeFirst()) throw new InputError(`a trigger named "${name}" already exists; choose another name`);
+}
+
+const SELECT_ALL = (store: Store) =>
+  store.db
+    .selectFrom('Triggers as t')
+    .leftJoin('Single_Triggers as s', 's.id', 't.id')
+    .leftJoin('Scheduled_Triggers as c', 'c.id', 't.id')
+    .leftJoin('Queue_Triggers as q', 'q.id', 't.id')
+    .selectAll('t')
+    .select([
+      's.next_run as single_next_run',
+      'c.next_run as scheduled_next_run',
+      'c.cron_expr as cron_expr',
+      'q.queue_name as queue_name',
+      'q.min_batch_size as min_batch_size',
+    ]);
+
+type JoinedRow = Awaited<ReturnType<ReturnType<typeof SELECT_ALL>['executeTakeFirstOrThrow']>>;
+
+function decodeTrigger({ dialect }: Store, row: JoinedRow): Trigger {
+  const base: TriggerBase = {
+    id: dialect.decodeUuid(row.id),
+    triggerName: row.trigger_name,
+    processName: row.process_name,
+    lastRun: row.last_run === null || row.last_run === undefined ? null : dialect.decodeDate(row.last_run),
+    processPath: row.process_path,
+    processArgs: row.process_args ?? null,
+    status: row.process_status,
+    isGitRepo: Boolean(row.is_git_repo),
+    gitBranch: row.git_branch ?? null,
+    isBlocking: Boolean(row.is_blocking),
+    schedulerWhitelist: parseWhitelist(row.scheduler_whitelist ?? null),
+    priority: Number(row.priority ?? 0),
+  };
+  switch (row.type) {
+    case 'SINGLE':
+      return { ...base, type: 'SINGLE', nextRun: dialect.decodeDate(row.single_next_run) };
+    case 'SCHEDULED':
+      return { ...base, type: 'SCHEDULED', nextRun: dialect.decodeDate(row.scheduled_next_run), cronExpr: row.cron_expr ?? '' };
+    default:
+      return { ...base, type: 'QUEUE', queueName: row.queue_name ?? '', minBatchSize: Number(row.min_batch_size ?? 1) };
+  }
+}
+
+export async function getTrigger(store: Store, id: string): Promise<Trigger> {
+  const canonical = checkId('trigger id', id);
+  const row = await SELECT_ALL(store).where('t.id', '=', store.dialect.encodeUuid(canonical)).executeTakeFirst();
+  if (!row) throw new NotFoundError(`no trigger with id ${canonical}`);
+  return decodeTrigger(store, row);
+}
+
+export async function getTriggerByName(store: Store, name: string): Promise<Trigger> {
+  checkText('trigger name', name, 100);
+  const row = await SELECT_ALL(store).where('t.trigger_name', '=', name).executeTakeFirst();
+  if (!row) throw new NotFoundError(`no trigger named "${name}"`);
+  return decodeTrigger(store, row);
+}
+
+/** All triggers, by name. */
+export async function listTriggers(store: Store): Promise<Trigger[]> {
+  const rows = await SELECT_ALL(store).orderBy('t.trigger_name').execute();
+  return rows.map((row) => decodeTrigger(store, row));
+}
+
+/** Changes a trigger's user fields (its type stays). */
+export async function updateTrigger(store: Store, id: string, trigger: NewTrigger): Promise<void> {
+  const { db, dialect } = store;
+  const current = await getTrigger(store, id);
+  if (current.type !== trigger.type) throw new InputError(`a trigger's type cannot change (it is ${current.type}); delete it and create a new one`);
+  const encodedId = dialect.encodeUuid(current.id);
+  const base = baseValues(store, trigger);
+  await assertNameFree(store, base.trigger_name, encodedId);
+  const sub = subTableValues(store, trigger);
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('Triggers').set(base).where('id', '=', encodedId).execute();
+    if (trigger.type === 'SINGLE') await trx.updateTable('Single_Triggers').set({ next_run: sub.next_run }).where('id', '=', encodedId).execute();
+    else if (trigger.type === 'SCHEDULED')
+      await trx.updateTable('Scheduled_Triggers').set({ cron_expr: sub.cron_expr!, next_run: sub.next_run }).where('id', '=', encodedId).execute();
+    else
+      await trx.updateTable('Queue_Triggers').set({ queue_name: sub.queue_name!, min_batch_size: sub.min_batch_size! }).where('id', '=', encodedId).execute();
+  });
+}
+
+/** Deletes the sub-table row first, then the trigger, in one transaction. */
+export async function deleteTrigger(store: Store, id: string): Promise<void> {
+  const { db, dialect } = store;
+  const canonical = checkId('trigger id', id);
+  const encodedId = dialect.encodeUuid(canonical);
+  const deleted = await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('Single_Triggers').where('id', '=', encodedId).execute();
+    await trx.deleteFrom('Scheduled_Triggers').where('id', '=', encodedId).execute();
+    await trx.deleteFrom('Queue_Triggers').where('id', '=', encodedId).execute();
+    return trx.deleteFrom('Triggers').where('id', '=', encodedId).executeTakeFirst();
+  });
+  if (Number(deleted.numDeletedRows) === 0) throw new NotFoundError(`no trigger with id ${canonical}`);
+}
+
+/**
+ * Moves a trigger to `to` only if its status is one of `from`. Returns true if this call made
+ * the change: concurrent callers race on one conditional UPDATE and exactly one wins.
+ */
+export async function transitionTriggerStatus(
+  store: Store,
+  id: string,
+  from: readonly TriggerStatus[],
+  to: TriggerStatus,
+  extra: { lastRun?: Date } = {},
+): Promise<boolean> {
+  const { db, dialect } = store;
+  const canonical = checkId('trigger id', id);
+  checkEnum('trigger status', to, TRIGGER_STATUSES);
+  const result = await db
+    .updateTable('Triggers')
+    .set({ process_status: to, ...(extra.lastRun ? { last_run: dialect.encodeDate(extra.lastRun) } : {}) })
+    .where('id', '=', dialect.encodeUuid(canonical))
+    .where('process_status', 'in', [...from])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Sets a trigger's status whatever it was; unknown ids are an error. */
+export async function setTriggerStatus(store: Store, id: string, status: TriggerStatus): Promise<void> {
+  const changed = await transitionTriggerStatus(store, id, TRIGGER_STATUSES, status);
+  if (!changed) throw new NotFoundError(`no trigger with id ${checkId('trigger id', id)}`);
+}
+
+export async function setNextRun(store: Store, id: string, type: 'SINGLE' | 'SCHEDULED', nextRun: Date): Promise<void> {
+  const { db, dialect } = store;
+  const table = type === 'SINGLE' ? 'Single_Triggers' : 'Scheduled_Triggers';
+  await db.updateTable(table).set({ next_run: dialect.encodeDate(nextRun) }).where('id', '=', dialect.encodeUuid(id)).execute();
+}
+
+/**
+ * Idle triggers that are due now: single and scheduled ones whose next run has passed, queue
+ * ones whose queue holds at least min_batch_size New elements. Ordered as the Scheduler picks:
+ * priority (high first), then Single > Scheduled > Queue, then the earliest due.
+ */
+export async function listDueTriggers(store: Store, at: Date = now()): Promise<Trigger[]> {
+  const { db, dialect } = store;
+  const stamp = dialect.encodeDate(at);
+  const timed = await SELECT_ALL(store)
+    .where('t.process_status', '=', 'IDLE')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('t.type', '=', 'SINGLE'), eb('s.next_run', '<=', stamp)]),
+        eb.and([eb('t.type', '=', 'SCHEDULED'), eb('c.next_run', '<=', stamp)]),
+      ]),
+    )
+    .execute();
+  const queued = await SELECT_ALL(store)
+    .where('t.process_status', '=', 'IDLE')
+    .where('t.type', '=', 'QUEUE')
+    .where(
+      'q.min_batch_size',
+      '<=',
+      db
+        .selectFrom('Queues as e')
+        .select(sql<number>`count(*)`.as('n'))
+        .where('e.queue_name', '=', sql.ref<string>('q.queue_name'))
+        .where('e.status', '=', 'NEW'),
+    )
+    .execute();
+  const typeRank: Record<TriggerType, number> = { SINGLE: 0, SCHEDULED: 1, QUEUE: 2 };
+  const due = (t: Trigger) => ('nextRun' in t ? t.nextRun.getTime() : 0);
+  return [...timed, ...queued]
+    .map((row) => decodeTrigger(store, row))
+    .sort((a, b) => b.priority - a.priority || typeRank[a.type] - typeRank[b.type] || due(a) - due(b));
+}
