@@ -368,5 +368,7 @@ function describeMonths(s: CronSchedule): string | undefined {
  */
 export function describeCron(expr: string | CronSchedule): string {
   const s = scheduleOf(expr);
-  return [describeTime(s), describeDays(s), describeMonths(s)].filter((part) => part).join(' ');
+  const time = describeTime(s);
+  const days = describeDays(s) ?? (/^At \d\d:\d\d/.test(time) ? 'every day' : undefined);
+  return [time, days, describeMonths(s)].filter((part) => part).join(' ');
 }

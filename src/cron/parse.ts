@@ -213,7 +213,7 @@ const sortedUnique = (values: Iterable<number>): number[] => [...new Set(values)
 
 function joinEnglish(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
 /**
