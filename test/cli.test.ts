@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { validateKey } from '../src/crypto/fernet.js';
+import { runCli } from './helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'oo-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('openorchestrator CLI', () => {
+  it('prints its version and help', () => {
+    const version = runCli(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    for (const command of ['start', 'upgrade', 'key']) expect(help.stdout).toContain(command);
+    const upgradeHelp = runCli(['upgrade', '--help']);
+    expect(upgradeHelp.stdout).toContain('connection-string');
+  });
+
+  it('prints a new valid key each time', () => {
+    const a = runCli(['key']).stdout.trim();
+    const b = runCli(['key']).stdout.trim();
+    expect(() => validateKey(a)).not.toThrow();
+    expect(a).not.toBe(b);
+  });
+
+  it('upgrades step by step, and a second run changes nothing', () => {
+    const url = `sqlite+pysqlite:///${join(dir, 'cli.db')}`;
+    const first = runCli(['upgrade', url]);
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/\[1\/\d+\] /);
+    expect(first.stdout).toContain('create table Triggers');
+    expect(first.stdout).toMatch(/done: empty -> 9698388a0709\+oo-/);
+    const second = runCli(['upgrade', url]);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain('already up to date');
+    expect(second.stdout).not.toContain('[1/');
+  });
+
+  it('takes the connection string from OpenOrchestratorConnString', () => {
+    const url = `sqlite:///${join(dir, 'env.db')}`;
+    const result = runCli(['upgrade'], { env: { OpenOrchestratorConnString: url } });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('create table Logs');
+  });
+
+  it.each([
+    ['no connection string', ['upgrade'], /give a connection string/],
+    ['malformed URL', ['upgrade', 'postgresql//user:s3cretPW@host/db'], /connection string/i],
+    ['unknown dialect', ['upgrade', 'redis://user:s3cretPW@host/0'], /redis/],
+    ['unreachable server', ['upgrade', 'postgresql://user:s3cretPW@127.0.0.1:1/db'], /connection refused/],
+    ['unknown subcommand', ['frobnicate'], /unknown command/],
+  ])('fails with one clear line for %s, never showing the password', (_name, args, pattern) => {
+    const result = runCli(args, { env: { OpenOrchestratorConnString: '' } });
+    expect(result.status).not.toBe(0);
+    const firstLine = result.stderr.trim().split('\n')[0] ?? '';
+    expect(firstLine).toMatch(pattern);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(result.stderr + result.stdout).not.toContain('s3cretPW');
+  });
+
+  it('start sets up the embedded default once, with a key only the user can read', () => {
+    const first = runCli(['start', '--folder', dir]);
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain('created a new encryption key');
+    const keyPath = join(dir, '.openorchestrator', 'key');
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyPath, 'utf8').trim();
+    expect(() => validateKey(key)).not.toThrow();
+    expect(first.stdout).not.toContain(key);
+    const second = runCli(['start', '--folder', dir]);
+    expect(second.status).toBe(0);
+    expect(second.stdout).not.toContain('created a new encryption key');
+    expect(second.stdout).toContain('already up to date');
+    expect(readFileSync(keyPath, 'utf8').trim()).toBe(key);
+  });
+});
