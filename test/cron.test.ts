@@ -4,7 +4,7 @@
  * several are cronsim's own test and README cases. Assertions are on local wall-clock fields.
  */
 import { describe, expect, it } from 'vitest';
-import { describeCron, isValidCron, nextRun, nextRuns, parseCron } from '../src/cron/cron.js';
+import { describeCron, isValidCron, nextRun, nextRuns, normalizeCron, parseCron } from '../src/cron/cron.js';
 import { InputError } from '../src/errors.js';
 
 const DAY_ABBR = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -136,15 +136,13 @@ describe('parseCron errors', () => {
     ['0 0 30 2 *', /day-of-month field value 30 never occurs: February has at most 29 days/],
     ['0 0 31 4,6 *', /day-of-month field value 31 never occurs: April and June have at most 30 days/],
     // Syntax of other cron dialects that cronsim rejects.
-    ['0 0 ? * *', /day-of-month field value "\?" is not supported; use "\*"/],
-    ['0 0 * * ?', /day-of-week field value "\?" is not supported/],
+    ['? 0 * * *', /minute field value "\?" is only allowed alone, in the day-of-month or day-of-week field/],
+    ['0 0 1,? * *', /day-of-month field value "\?" is only allowed alone/],
     ['0 0 15W * *', /day-of-month field value "15W" \(nearest weekday\) is not supported; only "LW"/],
     ['0 0 1W * *', /day-of-month field value "1W" \(nearest weekday\) is not supported/],
     ['0 0 L-2 * *', /day-of-month field value "L-2" \(days before the last day\) is not supported/],
-    ['@weekly', /macros such as "@weekly" are not supported/],
-    ['@yearly', /macros such as "@yearly" are not supported/],
-    ['@annually', /macros such as "@annually" are not supported/],
-    ['@daily', /macros such as "@daily" are not supported/],
+    ['@reboot', /unknown shorthand "@reboot"/],
+    ['@fortnightly', /unknown shorthand/],
   ];
   it.each(cases)('rejects %j', (expr, message) => {
     const text = inputErrorOf(() => parseCron(expr));
@@ -371,7 +369,7 @@ describe('describeCron', () => {
   });
 
   it('throws InputError for an invalid expression', () => {
-    expect(() => describeCron('0 0 ? * *')).toThrow(InputError);
+    expect(() => describeCron('0 0 15W * *')).toThrow(InputError);
   });
 });
 
@@ -380,8 +378,32 @@ describe('isValidCron', () => {
     expect(isValidCron('0 0 L * *')).toBe(true);
     expect(isValidCron('  0   9 * * mon-fri  ')).toBe(true);
     expect(isValidCron('1 1 */100 * MON#4')).toBe(true); // accepted, though it never runs
-    expect(isValidCron('0 0 ? * *')).toBe(false);
-    expect(isValidCron('@hourly')).toBe(false);
+    expect(isValidCron('0 0 ? * *')).toBe(true);
+    expect(isValidCron('@hourly')).toBe(true);
+    expect(isValidCron('0 0 15W * *')).toBe(false);
+  });
+});
+
+describe('shorthands and "?" are stored in the 5-field form cronsim reads', () => {
+  it.each([
+    ['@hourly', '0 * * * *'],
+    ['@daily', '0 0 * * *'],
+    ['@midnight', '0 0 * * *'],
+    ['@WEEKLY', '0 0 * * 0'],
+    ['@monthly', '0 0 1 * *'],
+    ['@yearly', '0 0 1 1 *'],
+    ['@annually', '0 0 1 1 *'],
+    [' 0  9 ? * MON ', '0 9 * * MON'],
+    ['0 9 1 * ?', '0 9 1 * *'],
+  ])('%j -> %j', (expr, normal) => {
+    expect(normalizeCron(expr)).toBe(normal);
+    expect(nextRun(expr, at(2024, 3, 15, 10, 7))).toEqual(nextRun(normal, at(2024, 3, 15, 10, 7)));
+  });
+
+  it('@weekly runs Sunday at midnight and @monthly on the 1st', () => {
+    expect(nextRun('@weekly', at(2024, 3, 15, 10, 7))).toEqual(at(2024, 3, 17, 0, 0));
+    expect(nextRun('@monthly', at(2024, 3, 15, 10, 7))).toEqual(at(2024, 4, 1, 0, 0));
+    expect(nextRun('@hourly', at(2024, 3, 15, 10, 7))).toEqual(at(2024, 3, 15, 11, 0));
   });
 });
 

@@ -14,7 +14,7 @@
 import { InputError } from '../errors.js';
 import { parseCron, type CronSchedule } from './parse.js';
 
-export { FIELD_NAMES, isValidCron, parseCron } from './parse.js';
+export { FIELD_NAMES, isValidCron, normalizeCron, parseCron } from './parse.js';
 export type { CronSchedule, FieldName, NthWeekday } from './parse.js';
 
 /** cronsim gives up when no run is found up to this many years after the start year. */

@@ -7,7 +7,11 @@
  * Accepted, as in cronsim: `*`, numbers, `a-b`, `*` / `a` / `a-b` with `/n`, lists `a,b`,
  * names JAN-DEC and SUN-SAT (any case), day-of-week 0-7 (0 and 7 are Sunday), `L` and `LW` in
  * day-of-month, `n#k` (k-th weekday n) and `nL` (last weekday n) in day-of-week.
- * Not accepted, as in cronsim: `?`, `nW`, `L-n`, `@daily` and other macros, a seconds field.
+ * Not accepted, as in cronsim: `nW`, `L-n`, a seconds field.
+ * Accepted as shorthands and written in their 5-field form (`normalizeCron`), so that a Python
+ * Scheduler on the same database, whose cronsim rejects them, still reads every stored
+ * expression: `@hourly`, `@daily`/`@midnight`, `@weekly`, `@monthly`, `@yearly`/`@annually`,
+ * and `?` in the day fields (same as `*`).
  *
  * @example
  *   parseCron('30 8 * * MON-FRI').weekdays // [1, 2, 3, 4, 5]
@@ -139,8 +143,8 @@ function range(from: number, to: number, step = 1): number[] {
 
 /** Rejects syntax other cron dialects accept but cronsim does not, with a hint. */
 function rejectForeignSyntax(term: string, field: FieldSpec, f: Failer): void {
-  if (term === '?' && (field.name === 'day-of-month' || field.name === 'day-of-week')) {
-    f.field(field, 'value "?" is not supported; use "*"');
+  if (term.includes('?')) {
+    f.field(field, 'value "?" is only allowed alone, in the day-of-month or day-of-week field');
   }
   if (field.name === 'day-of-month' && /^[0-9]*W$/.test(term)) {
     f.field(field, `value "${term}" (nearest weekday) is not supported; only "LW" (last weekday of the month) is`);
@@ -226,9 +230,9 @@ function joinEnglish(items: readonly string[]): string {
  */
 export function parseCron(expression: string): CronSchedule {
   const f = new Failer(expression);
-  const parts = expression.toUpperCase().trim().split(/\s+/).filter((part) => part !== '');
+  const parts = normalizeCron(expression).toUpperCase().split(/\s+/).filter((part) => part !== '');
   if (parts.length === 1 && parts[0]?.startsWith('@')) {
-    f.fail(`macros such as "${expression.trim()}" are not supported; write the 5 fields, e.g. "0 0 * * *" for daily`);
+    f.fail(`unknown shorthand "${expression.trim()}"; use @hourly, @daily, @midnight, @weekly, @monthly, @yearly or @annually, or write the 5 fields`);
   }
   if (parts.length !== 5) {
     f.fail(`expected 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}`);
@@ -282,6 +286,33 @@ export function parseCron(expression: string): CronSchedule {
     lastWeekdays: sortedUnique(lastWeekdays),
     dayAnd: domText.startsWith('*') || dowText.startsWith('*'),
   };
+}
+
+const SHORTHANDS: Record<string, string> = {
+  '@hourly': '0 * * * *',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@weekly': '0 0 * * 0',
+  '@monthly': '0 0 1 * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+};
+
+/**
+ * The form to store: shorthands expanded to 5 fields, `?` in the day fields as `*`, single
+ * spaces. cronsim (the Python side) accepts every normalized expression that `parseCron` does.
+ *
+ * @example
+ *   normalizeCron('@daily')          // '0 0 * * *'
+ *   normalizeCron(' 0  9 ? * MON ') // '0 9 * * MON'
+ */
+export function normalizeCron(expression: string): string {
+  const trimmed = expression.trim();
+  const shorthand = SHORTHANDS[trimmed.toLowerCase()];
+  if (shorthand) return shorthand;
+  const parts = trimmed.split(/\s+/);
+  if (parts.length !== 5) return parts.join(' ');
+  return parts.map((part, i) => ((i === 2 || i === 4) && part === '?' ? '*' : part)).join(' ');
 }
 
 /**

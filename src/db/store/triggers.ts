@@ -4,7 +4,7 @@
  */
 import { sql, type Transaction } from 'kysely';
 import { InputError, NotFoundError } from '../../errors.js';
-import { nextRun as nextCronRun, parseCron } from '../../cron/cron.js';
+import { nextRun as nextCronRun, normalizeCron, parseCron } from '../../cron/cron.js';
 import { now } from '../../time/clock.js';
 import { newId } from '../dialects/encoding.js';
 import type { Store } from '../open.js';
@@ -112,7 +112,8 @@ function subTableValues(store: Store, trigger: NewTrigger): SubValues {
     case 'SINGLE':
       return { next_run: dialect.encodeDate(checkDate('next run', trigger.nextRun)) };
     case 'SCHEDULED': {
-      const cron = checkText('cron expression', trigger.cronExpr, 200);
+      // Stored in the 5-field form, which a Python Scheduler on the same database also reads.
+      const cron = normalizeCron(checkText('cron expression', trigger.cronExpr, 200));
       const schedule = parseCron(cron);
       const nextRun = trigger.nextRun ? checkDate('next run', trigger.nextRun) : nextCronRun(schedule, now());
       return { cron_expr: cron, next_run: dialect.encodeDate(nextRun) };
