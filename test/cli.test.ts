@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateKey } from '../src/crypto/fernet.js';
 import { runCli } from './helpers/cli.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
 
 const dir = mkdtempSync(join(tmpdir(), 'oo-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,7 +67,7 @@ describe('openorchestrator CLI', () => {
   });
 
   it('start sets up the embedded default once, with a key only the user can read', () => {
-    const first = runCli(['start', '--folder', dir]);
+    const first = runCli(['start', '--setup-only', '--folder', dir]);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(first.stdout).toContain('created a new encryption key');
@@ -73,10 +76,46 @@ describe('openorchestrator CLI', () => {
     const key = readFileSync(keyPath, 'utf8').trim();
     expect(() => validateKey(key)).not.toThrow();
     expect(first.stdout).not.toContain(key);
-    const second = runCli(['start', '--folder', dir]);
+    const second = runCli(['start', '--setup-only', '--folder', dir]);
     expect(second.status).toBe(0);
     expect(second.stdout).not.toContain('created a new encryption key');
     expect(second.stdout).toContain('already up to date');
     expect(readFileSync(keyPath, 'utf8').trim()).toBe(key);
+  });
+
+  it('start (the Quick start) starts the Orchestrator on the embedded default; it answers and stops on SIGTERM', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'oo-start-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/main.ts`, 'start', '--folder', folder, '--no-browser', '--port', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL printed:\n${output}`)), 30_000);
+        child.stdout.on('data', () => {
+          const match = /Orchestrator running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+        child.on('exit', () => reject(new Error(`exited early:\n${output}`)));
+      });
+      expect(output).toContain('created a new encryption key');
+      const status = (await (await fetch(`${url}api/settings`)).json()) as { connected: boolean; dialect: string; needsUpgrade: boolean; hasKey: boolean };
+      expect(status).toMatchObject({ connected: true, dialect: 'sqlite', needsUpgrade: false, hasKey: true });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<div id="root">');
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(folder, { recursive: true, force: true });
+    }
+    expect(child.exitCode === 0 || child.signalCode === 'SIGTERM').toBe(true);
   });
 });

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerKey } from './key.js';
+import { registerOrchestrator } from './orchestrator.js';
 import { registerStart } from './start.js';
 import { registerUpgrade } from './upgrade.js';
 
@@ -16,5 +17,6 @@ const program = new Command()
 registerStart(program);
 registerUpgrade(program);
 registerKey(program);
+registerOrchestrator(program);
 
 await program.parseAsync(process.argv);

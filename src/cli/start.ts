@@ -6,7 +6,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { generateKey, validateKey } from '../crypto/fernet.js';
+import { InputError } from '../errors.js';
 import { action } from './errors.js';
+import { runOrchestrator } from './orchestrator.js';
 import { runUpgrade } from './upgrade.js';
 
 export const DEFAULT_FOLDER = '.openorchestrator';
@@ -39,10 +41,13 @@ export function ensureLocalDefaults(folder: string): LocalDefaults {
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('set up the embedded SQLite default in this folder (database and key, created once) and bring it up to date')
+    .description('the Quick start: set up the embedded SQLite default in this folder (database and key, created once), bring it up to date and start the Orchestrator on it')
     .option('--folder <path>', 'where .openorchestrator/ lives', '.')
+    .option('--setup-only', 'only create/upgrade the database and key; do not start the Orchestrator')
+    .option('--port <port>', 'port for the Orchestrator (default: a free one)', '0')
+    .option('--no-browser', 'do not open a browser')
     .action(
-      action(async (options: { folder: string }) => {
+      action(async (options: { folder: string; setupOnly?: boolean; port: string; browser: boolean }) => {
         const defaults = ensureLocalDefaults(options.folder);
         if (defaults.createdKey) {
           console.log(`created a new encryption key in ${defaults.keyPath} (readable only by you).`);
@@ -53,6 +58,14 @@ export function registerStart(program: Command): void {
         console.log('the database is ready. robots and tools reach it with:');
         console.log(`  export OpenOrchestratorConnString='${defaults.connectionString}'`);
         console.log(`  export OpenOrchestratorKey="$(cat ${defaults.keyPath})"`);
+        if (options.setupOnly) return;
+        const port = Number(options.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be a number from 0 to 65535, got "${options.port}"`);
+        console.log('');
+        await runOrchestrator(
+          { port, connectionString: defaults.connectionString, cryptoKey: defaults.cryptoKey, browser: options.browser },
+          (line) => console.log(line),
+        );
       }),
     );
 }

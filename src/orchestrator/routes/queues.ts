@@ -1,0 +1,219 @@
+/** Queues: counts per status, elements paged/sorted/searched on the server, element edits, retry, throughput. */
+import type { FastifyInstance } from 'fastify';
+import {
+  QUEUE_ELEMENT_SORTS,
+  countQueueElements,
+  createQueueElement,
+  deleteQueueElement,
+  getQueueElement,
+  listQueueEndDates,
+  listQueues,
+  retryQueueElements,
+  searchQueueElements,
+  setQueueElementStatus,
+  type QueueElement,
+  type QueueElementSort,
+} from '../../db/store/queues.js';
+import { QUEUE_STATUSES, type QueueStatus } from '../../db/types.js';
+import { now } from '../../time/clock.js';
+import type { Session } from '../session.js';
+import { dateTime, errorReplies, fromApiDate, nullableDateTime, pageQuery, text, toApiDate, uuid } from '../schemas.js';
+
+const elementItem = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    queueName: { type: 'string' },
+    status: { type: 'string', enum: [...QUEUE_STATUSES] },
+    data: { type: ['string', 'null'] },
+    reference: { type: ['string', 'null'] },
+    createdDate: nullableDateTime,
+    startDate: nullableDateTime,
+    endDate: nullableDateTime,
+    message: { type: ['string', 'null'] },
+    createdBy: { type: ['string', 'null'] },
+  },
+} as const;
+
+const counts = { type: 'object', properties: Object.fromEntries(QUEUE_STATUSES.map((s) => [s, { type: 'integer' }])) } as const;
+
+function toApiElement(element: QueueElement) {
+  return {
+    ...element,
+    createdDate: toApiDate(element.createdDate),
+    startDate: toApiDate(element.startDate),
+    endDate: toApiDate(element.endDate),
+  };
+}
+
+const queueParams = { type: 'object', required: ['queueName'], properties: { queueName: text(100, 1) } } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: uuid } } as const;
+
+interface ElementQuery {
+  status?: QueueStatus;
+  from?: string;
+  to?: string;
+  search?: string;
+  sort: QueueElementSort;
+  order: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
+export function registerQueueRoutes(app: FastifyInstance, session: Session): void {
+  const tags = ['queues'];
+  app.get(
+    '/api/queues',
+    {
+      schema: {
+        tags,
+        summary: 'every queue with its element count per status, by name',
+        response: { 200: { type: 'array', items: { type: 'object', properties: { queueName: { type: 'string' }, counts, total: { type: 'integer' } } } }, ...errorReplies },
+      },
+    },
+    async () =>
+      (await listQueues(session.requireStore())).map((q) => ({ ...q, total: Object.values(q.counts).reduce((a, b) => a + b, 0) })),
+  );
+
+  app.get<{ Params: { queueName: string }; Querystring: ElementQuery }>(
+    '/api/queues/:queueName/elements',
+    {
+      schema: {
+        tags,
+        summary: "a queue's elements: filtered by status and created date, searched in reference/data/message, sorted and paged on the server",
+        params: queueParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: [...QUEUE_STATUSES] },
+            from: dateTime,
+            to: dateTime,
+            search: text(200),
+            sort: { type: 'string', enum: [...QUEUE_ELEMENT_SORTS], default: 'created_date' },
+            order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
+            ...pageQuery,
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: elementItem }, total: { type: 'integer' }, offset: { type: 'integer' }, limit: { type: 'integer' } } },
+          ...errorReplies,
+        },
+      },
+    },
+    async (request) => {
+      const store = session.requireStore();
+      const q = request.query;
+      const search = { status: q.status, fromDate: fromApiDate('from', q.from), toDate: fromApiDate('to', q.to), text: q.search || undefined };
+      const [items, total] = await Promise.all([
+        searchQueueElements(store, request.params.queueName, { ...search, sort: q.sort, order: q.order, offset: q.offset, limit: q.limit }),
+        countQueueElements(store, request.params.queueName, search),
+      ]);
+      return { items: items.map(toApiElement), total, offset: q.offset, limit: q.limit };
+    },
+  );
+
+  app.post<{ Params: { queueName: string }; Body: { reference?: string | null; data?: string | null; createdBy?: string | null } }>(
+    '/api/queues/:queueName/elements',
+    {
+      schema: {
+        tags,
+        summary: 'add an element to a queue (status New)',
+        params: queueParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { reference: { type: ['string', 'null'], maxLength: 100 }, data: { type: ['string', 'null'], maxLength: 2000 }, createdBy: { type: ['string', 'null'], maxLength: 100 } },
+        },
+        response: { 201: elementItem, ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const element = await createQueueElement(session.requireStore(), request.params.queueName, {
+        reference: request.body.reference || null,
+        data: request.body.data || null,
+        createdBy: request.body.createdBy || 'Orchestrator',
+      });
+      return reply.code(201).send(toApiElement(element));
+    },
+  );
+
+  app.get<{ Querystring: { queueName: string; hours: number } }>(
+    '/api/queues/throughput',
+    {
+      schema: {
+        tags,
+        summary: 'elements finished (Done, Failed, Abandoned) per hour over the last hours',
+        querystring: { type: 'object', required: ['queueName'], properties: { queueName: text(100, 1), hours: { type: 'integer', minimum: 1, maximum: 168, default: 24 } } },
+        response: {
+          200: { type: 'array', items: { type: 'object', properties: { hour: { type: 'string' }, count: { type: 'integer' } } } },
+          ...errorReplies,
+        },
+      },
+    },
+    async (request) => {
+      const hours = request.query.hours;
+      const current = now();
+      const start = new Date(current.getFullYear(), current.getMonth(), current.getDate(), current.getHours() - hours + 1);
+      const dates = await listQueueEndDates(session.requireStore(), request.query.queueName, start);
+      const buckets = Array.from({ length: hours }, (_, i) => ({ at: new Date(start.getFullYear(), start.getMonth(), start.getDate(), start.getHours() + i), count: 0 }));
+      for (const date of dates) {
+        const index = Math.floor((date.getTime() - start.getTime()) / 3_600_000);
+        const bucket = buckets[index];
+        if (bucket) bucket.count++;
+      }
+      return buckets.map((b) => ({ hour: toApiDate(b.at), count: b.count }));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/queue-elements/:id',
+    { schema: { tags, summary: 'one queue element', params: idParams, response: { 200: elementItem, ...errorReplies } } },
+    async (request) => toApiElement(await getQueueElement(session.requireStore(), request.params.id)),
+  );
+
+  app.patch<{ Params: { id: string }; Body: { status: QueueStatus; message?: string | null } }>(
+    '/api/queue-elements/:id',
+    {
+      schema: {
+        tags,
+        summary: "set an element's status (and message)",
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['status'],
+          properties: { status: { type: 'string', enum: [...QUEUE_STATUSES] }, message: { type: ['string', 'null'], maxLength: 1000 } },
+        },
+        response: { 200: elementItem, ...errorReplies },
+      },
+    },
+    async (request) => {
+      const store = session.requireStore();
+      await setQueueElementStatus(store, request.params.id, request.body.status, request.body.message);
+      return toApiElement(await getQueueElement(store, request.params.id));
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/queue-elements/:id',
+    { schema: { tags, summary: 'delete a queue element', params: idParams, response: { 200: { type: 'object', properties: { deleted: { type: 'string' } } }, ...errorReplies } } },
+    async (request) => {
+      await deleteQueueElement(session.requireStore(), request.params.id);
+      return { deleted: request.params.id };
+    },
+  );
+
+  app.post<{ Body: { ids: string[] } }>(
+    '/api/queue-elements/retry',
+    {
+      schema: {
+        tags,
+        summary: 'put Failed elements back to New (others are left alone)',
+        body: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { type: 'array', minItems: 1, maxItems: 1000, items: uuid } } },
+        response: { 200: { type: 'object', properties: { retried: { type: 'integer' } } }, ...errorReplies },
+      },
+    },
+    async (request) => ({ retried: await retryQueueElements(session.requireStore(), request.body.ids) }),
+  );
+}

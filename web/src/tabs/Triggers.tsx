@@ -1,0 +1,316 @@
+import { useEffect, useState } from 'react';
+import { api, query, type Trigger } from '../api';
+import { Dialog, ErrorLine, Field, SortableTable, Status, usePoll, type Column } from '../components';
+import { label, localInputValue, showDate } from '../format';
+
+type TriggerType = Trigger['type'];
+
+interface FormState {
+  triggerName: string;
+  processName: string;
+  processPath: string;
+  processArgs: string;
+  isGitRepo: boolean;
+  gitBranch: string;
+  isBlocking: boolean;
+  schedulerWhitelist: string;
+  priority: string;
+  nextRun: string;
+  cronExpr: string;
+  queueName: string;
+  minBatchSize: string;
+}
+
+function emptyForm(): FormState {
+  return {
+    triggerName: '',
+    processName: '',
+    processPath: '',
+    processArgs: '',
+    isGitRepo: false,
+    gitBranch: '',
+    isBlocking: true,
+    schedulerWhitelist: '',
+    priority: '0',
+    nextRun: localInputValue(new Date(Date.now() + 5 * 60_000)),
+    cronExpr: '',
+    queueName: '',
+    minBatchSize: '1',
+  };
+}
+
+function formOf(t: Trigger): FormState {
+  return {
+    triggerName: t.triggerName,
+    processName: t.processName,
+    processPath: t.processPath,
+    processArgs: t.processArgs ?? '',
+    isGitRepo: t.isGitRepo,
+    gitBranch: t.gitBranch ?? '',
+    isBlocking: t.isBlocking,
+    schedulerWhitelist: t.schedulerWhitelist.join(', '),
+    priority: String(t.priority),
+    nextRun: t.nextRun ? t.nextRun.slice(0, 16) : '',
+    cronExpr: t.cronExpr ?? '',
+    queueName: t.queueName ?? '',
+    minBatchSize: String(t.minBatchSize ?? 1),
+  };
+}
+
+/** The body the API expects: only the fields the type uses; numbers as numbers. */
+function bodyOf(type: TriggerType, f: FormState, editing: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    type,
+    triggerName: f.triggerName,
+    processName: f.processName,
+    processPath: f.processPath,
+    processArgs: f.processArgs === '' ? null : f.processArgs,
+    isGitRepo: f.isGitRepo,
+    gitBranch: f.isGitRepo && f.gitBranch !== '' ? f.gitBranch : null,
+    isBlocking: f.isBlocking,
+    schedulerWhitelist: f.schedulerWhitelist
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    priority: Number.isInteger(Number(f.priority)) && f.priority.trim() !== '' ? Number(f.priority) : f.priority,
+  };
+  if (type === 'SINGLE') body.nextRun = f.nextRun;
+  if (type === 'SCHEDULED') {
+    body.cronExpr = f.cronExpr;
+    if (editing && f.nextRun) body.nextRun = f.nextRun;
+  }
+  if (type === 'QUEUE') {
+    body.queueName = f.queueName;
+    body.minBatchSize = Number.isInteger(Number(f.minBatchSize)) && f.minBatchSize.trim() !== '' ? Number(f.minBatchSize) : f.minBatchSize;
+  }
+  return body;
+}
+
+/** Which field an API message is about, so it shows inline next to that field. */
+function fieldOf(message: string): keyof FormState | null {
+  const keys: (keyof FormState)[] = ['triggerName', 'processName', 'processPath', 'processArgs', 'gitBranch', 'schedulerWhitelist', 'priority', 'nextRun', 'cronExpr', 'queueName', 'minBatchSize'];
+  const words: Record<string, keyof FormState> = {
+    'trigger name': 'triggerName',
+    'a trigger named': 'triggerName',
+    'process name': 'processName',
+    'process path': 'processPath',
+    'process arguments': 'processArgs',
+    'git branch': 'gitBranch',
+    'scheduler whitelist': 'schedulerWhitelist',
+    'cron expression': 'cronExpr',
+    'queue name': 'queueName',
+    'minimum batch size': 'minBatchSize',
+    'next run': 'nextRun',
+  };
+  for (const key of keys) if (message.startsWith(key) || message.includes(` ${key} `)) return key;
+  for (const [phrase, key] of Object.entries(words)) if (message.toLowerCase().includes(phrase)) return key;
+  return null;
+}
+
+function CronPreview({ expr }: { expr: string }) {
+  const [preview, setPreview] = useState<{ description: string; nextRuns: string[] } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (expr.trim() === '') {
+      setPreview(null);
+      setError(null);
+      return;
+    }
+    const timer = setTimeout(() => {
+      api<{ description: string; nextRuns: string[] }>('GET', `/api/cron${query({ expr })}`)
+        .then((p) => {
+          setPreview(p);
+          setError(null);
+        })
+        .catch((e: Error) => {
+          setPreview(null);
+          setError(e.message);
+        });
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [expr]);
+  if (error) return <span className="field-error">{error}</span>;
+  if (!preview) return null;
+  return (
+    <span className="hint" data-testid="cron-preview">
+      {preview.description}. Next runs: {preview.nextRuns.map((d) => showDate(d)).join(' · ')}
+    </span>
+  );
+}
+
+function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; trigger?: Trigger; onDone: () => void; onClose: () => void }) {
+  const [form, setForm] = useState<FormState>(trigger ? formOf(trigger) : emptyForm());
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const set = <K extends keyof FormState>(key: K, value: FormState[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const errorField = error ? fieldOf(error) : null;
+  const inline = (key: keyof FormState) => (errorField === key ? error : null);
+
+  const act = async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      onDone();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const save = () => act(() => (trigger ? api('PUT', `/api/triggers/${trigger.id}`, bodyOf(type, form, true)) : api('POST', '/api/triggers', bodyOf(type, form, false))));
+
+  return (
+    <Dialog title={trigger ? `Trigger: ${trigger.triggerName}` : `New ${label(type).toLowerCase()} trigger`} onClose={onClose} wide>
+      <form
+        className="grid-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <Field label="Trigger name" error={inline('triggerName')}>
+          <input name="triggerName" value={form.triggerName} onChange={(e) => set('triggerName', e.target.value)} maxLength={100} required />
+        </Field>
+        <Field label="Process name" error={inline('processName')}>
+          <input name="processName" value={form.processName} onChange={(e) => set('processName', e.target.value)} maxLength={100} required />
+        </Field>
+        {type === 'SINGLE' && (
+          <Field label="Time" error={inline('nextRun')}>
+            <input name="nextRun" type="datetime-local" value={form.nextRun} onChange={(e) => set('nextRun', e.target.value)} required />
+          </Field>
+        )}
+        {type === 'SCHEDULED' && (
+          <Field label="Cron expression" error={inline('cronExpr')} hint={<CronPreview expr={form.cronExpr} />}>
+            <input name="cronExpr" value={form.cronExpr} onChange={(e) => set('cronExpr', e.target.value)} placeholder="0 7 * * 1-5" maxLength={200} required />
+          </Field>
+        )}
+        {type === 'QUEUE' && (
+          <>
+            <Field label="Queue name" error={inline('queueName')}>
+              <input name="queueName" value={form.queueName} onChange={(e) => set('queueName', e.target.value)} maxLength={200} required />
+            </Field>
+            <Field label="Min batch size" error={inline('minBatchSize')}>
+              <input name="minBatchSize" type="number" min={1} value={form.minBatchSize} onChange={(e) => set('minBatchSize', e.target.value)} />
+            </Field>
+          </>
+        )}
+        <Field label="Process path" hint="A local file (.py, .exe, ...) or, with the git switch, a repository URL" error={inline('processPath')}>
+          <input name="processPath" value={form.processPath} onChange={(e) => set('processPath', e.target.value)} maxLength={250} required />
+        </Field>
+        <Field label="Arguments" error={inline('processArgs')}>
+          <input name="processArgs" value={form.processArgs} onChange={(e) => set('processArgs', e.target.value)} maxLength={1000} />
+        </Field>
+        <label className="check">
+          <input name="isGitRepo" type="checkbox" checked={form.isGitRepo} onChange={(e) => set('isGitRepo', e.target.checked)} /> Git repository
+        </label>
+        {form.isGitRepo && (
+          <Field label="Git branch" hint="empty: the default branch" error={inline('gitBranch')}>
+            <input name="gitBranch" value={form.gitBranch} onChange={(e) => set('gitBranch', e.target.value)} maxLength={100} />
+          </Field>
+        )}
+        <label className="check">
+          <input name="isBlocking" type="checkbox" checked={form.isBlocking} onChange={(e) => set('isBlocking', e.target.checked)} /> Blocking (no other blocking process runs beside it)
+        </label>
+        <Field label="Priority" hint="higher runs first" error={inline('priority')}>
+          <input name="priority" type="number" value={form.priority} onChange={(e) => set('priority', e.target.value)} />
+        </Field>
+        <Field label="Scheduler whitelist" hint="machine names, comma separated; empty: any Scheduler" error={inline('schedulerWhitelist')}>
+          <input name="schedulerWhitelist" value={form.schedulerWhitelist} onChange={(e) => set('schedulerWhitelist', e.target.value)} />
+        </Field>
+        {error && !errorField && <ErrorLine error={error} />}
+        {error && errorField && <p className="error" role="alert">{error}</p>}
+        <div className="buttons">
+          <button type="submit" className="primary" disabled={busy}>
+            {trigger ? 'Save' : 'Create'}
+          </button>
+          {trigger && (
+            <>
+              <button type="button" onClick={() => void act(() => api('POST', `/api/triggers/${trigger.id}/enable`))} disabled={busy}>
+                Enable
+              </button>
+              <button type="button" onClick={() => void act(() => api('POST', `/api/triggers/${trigger.id}/disable`))} disabled={busy}>
+                Disable
+              </button>
+              <button type="button" onClick={() => void act(() => api('POST', `/api/triggers/${trigger.id}/kill`))} disabled={busy || trigger.status !== 'RUNNING'}>
+                Kill
+              </button>
+              {!confirmDelete ? (
+                <button type="button" className="danger" onClick={() => setConfirmDelete(true)} disabled={busy}>
+                  Delete
+                </button>
+              ) : (
+                <button type="button" className="danger" onClick={() => void act(() => api('DELETE', `/api/triggers/${trigger.id}`))} disabled={busy}>
+                  Really delete "{trigger.triggerName}"?
+                </button>
+              )}
+            </>
+          )}
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function TriggersTab({ tick }: { tick: number }) {
+  const [search, setSearch] = useState('');
+  const { data, error, reload } = usePoll(() => api<{ items: Trigger[] }>('GET', `/api/triggers${query({ search })}`), [search], tick);
+  const [editing, setEditing] = useState<{ type: TriggerType; trigger?: Trigger } | null>(null);
+  const columns: Column<Trigger>[] = [
+    { key: 'name', title: 'Trigger', render: (t) => t.triggerName, sortValue: (t) => t.triggerName.toLowerCase() },
+    { key: 'type', title: 'Type', render: (t) => label(t.type), sortValue: (t) => t.type },
+    { key: 'status', title: 'Status', render: (t) => <Status value={t.status} />, sortValue: (t) => t.status },
+    { key: 'process', title: 'Process', render: (t) => t.processName, sortValue: (t) => t.processName.toLowerCase() },
+    { key: 'lastRun', title: 'Last run', render: (t) => showDate(t.lastRun, 'Never'), sortValue: (t) => t.lastRun ?? '' },
+    {
+      key: 'nextRun',
+      title: 'Next run',
+      render: (t) =>
+        t.type === 'QUEUE' ? (
+          <span className="muted">
+            queue {t.queueName} ≥ {t.minBatchSize}
+          </span>
+        ) : (
+          <>
+            {showDate(t.nextRun)} {t.overdue && <span className="badge overdue">overdue</span>}
+          </>
+        ),
+      sortValue: (t) => t.nextRun ?? '',
+    },
+    { key: 'priority', title: 'Priority', render: (t) => t.priority, sortValue: (t) => t.priority },
+  ];
+  return (
+    <section className="panel">
+      <div className="toolbar">
+        <input type="search" placeholder="Search name or process" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search triggers" />
+        <button type="button" className="primary" onClick={() => setEditing({ type: 'SINGLE' })}>
+          New single trigger
+        </button>
+        <button type="button" className="primary" onClick={() => setEditing({ type: 'SCHEDULED' })}>
+          New scheduled trigger
+        </button>
+        <button type="button" className="primary" onClick={() => setEditing({ type: 'QUEUE' })}>
+          New queue trigger
+        </button>
+      </div>
+      <ErrorLine error={error} />
+      <SortableTable rows={data?.items ?? []} columns={columns} rowKey={(t) => t.id} testId="triggers-table" onRowClick={(t) => setEditing({ type: t.type, trigger: t })} empty="No triggers yet." />
+      {editing && (
+        <TriggerForm
+          key={editing.trigger?.id ?? editing.type}
+          type={editing.type}
+          trigger={editing.trigger}
+          onClose={() => setEditing(null)}
+          onDone={() => {
+            setEditing(null);
+            reload();
+          }}
+        />
+      )}
+    </section>
+  );
+}
