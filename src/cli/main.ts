@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerKey } from './key.js';
 import { registerOrchestrator } from './orchestrator.js';
+import { registerScheduler } from './scheduler.js';
 import { registerStart } from './start.js';
 import { registerUpgrade } from './upgrade.js';
 
@@ -18,5 +19,6 @@ registerStart(program);
 registerUpgrade(program);
 registerKey(program);
 registerOrchestrator(program);
+registerScheduler(program);
 
 await program.parseAsync(process.argv);

@@ -98,6 +98,20 @@ export async function listJobs(store: Store, filter: JobFilter = {}): Promise<Jo
   return rows.map((row) => decodeJob(store, row));
 }
 
+/** The most recently started job of a trigger, if any. */
+export async function getLatestJobOfTrigger(store: Store, triggerId: string): Promise<Job | undefined> {
+  const canonical = checkId('trigger id', triggerId);
+  const row = await store.db
+    .selectFrom('Jobs')
+    .selectAll()
+    .where('trigger_id', '=', store.dialect.encodeUuid(canonical))
+    .orderBy('start_time', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? decodeJob(store, row) : undefined;
+}
+
 function filteredJobs({ db, dialect }: Store, filter: JobFilter) {
   let query = db.selectFrom('Jobs');
   if (filter.processName !== undefined) query = query.where('process_name', '=', filter.processName);

@@ -306,3 +306,45 @@ export async function listDueTriggers(store: Store, at: Date = now()): Promise<T
     .map((row) => decodeTrigger(store, row))
     .sort((a, b) => b.priority - a.priority || typeRank[a.type] - typeRank[b.type] || due(a) - due(b));
 }
+
+/**
+ * The Scheduler's claim: Idle -> Running (and `last_run`) in one conditional UPDATE that also
+ * re-checks that the trigger is still due, so a Scheduler acting on a stale list can never start
+ * a run that another Scheduler already made (a scheduled trigger back in Idle has a later
+ * next_run; a queue trigger needs its batch again). Returns true if this call won the trigger.
+ */
+export async function claimTrigger(store: Store, trigger: Pick<Trigger, 'id' | 'type'>, at: Date = now()): Promise<boolean> {
+  const { db, dialect } = store;
+  const id = dialect.encodeUuid(checkId('trigger id', trigger.id));
+  const stamp = dialect.encodeDate(at);
+  let query = db
+    .updateTable('Triggers')
+    .set({ process_status: 'RUNNING', last_run: stamp })
+    .where('id', '=', id)
+    .where('process_status', '=', 'IDLE');
+  if (trigger.type === 'SINGLE') {
+    query = query.where('id', 'in', db.selectFrom('Single_Triggers').select('id').where('id', '=', id).where('next_run', '<=', stamp));
+  } else if (trigger.type === 'SCHEDULED') {
+    query = query.where('id', 'in', db.selectFrom('Scheduled_Triggers').select('id').where('id', '=', id).where('next_run', '<=', stamp));
+  } else {
+    const newElements = db
+      .selectFrom('Queues as e')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('e.queue_name', '=', sql.ref<string>('q.queue_name'))
+      .where('e.status', '=', 'NEW');
+    query = query.where('id', 'in', db.selectFrom('Queue_Triggers as q').select('q.id').where('q.id', '=', id).where('q.min_batch_size', '<=', newElements));
+  }
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** The current status of each of the given triggers (deleted ones are absent from the map). */
+export async function getTriggerStatuses(store: Store, ids: readonly string[]): Promise<Map<string, TriggerStatus>> {
+  const { db, dialect } = store;
+  const statuses = new Map<string, TriggerStatus>();
+  if (ids.length === 0) return statuses;
+  const encoded = ids.map((id) => dialect.encodeUuid(checkId('trigger id', id)));
+  const rows = await db.selectFrom('Triggers').select(['id', 'process_status']).where('id', 'in', encoded).execute();
+  for (const row of rows) statuses.set(dialect.decodeUuid(row.id), row.process_status);
+  return statuses;
+}

@@ -1,0 +1,114 @@
+/**
+ * `scheduler` (alias `s`): the worker daemon. Argument parsing and signals only; the work is in
+ * src/scheduler/.
+ */
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { readEnvironment } from '../config/environment.js';
+import { InputError } from '../errors.js';
+import { createConsoleLog } from '../scheduler/console-log.js';
+import { Scheduler } from '../scheduler/loop.js';
+import {
+  DEFAULT_CLONE_TIMEOUT_SECONDS,
+  DEFAULT_INTERVAL_SECONDS,
+  DEFAULT_KILL_GRACE_SECONDS,
+  DEFAULT_MAX_BACKOFF_SECONDS,
+  defaultMachineName,
+  defaultPython,
+  defaultWorkDir,
+} from '../scheduler/options.js';
+import { action } from './errors.js';
+
+interface Flags {
+  connectionString?: string;
+  key?: string;
+  keyFile?: string;
+  machineName: string;
+  interval: number;
+  exclusive?: boolean;
+  workDir: string;
+  python: string;
+  secretsInEnvOnly?: boolean;
+  killGrace: number;
+  cloneTimeout: number;
+  maxBackoff: number;
+  paused?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0, e.g. 6 or 0.5');
+  return n;
+}
+
+export function registerScheduler(program: Command): void {
+  program
+    .command('scheduler')
+    .alias('s')
+    .description('run the Scheduler on this worker machine: claim due triggers and run their robots until stopped (SIGINT/SIGTERM: finish running robots; twice: kill them)')
+    .option('--connection-string <url>', 'database URL (default: $OpenOrchestratorConnString)')
+    .option('--key <key>', 'encryption key robots receive (default: $OpenOrchestratorKey)')
+    .option('--key-file <path>', 'read the encryption key from this file')
+    .option('--machine-name <name>', 'name in Schedulers and in trigger whitelists', defaultMachineName())
+    .option('--interval <seconds>', 'seconds between polls', seconds, DEFAULT_INTERVAL_SECONDS)
+    .option('--exclusive', 'run only triggers whose whitelist names this machine')
+    .option('--work-dir <path>', 'where git triggers are cloned', defaultWorkDir())
+    .option('--python <command>', 'command that runs .py robots', defaultPython())
+    .option('--secrets-in-env-only', 'pass the connection string and key in the environment only (empty in argv)')
+    .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL when killing a robot', seconds, DEFAULT_KILL_GRACE_SECONDS)
+    .option('--clone-timeout <seconds>', 'seconds a git clone may take', seconds, DEFAULT_CLONE_TIMEOUT_SECONDS)
+    .option('--max-backoff <seconds>', 'longest wait between reconnection attempts while the database is down', seconds, DEFAULT_MAX_BACKOFF_SECONDS)
+    .option('--paused', 'start paused (SIGUSR2 resumes, SIGUSR1 pauses; POSIX only)')
+    .option('--json', 'print one JSON object per line instead of readable lines')
+    .option('--verbose', 'also print routine decisions (lost claims)')
+    .action(
+      action(async (flags: Flags) => {
+        const env = readEnvironment();
+        const connectionString = flags.connectionString ?? env.connectionString;
+        const cryptoKey = flags.key ?? (flags.keyFile ? readFileSync(flags.keyFile, 'utf8').trim() : undefined) ?? env.cryptoKey;
+        if (!connectionString) throw new InputError('give --connection-string or set OpenOrchestratorConnString');
+        if (!cryptoKey) throw new InputError('give --key or --key-file, or set OpenOrchestratorKey');
+        const log = createConsoleLog({ json: flags.json, verbose: flags.verbose, secrets: [cryptoKey] });
+        const scheduler = new Scheduler(
+          {
+            connectionString,
+            cryptoKey,
+            machineName: flags.machineName,
+            intervalSeconds: flags.interval,
+            exclusive: flags.exclusive,
+            workDir: flags.workDir,
+            python: flags.python,
+            secretsInEnvOnly: flags.secretsInEnvOnly,
+            killGraceSeconds: flags.killGrace,
+            cloneTimeoutSeconds: flags.cloneTimeout,
+            maxBackoffSeconds: flags.maxBackoff,
+            paused: flags.paused,
+          },
+          log,
+        );
+        let signals = 0;
+        const onSignal = (signal: NodeJS.Signals) => {
+          signals++;
+          if (signals >= 3) {
+            log.error('exit', `${signal} a third time: exiting without waiting`);
+            process.exit(130);
+          }
+          scheduler.stop();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        if (process.platform !== 'win32') {
+          process.on('SIGUSR1', () => scheduler.pause());
+          process.on('SIGUSR2', () => scheduler.resume());
+        }
+        try {
+          await scheduler.run();
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      }),
+    );
+}

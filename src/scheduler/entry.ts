@@ -1,0 +1,112 @@
+/**
+ * What to run for a trigger: the entry file of a folder, and the command line for an entry
+ * file according to its kind (`.py` with Python, `.js` with node, `.ts` with node and tsx,
+ * anything else directly).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, extname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LaunchError } from './launch-error.js';
+
+const SKIPPED_FOLDERS = new Set(['.git', 'node_modules', '__pycache__', '.venv', 'venv']);
+
+/** Files in `root` (breadth-first, names sorted within a folder) that `matches` accepts. */
+function breadthFirst(root: string, matches: (name: string) => boolean): string | undefined {
+  let level = [root];
+  while (level.length > 0) {
+    const next: string[] = [];
+    for (const folder of level) {
+      let names: string[];
+      try {
+        names = readdirSync(folder).sort();
+      } catch {
+        continue;
+      }
+      const found = names.find((name) => matches(name) && statSync(join(folder, name), { throwIfNoEntry: false })?.isFile());
+      if (found) return join(folder, found);
+      for (const name of names) {
+        if (SKIPPED_FOLDERS.has(name)) continue;
+        const path = join(folder, name);
+        if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) next.push(path);
+      }
+    }
+    level = next;
+  }
+  return undefined;
+}
+
+/**
+ * The entry of a robot folder: the first `main.py` breadth-first (Python robots, as the Python
+ * Scheduler looks for them), else the first `main.ts` or `main.js` (`main.ts` wins in a folder
+ * that has both). Undefined when there is none.
+ */
+export function findEntry(root: string): string | undefined {
+  return (
+    breadthFirst(root, (name) => name === 'main.py') ??
+    breadthFirst(root, (name) => name === 'main.ts') ??
+    breadthFirst(root, (name) => name === 'main.js') ??
+    breadthFirst(root, (name) => name === 'main.mjs')
+  );
+}
+
+/** The entry for a local process path: the file itself, or the entry of a folder. */
+export function localEntry(processPath: string): string {
+  if (!existsSync(processPath)) throw new LaunchError(`process path not found: ${processPath} (on this machine)`);
+  if (statSync(processPath).isDirectory()) {
+    const entry = findEntry(processPath);
+    if (!entry) throw new LaunchError(`no main.py, main.ts or main.js found in the folder ${processPath}`);
+    return entry;
+  }
+  return processPath;
+}
+
+let tsxLoader: string | undefined;
+
+/**
+ * The file URL of tsx's ESM loader, resolved from this package, so `.ts` robots run wherever
+ * OpenOrchestrator is installed.
+ */
+export function resolveTsxLoader(): string {
+  if (tsxLoader) return tsxLoader;
+  try {
+    tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    return tsxLoader;
+  } catch {
+    throw new LaunchError('cannot run a .ts robot: the package "tsx" is not installed next to openorchestrator (run "npm install tsx"), or compile the robot to .js');
+  }
+}
+
+export interface Command {
+  command: string;
+  /** arguments before the robot's own (interpreter flags and the entry path) */
+  args: string[];
+  /** a readable name of what runs it, for messages */
+  runner: string;
+}
+
+/** How to run an entry file. */
+export function commandFor(entry: string, options: { python: string }): Command {
+  const extension = extname(entry).toLowerCase();
+  switch (extension) {
+    case '.py':
+    case '.pyw':
+      return { command: options.python, args: [entry], runner: `Python (${options.python})` };
+    case '.js':
+    case '.mjs':
+    case '.cjs':
+      return { command: process.execPath, args: [entry], runner: 'node' };
+    case '.ts':
+    case '.mts':
+    case '.cts':
+      return { command: process.execPath, args: ['--import', resolveTsxLoader(), entry], runner: 'node with tsx' };
+    case '.bat':
+    case '.cmd':
+      return { command: process.env.ComSpec ?? 'cmd.exe', args: ['/d', '/c', entry], runner: 'cmd.exe' };
+    default:
+      return { command: entry, args: [], runner: basename(entry) };
+  }
+}
+
+/** The working folder a robot starts in: the folder of its entry file. */
+export const workingFolderOf = (entry: string): string => dirname(entry);

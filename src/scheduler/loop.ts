@@ -1,0 +1,423 @@
+/**
+ * The Scheduler: a loop of ticks. Each tick beats the heart (`Schedulers.last_update`), records
+ * what ended since the last tick, kills the processes whose trigger was set to Killing, and,
+ * unless paused or stopping, claims and starts due triggers.
+ *
+ * Processes are watched by events, not by the tick, so a run that ends while the database is
+ * unreachable is noticed at once; its outcome waits in `#pending` (in order) until the database
+ * answers again, and reconnection attempts back off up to `maxBackoffSeconds`.
+ *
+ * @example
+ *   const scheduler = new Scheduler({ connectionString, cryptoKey, intervalSeconds: 6 });
+ *   process.on('SIGTERM', () => scheduler.stop());
+ *   await scheduler.run();
+ */
+import { ENV_CONN_STRING, ENV_CRYPTO_KEY } from '../config/environment.js';
+import { parseConnectionString, redactConnectionString } from '../config/connection-string.js';
+import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '../connection/orchestrator-connection.js';
+import { validateKey } from '../crypto/fernet.js';
+import { nextRun } from '../cron/cron.js';
+import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
+import { startJob } from '../db/store/jobs.js';
+import { heartbeat, recordLatestTrigger } from '../db/store/schedulers.js';
+import { claimTrigger, getTriggerStatuses, listDueTriggers, setNextRun, transitionTriggerStatus, type Trigger } from '../db/store/triggers.js';
+import { InputError, NotFoundError, SchemaError } from '../errors.js';
+import { now } from '../time/clock.js';
+import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
+import { commandFor, findEntry, localEntry, workingFolderOf } from './entry.js';
+import { cloneRepository, redactGitUrl } from './git.js';
+import { LaunchError } from './launch-error.js';
+import { resolveOptions, type ResolvedOptions, type SchedulerOptions } from './options.js';
+import { recordOutcome, type RunOutcome, type RunRecord } from './outcome.js';
+import { candidatesHere, mayStartNow, type RunningHere } from './poll.js';
+import { reconcileStaleJobs } from './reconcile.js';
+import { startProcess, type ProcessEnd, type RobotProcess } from './runner.js';
+import { cleanLeftovers, jobFolder, machineFolder, removeFolder } from './work-dir.js';
+
+interface RunningJob {
+  jobId: string;
+  trigger: Trigger;
+  /** undefined while the run is being prepared (clone, spawn) */
+  process?: RobotProcess;
+  folder?: string;
+  kill?: { byAdmin: boolean };
+}
+
+/** A database write waiting for the database (kept in order). */
+interface PendingWrite {
+  what: string;
+  run(store: Store): Promise<unknown>;
+  attempts: number;
+}
+
+/** Writes that fail this often while the database otherwise answers are given up (logged). */
+const MAX_WRITE_ATTEMPTS = 10;
+/** After a second stop signal, how long to keep trying to record outcomes. */
+const FORCED_STOP_WAIT_MS = 30_000;
+
+export class Scheduler {
+  readonly options: ResolvedOptions;
+  readonly #store: Store;
+  readonly #log: ConsoleLog;
+  readonly #secrets: string[];
+  readonly #jobsRoot: string;
+  readonly #running = new Map<string, RunningJob>();
+  readonly #pending: PendingWrite[] = [];
+  #ready = false;
+  #dbFailures = 0;
+  #dbRetryAt = 0;
+  #dbDownSince: number | undefined;
+  #paused: boolean;
+  #stopping = false;
+  #forcedAt: number | undefined;
+  #wake: (() => void) | undefined;
+  #wakeRequested = false;
+  #fatal: Error | undefined;
+
+  constructor(options: SchedulerOptions, log: ConsoleLog = silentLog) {
+    this.options = resolveOptions(options);
+    const { connectionString, cryptoKey, machineName, intervalSeconds } = this.options;
+    if (!connectionString) throw new InputError('the Scheduler needs a connection string (--connection-string or OpenOrchestratorConnString)');
+    if (!cryptoKey) throw new InputError('the Scheduler needs the encryption key robots use (--key or OpenOrchestratorKey)');
+    validateKey(cryptoKey);
+    if (!machineName || machineName.length > 100) throw new InputError('the machine name must be 1 to 100 characters');
+    if (!(intervalSeconds > 0)) throw new InputError('the interval must be a number of seconds above 0');
+    const config = parseConnectionString(connectionString);
+    this.#secrets = [cryptoKey, config.password ?? '', encodeURIComponent(config.password ?? '')];
+    this.#store = openStore(connectionString);
+    this.#log = withSecrets(log, this.#secrets);
+    this.#paused = this.options.paused;
+    this.#jobsRoot = machineFolder(this.options.workDir, machineName);
+  }
+
+  /** Stops polling; running processes are still watched and recorded. */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#log.info('paused', 'paused: no new runs start until resumed');
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#log.info('resumed', 'resumed: polling for due triggers again');
+    this.#wakeUp();
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Processes running (or being prepared) now. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  /**
+   * First call: stop claiming and finish when the running processes have ended and their
+   * outcomes are recorded. Second call: kill them all (recorded as Killed) and finish.
+   */
+  stop(): void {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      const n = this.#running.size;
+      this.#log.info('stopping', n === 0 ? 'stopping' : `stopping: no new runs; waiting for ${n} running process${n === 1 ? '' : 'es'} to end (stop again to kill them)`);
+    } else if (this.#forcedAt === undefined) {
+      this.#forcedAt = Date.now();
+      this.#log.warn('stopping-forced', `stopping now: killing ${this.#running.size} running process tree(s)`);
+      for (const job of this.#running.values()) this.#kill(job, false);
+    }
+    this.#wakeUp();
+  }
+
+  /**
+   * Runs until stopped. Rejects only when the Scheduler cannot work at all (the database lacks
+   * the Jobs table: run `openorchestrator upgrade`).
+   */
+  async run(): Promise<void> {
+    const { machineName, intervalSeconds, connectionString, exclusive } = this.options;
+    const leftovers = cleanLeftovers(this.#jobsRoot);
+    this.#log.info(
+      'started',
+      `Scheduler "${machineName}" started on ${redactConnectionString(connectionString)}, every ${intervalSeconds} s${exclusive ? ', exclusive (whitelisted triggers only)' : ''}${this.#paused ? ', paused' : ''}`,
+      { workDir: this.#jobsRoot },
+    );
+    if (leftovers > 0) this.#log.info('cleaned', `removed ${leftovers} leftover job folder(s) from an earlier run`);
+    try {
+      for (;;) {
+        await this.tick();
+        if (this.#fatal) throw this.#fatal;
+        if (this.#finished()) break;
+        await this.#sleep(this.#stopping ? Math.min(intervalSeconds, 0.2) : intervalSeconds);
+      }
+    } finally {
+      if (this.#pending.length > 0) {
+        this.#log.error('unrecorded', `stopped with ${this.#pending.length} outcome(s) not recorded (the database did not answer); the next start-up marks those jobs failed`);
+      }
+      await closeStore(this.#store).catch(() => undefined);
+      this.#log.info('stopped', `Scheduler "${machineName}" stopped`);
+    }
+  }
+
+  #finished(): boolean {
+    if (!this.#stopping || this.#running.size > 0) return false;
+    if (this.#pending.length === 0) return true;
+    return this.#forcedAt !== undefined && Date.now() - this.#forcedAt > FORCED_STOP_WAIT_MS;
+  }
+
+  /** One tick. Database failures are caught here: they start (or continue) the backoff. */
+  async tick(): Promise<void> {
+    if (Date.now() < this.#dbRetryAt) return;
+    try {
+      const store = this.#store;
+      await heartbeat(store, this.options.machineName);
+      if (!this.#ready) await this.#prepare();
+      await this.#flush();
+      await this.#checkKills();
+      if (!this.#paused && !this.#stopping) await this.#startDue();
+      await this.#flush();
+      this.#databaseAnswered();
+    } catch (error) {
+      if (error instanceof SchemaError) {
+        this.#fatal = error;
+        return;
+      }
+      this.#databaseFailed(error);
+    }
+  }
+
+  async #prepare(): Promise<void> {
+    const tables = await this.#store.dialect.listTables(this.#store.db);
+    if (!tables.includes('Jobs')) {
+      throw new SchemaError('this database has no Jobs table yet: run `openorchestrator upgrade` on it once (the Python tools keep working after it)');
+    }
+    const stale = await reconcileStaleJobs(this.#store, this.options.machineName);
+    for (const job of stale) {
+      this.#log.warn('reconciled', `job of "${job.processName}" was left running by an earlier run of this Scheduler: marked failed`, { jobId: job.id });
+    }
+    this.#ready = true;
+  }
+
+  #databaseAnswered(): void {
+    if (this.#dbDownSince !== undefined) {
+      const seconds = ((Date.now() - this.#dbDownSince) / 1000).toFixed(1);
+      this.#log.info('database-back', `the database answers again after ${seconds} s`);
+    }
+    this.#dbFailures = 0;
+    this.#dbRetryAt = 0;
+    this.#dbDownSince = undefined;
+  }
+
+  #databaseFailed(error: unknown): void {
+    const message = toDatabaseError(error, this.#store.config).message;
+    this.#dbFailures++;
+    this.#dbDownSince ??= Date.now();
+    const cap = this.#stopping ? 2 : this.options.maxBackoffSeconds;
+    const delay = Math.min(cap, this.options.intervalSeconds * 2 ** (this.#dbFailures - 1));
+    this.#dbRetryAt = Date.now() + delay * 1000;
+    const watching = this.#running.size > 0 ? `; still watching ${this.#running.size} process(es)` : '';
+    this.#log.warn('database-unavailable', `${message}; trying again in ${delay.toFixed(1)} s${watching}`, { attempt: this.#dbFailures });
+  }
+
+  /** Records waiting outcomes in order; stops at the first database failure (rethrown). */
+  async #flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const write = this.#pending[0]!;
+      try {
+        await write.run(this.#store);
+      } catch (error) {
+        write.attempts++;
+        const permanent = error instanceof InputError || error instanceof NotFoundError || write.attempts >= MAX_WRITE_ATTEMPTS;
+        if (!permanent) throw error;
+        this.#log.error('write-dropped', `gave up recording ${write.what}: ${toDatabaseError(error, this.#store.config).message}`);
+      }
+      this.#pending.shift();
+    }
+  }
+
+  #later(what: string, run: (store: Store) => Promise<unknown>): void {
+    this.#pending.push({ what, run, attempts: 0 });
+  }
+
+  async #checkKills(): Promise<void> {
+    if (this.#running.size === 0) return;
+    const statuses = await getTriggerStatuses(this.#store, [...this.#running.values()].map((job) => job.trigger.id));
+    for (const job of this.#running.values()) {
+      if (statuses.get(job.trigger.id) === 'KILLING' && !job.kill) this.#kill(job, true);
+    }
+  }
+
+  #kill(job: RunningJob, byAdmin: boolean): void {
+    job.kill ??= { byAdmin };
+    if (byAdmin) this.#log.info('killing', `killing "${job.trigger.triggerName}" (its trigger was set to Killing)`, { jobId: job.jobId, pid: job.process?.pid });
+    job.process?.killTree(this.options.killGraceSeconds * 1000);
+  }
+
+  #runningHere(): RunningHere {
+    const jobs = [...this.#running.values()];
+    return { count: jobs.length, blocking: jobs.some((job) => job.trigger.isBlocking) };
+  }
+
+  async #startDue(): Promise<void> {
+    const due = await listDueTriggers(this.#store, now());
+    for (const trigger of candidatesHere(due, this.options)) {
+      if (this.#paused || this.#stopping) break;
+      if (!mayStartNow(trigger, this.#runningHere())) continue;
+      await this.#claimAndRun(trigger);
+    }
+  }
+
+  async #claimAndRun(trigger: Trigger): Promise<void> {
+    const store = this.#store;
+    const { machineName } = this.options;
+    const at = now();
+    let next: Date | undefined;
+    let cronProblem: string | undefined;
+    if (trigger.type === 'SCHEDULED') {
+      try {
+        next = nextRun(trigger.cronExpr, at);
+      } catch (error) {
+        cronProblem = `its cron expression "${trigger.cronExpr}" cannot be used: ${(error as Error).message}`;
+      }
+    }
+    if (!(await claimTrigger(store, trigger, at))) {
+      this.#log.debug('claim-lost', `"${trigger.triggerName}" was claimed by another Scheduler`);
+      return;
+    }
+    let jobId: string;
+    try {
+      if (next) await setNextRun(store, trigger.id, 'SCHEDULED', next);
+      jobId = await startJob(store, { processName: trigger.processName, schedulerName: machineName, triggerId: trigger.id });
+      await recordLatestTrigger(store, machineName, trigger.triggerName);
+    } catch (error) {
+      this.#later(`the release of "${trigger.triggerName}"`, (s) => transitionTriggerStatus(s, trigger.id, ['RUNNING'], 'IDLE'));
+      throw error;
+    }
+    const record: RunRecord = { jobId, triggerId: trigger.id, triggerType: trigger.type, processName: trigger.processName };
+    if (cronProblem) {
+      this.#failLaunch(trigger, record, cronProblem);
+      return;
+    }
+    const job: RunningJob = { jobId, trigger };
+    this.#running.set(jobId, job);
+    this.#log.info('claimed', `starting "${trigger.triggerName}" (process "${trigger.processName}", ${trigger.type.toLowerCase()}${trigger.isBlocking ? ', blocking' : ''})`, { jobId });
+    try {
+      const entry = await this.#entryFor(trigger, job);
+      const command = commandFor(entry, this.options);
+      const child = await startProcess({
+        command: command.command,
+        args: [...command.args, ...this.#robotArgs(trigger)],
+        cwd: workingFolderOf(entry),
+        env: this.#robotEnv(trigger, jobId),
+        runner: command.runner,
+      });
+      job.process = child;
+      void child.ended.then((end) => this.#ended(job, end));
+      this.#log.info('started', `"${trigger.triggerName}" runs: ${entry} with ${command.runner}`, { jobId, pid: child.pid });
+      if (job.kill) this.#kill(job, job.kill.byAdmin);
+      else if (this.#forcedAt !== undefined) this.#kill(job, false);
+    } catch (error) {
+      this.#running.delete(jobId);
+      if (job.folder) removeFolder(job.folder);
+      const reason = error instanceof LaunchError ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
+      this.#failLaunch(trigger, record, reason);
+    }
+  }
+
+  #failLaunch(trigger: Trigger, record: RunRecord, reason: string): void {
+    const message = scrub(`could not start process "${trigger.processName}" of trigger "${trigger.triggerName}" on ${this.options.machineName}: ${reason}`, this.#secrets);
+    this.#log.error('launch-failed', message, { jobId: record.jobId });
+    this.#later(`the failed start of "${trigger.triggerName}"`, (s) => recordOutcome(s, record, { kind: 'failed', message }, now()));
+  }
+
+  /** The entry file: cloned for a git trigger (into the job's own folder), else the local path. */
+  async #entryFor(trigger: Trigger, job: RunningJob): Promise<string> {
+    if (!trigger.isGitRepo) return localEntry(trigger.processPath);
+    const folder = jobFolder(this.#jobsRoot, job.jobId);
+    job.folder = folder;
+    this.#log.info('cloning', `cloning ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''}`, { jobId: job.jobId });
+    await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000 });
+    const entry = findEntry(folder);
+    if (!entry) throw new LaunchError(`the repository ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''} has no main.py, main.ts or main.js`);
+    return entry;
+  }
+
+  /** The argv protocol: process_name connection_string crypto_key process_args trigger_id. */
+  #robotArgs(trigger: Trigger): string[] {
+    const hide = this.options.secretsInEnvOnly;
+    return [trigger.processName, hide ? '' : this.options.connectionString, hide ? '' : this.options.cryptoKey, trigger.processArgs ?? '', trigger.id];
+  }
+
+  #robotEnv(trigger: Trigger, jobId: string): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      [ENV_CONN_STRING]: this.options.connectionString,
+      [ENV_CRYPTO_KEY]: this.options.cryptoKey,
+      [ENV_PROCESS_NAME]: trigger.processName,
+      [ENV_PROCESS_ARGS]: trigger.processArgs ?? '',
+      [ENV_TRIGGER_ID]: trigger.id,
+      [ENV_JOB_ID]: jobId,
+    };
+  }
+
+  #ended(job: RunningJob, end: ProcessEnd): void {
+    this.#running.delete(job.jobId);
+    if (job.folder) {
+      try {
+        removeFolder(job.folder);
+      } catch (error) {
+        this.#log.warn('cleanup-failed', `could not remove ${job.folder}: ${(error as Error).message}`);
+      }
+    }
+    const { trigger } = job;
+    const outcome = this.#outcomeOf(job, end);
+    const fields = { jobId: job.jobId, pid: job.process?.pid };
+    if (outcome.kind === 'done') this.#log.info('done', `"${trigger.triggerName}" finished`, fields);
+    else if (outcome.kind === 'killed') this.#log.info('killed', `"${trigger.triggerName}" was killed`, fields);
+    else this.#log.error('failed', `"${trigger.triggerName}" failed: ${describeEnd(end)}`, fields);
+    const record: RunRecord = { jobId: job.jobId, triggerId: trigger.id, triggerType: trigger.type, processName: trigger.processName };
+    this.#later(`the end of "${trigger.triggerName}"`, (s) => recordOutcome(s, record, outcome, end.endedAt));
+    this.#wakeUp();
+  }
+
+  #outcomeOf(job: RunningJob, end: ProcessEnd): RunOutcome {
+    const { machineName } = this.options;
+    if (job.kill) {
+      return job.kill.byAdmin
+        ? { kind: 'killed', byAdmin: true, message: `killed on request (the trigger was set to Killing); the Scheduler on ${machineName} ended its process tree` }
+        : { kind: 'killed', byAdmin: false, message: `killed because the Scheduler on ${machineName} was stopped while it ran` };
+    }
+    if (end.code === 0) return { kind: 'done' };
+    const stderr = scrub(end.stderr.trim(), this.#secrets);
+    const message = `process "${job.trigger.processName}" (trigger "${job.trigger.triggerName}") ${describeEnd(end)}${stderr ? `; its error output:\n${stderr}` : '; it wrote nothing to its error output'}`;
+    return { kind: 'failed', message };
+  }
+
+  #wakeUp(): void {
+    this.#wakeRequested = true;
+    this.#wake?.();
+  }
+
+  #sleep(seconds: number): Promise<void> {
+    if (this.#wakeRequested) {
+      this.#wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, seconds * 1000);
+      this.#wake = () => {
+        this.#wakeRequested = false;
+        finish();
+      };
+    });
+  }
+}
+
+function describeEnd(end: ProcessEnd): string {
+  return end.code !== null ? `exited with code ${end.code}` : `was ended by signal ${end.signal ?? 'unknown'}`;
+}

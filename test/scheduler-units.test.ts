@@ -1,0 +1,97 @@
+/** The Scheduler's pure parts: whitelist/blocking rules, order, bounded stderr, entry search, redaction. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Trigger } from '../src/db/store/triggers.js';
+import { BoundedText } from '../src/scheduler/bounded-text.js';
+import { createConsoleLog, scrub } from '../src/scheduler/console-log.js';
+import { commandFor, findEntry, localEntry } from '../src/scheduler/entry.js';
+import { redactGitUrl } from '../src/scheduler/git.js';
+import { candidatesHere, mayRunHere, mayStartNow } from '../src/scheduler/poll.js';
+import { tempDir } from './helpers/scheduler.js';
+
+const trigger = (name: string, extra: Partial<Trigger>): Trigger =>
+  ({ id: name, triggerName: name, type: 'SINGLE', priority: 0, nextRun: new Date(0), schedulerWhitelist: [], isBlocking: false, ...extra }) as Trigger;
+
+describe('poll rules', () => {
+  it('whitelists and exclusive mode', () => {
+    const here = { machineName: 'PC1', exclusive: false };
+    expect(mayRunHere({ schedulerWhitelist: [] }, here)).toBe(true);
+    expect(mayRunHere({ schedulerWhitelist: ['PC2'] }, here)).toBe(false);
+    expect(mayRunHere({ schedulerWhitelist: ['PC2', 'PC1'] }, here)).toBe(true);
+    expect(mayRunHere({ schedulerWhitelist: [] }, { ...here, exclusive: true })).toBe(false);
+    expect(mayRunHere({ schedulerWhitelist: ['PC1'] }, { ...here, exclusive: true })).toBe(true);
+  });
+
+  it('blocking', () => {
+    expect(mayStartNow({ isBlocking: true }, { count: 0, blocking: false })).toBe(true);
+    expect(mayStartNow({ isBlocking: true }, { count: 1, blocking: false })).toBe(false);
+    expect(mayStartNow({ isBlocking: false }, { count: 3, blocking: false })).toBe(true);
+    expect(mayStartNow({ isBlocking: false }, { count: 1, blocking: true })).toBe(false);
+  });
+
+  it('orders by priority, then type, then earliest due', () => {
+    const due = [
+      trigger('queue', { type: 'QUEUE' }),
+      trigger('late', { nextRun: new Date(2000) }),
+      trigger('scheduled', { type: 'SCHEDULED', nextRun: new Date(0) }),
+      trigger('early', { nextRun: new Date(1000) }),
+      trigger('urgent-queue', { type: 'QUEUE', priority: 9 }),
+      trigger('elsewhere', { priority: 99, schedulerWhitelist: ['PC9'] }),
+    ];
+    expect(candidatesHere(due, { machineName: 'PC1', exclusive: false }).map((t) => t.triggerName)).toEqual(['urgent-queue', 'early', 'late', 'scheduled', 'queue']);
+  });
+});
+
+describe('BoundedText', () => {
+  it('keeps everything within the bound, else the beginning and the end', () => {
+    const small = new BoundedText(5, 5);
+    small.append('abc');
+    small.append('def');
+    expect(small.toString()).toBe('abcdef');
+    const big = new BoundedText(4, 4);
+    for (const chunk of ['BEGIN', '-'.repeat(1000), 'END!']) big.append(chunk);
+    expect(big.toString()).toBe('BEGI\n[... 1001 characters left out ...]\nEND!');
+  });
+});
+
+describe('entries', () => {
+  it('finds the first main.py breadth-first, else main.ts or main.js, skipping .git and node_modules', () => {
+    const root = tempDir();
+    for (const path of ['a/b/main.py', 'node_modules/x/main.py', 'main.js', 'z/main.py', '.git/main.py']) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), '');
+    }
+    expect(findEntry(root)).toBe(join(root, 'z', 'main.py'));
+    const js = tempDir();
+    writeFileSync(join(js, 'main.js'), '');
+    mkdirSync(join(js, 'src'));
+    writeFileSync(join(js, 'src', 'main.ts'), '');
+    expect(findEntry(js)).toBe(join(js, 'src', 'main.ts'));
+    expect(findEntry(tempDir())).toBeUndefined();
+    expect(() => localEntry(join(js, 'nope.py'))).toThrow(/process path not found/);
+  });
+
+  it('runs each kind with its interpreter', () => {
+    expect(commandFor('/r/main.py', { python: 'py3' })).toMatchObject({ command: 'py3', args: ['/r/main.py'] });
+    expect(commandFor('/r/main.js', { python: 'py3' })).toMatchObject({ command: process.execPath, args: ['/r/main.js'] });
+    const ts = commandFor('/r/main.ts', { python: 'py3' });
+    expect(ts.command).toBe(process.execPath);
+    expect(ts.args[0]).toBe('--import');
+    expect(ts.args[1]).toMatch(/^file:.*tsx.*loader\.mjs$/);
+    expect(commandFor('/r/robot.sh', { python: 'py3' })).toMatchObject({ command: '/r/robot.sh', args: [] });
+  });
+});
+
+describe('no secrets in output', () => {
+  it('redacts git URL passwords and scrubs secrets from console lines', () => {
+    expect(redactGitUrl('https://bot:ghp_token@github.com/org/robot.git')).toBe('https://bot:***@github.com/org/robot.git');
+    expect(redactGitUrl('https://github.com/org/robot.git')).toBe('https://github.com/org/robot.git');
+    expect(scrub('key=abc123 pw=s3cret', ['abc123', 's3cret'])).toBe('key=*** pw=***');
+    const lines: string[] = [];
+    const log = createConsoleLog({ json: true, secrets: ['s3cret'], write: (line) => lines.push(line) });
+    log.error('x', 'failed with s3cret', { detail: 'also s3cret' });
+    expect(lines[0]).not.toContain('s3cret');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', event: 'x', message: 'failed with ***', detail: 'also ***' });
+  });
+});
