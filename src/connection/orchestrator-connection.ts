@@ -13,7 +13,7 @@
  */
 import { readEnvironment } from '../config/environment.js';
 import { validateKey } from '../crypto/fernet.js';
-import { InputError } from '../errors.js';
+import { DatabaseError, InputError } from '../errors.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
 import * as constants from '../db/store/constants.js';
 import * as credentials from '../db/store/credentials.js';
@@ -50,6 +50,7 @@ export class OrchestratorConnection {
   readonly jobId: string | undefined;
   readonly #key: string;
   readonly #store: Store;
+  #closed = false;
 
   constructor(options: ConnectionOptions) {
     this.processName = checkText('process name', options.processName, 100);
@@ -64,6 +65,8 @@ export class OrchestratorConnection {
 
   /** Runs a store call, turning driver errors into one-line messages without the password. */
   async #run<T>(call: (store: Store) => Promise<T>): Promise<T> {
+    // Kysely would say "driver has already been destroyed", which names no cause a robot author knows.
+    if (this.#closed) throw new DatabaseError('this OrchestratorConnection is closed; create a new one to use the database again');
     try {
       return await call(this.#store);
     } catch (error) {
@@ -71,7 +74,9 @@ export class OrchestratorConnection {
     }
   }
 
-  #log(level: LogLevel, message: string): Promise<void> {
+  // Every public method is async, so bad input rejects the promise like any other failure
+  // instead of throwing before the caller's `.catch` is attached.
+  async #log(level: LogLevel, message: string): Promise<void> {
     if (typeof message !== 'string') throw new InputError('log message must be text');
     return this.#run(async (store) => {
       await logs.createLog(store, { level, processName: this.processName, message, jobId: this.jobId });
@@ -116,7 +121,7 @@ export class OrchestratorConnection {
    * Creates many elements at once, in large batches within one transaction.
    * `createdBy` defaults to this robot's process name, as in the Python client.
    */
-  bulkCreateQueueElements(queueName: string, elements: queues.NewQueueElement[]): Promise<number> {
+  async bulkCreateQueueElements(queueName: string, elements: queues.NewQueueElement[]): Promise<number> {
     if (!Array.isArray(elements)) throw new InputError('elements must be an array of { reference, data, createdBy }');
     const withCreator = elements.map((e) => ({ ...e, createdBy: e?.createdBy ?? this.processName }));
     return this.#run((store) => queues.bulkCreateQueueElements(store, queueName, withCreator));
@@ -145,23 +150,31 @@ export class OrchestratorConnection {
   }
 
   /** True when an admin asked this robot's trigger to pause after the current run. */
-  isTriggerPausing(): Promise<boolean> {
+  async isTriggerPausing(): Promise<boolean> {
     const id = this.#requireTrigger();
     return this.#run(async (store) => (await triggers.getTrigger(store, id)).status === 'PAUSING');
   }
 
-  /** Asks for this robot's trigger to be paused once the current run ends. */
-  pauseMyTrigger(): Promise<void> {
+  /**
+   * Asks for this robot's trigger to be paused once the current run ends (Running -> Pausing);
+   * an Idle trigger is paused at once. Any other status is left as it is (already pausing,
+   * paused, being killed).
+   */
+  async pauseMyTrigger(): Promise<void> {
     const id = this.#requireTrigger();
     return this.#run(async (store) => {
-      const running = await triggers.transitionTriggerStatus(store, id, ['RUNNING'], 'PAUSING');
-      if (!running) await triggers.transitionTriggerStatus(store, id, ['IDLE'], 'PAUSED');
+      if (await triggers.transitionTriggerStatus(store, id, ['RUNNING'], 'PAUSING')) return;
+      if (await triggers.transitionTriggerStatus(store, id, ['IDLE'], 'PAUSED')) return;
+      // Neither transition matched: the trigger may not exist at all, which the robot must hear.
+      await triggers.getTrigger(store, id);
     });
   }
 
   /** Closes the database connection (the robot process can then exit promptly). */
-  close(): Promise<void> {
-    return closeStore(this.#store);
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await closeStore(this.#store);
   }
 }
 

@@ -35,6 +35,13 @@ export interface Dialect {
   readonly name: DialectName;
   /** The most bind parameters one statement may carry (SQLite 32766, MSSQL 2100, ...). */
   readonly maxBindParams: number;
+  /** The most rows one INSERT may list (Oracle before 23ai takes a single VALUES row). */
+  readonly maxRowsPerInsert: number;
+  /**
+   * How a page of rows is asked for: `LIMIT n OFFSET m`, or the standard
+   * `OFFSET m ROWS FETCH NEXT n ROWS ONLY` (SQL Server and Oracle know only the latter).
+   */
+  readonly paging: 'limit-offset' | 'offset-fetch';
 
   /** Opens a Kysely instance. Drivers connect lazily, on the first query. */
   createKysely(config: ConnectionConfig): Kysely<Database>;
@@ -61,6 +68,11 @@ export interface Dialect {
   listTables(db: Kysely<Database>): Promise<string[]>;
   /** Column names of one table. */
   listColumns(db: Kysely<Database>, table: string): Promise<string[]>;
+  /**
+   * Index names of one table (the primary key's own index may be among them). `upgrade` reads
+   * them so that an index a half-finished run or an old Python version left out is created.
+   */
+  listIndexes(db: Kysely<Database>, table: string): Promise<string[]>;
   /** Values an enum column accepts today, or undefined where the column is plain text. */
   listEnumValues(db: Kysely<Database>, name: EnumName, table: string, column: string): Promise<string[] | undefined>;
 

@@ -27,6 +27,8 @@ export function tediousConfig(config: ConnectionConfig): tedious.ConnectionConfi
 export const mssqlDialect: Dialect = {
   name: 'mssql',
   maxBindParams: 2_000, // SQL Server's hard limit is 2100 parameters per request
+  maxRowsPerInsert: 1_000, // SQL Server's limit for a VALUES list
+  paging: 'offset-fetch',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     return new Kysely<Database>({
@@ -79,6 +81,13 @@ export const mssqlDialect: Dialect = {
       WHERE TABLE_SCHEMA = SCHEMA_NAME() AND TABLE_NAME = ${table}`.execute(db);
     return result.rows.map((row) => row.name);
   },
+  async listIndexes(db, table) {
+    // A heap's row in sys.indexes has no name; OBJECT_ID needs the schema-qualified, quoted name.
+    const result = await sql<{ name: string }>`
+      SELECT name FROM sys.indexes
+      WHERE object_id = OBJECT_ID(QUOTENAME(SCHEMA_NAME()) + '.' + QUOTENAME(${table})) AND name IS NOT NULL`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
   listEnumValues: async () => undefined,
 
   async claimQueueElement(db, { queueName, reference, startDate }) {
@@ -88,7 +97,9 @@ export const mssqlDialect: Dialect = {
         SELECT TOP (1) * FROM [Queues] WITH (ROWLOCK, UPDLOCK, READPAST)
         WHERE queue_name = ${queueName} AND status = 'NEW'
         ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
-        ORDER BY created_date, id
+        -- created_date alone, as the Python client orders: the index yields the first row
+        -- directly instead of sorting every New element on each claim.
+        ORDER BY created_date
       )
       UPDATE next SET status = 'IN_PROGRESS', start_date = ${startDate}
       OUTPUT inserted.*`.execute(db);

@@ -2,14 +2,30 @@ import { createPool } from 'mysql2';
 import { Kysely, MysqlDialect, sql } from 'kysely';
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
-import { ENUM_VALUES } from '../schema/tables.js';
+import { ALL_TABLE_NAMES, ENUM_VALUES } from '../schema/tables.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
+import { claimQueueElementMysql } from './mysql-claim.js';
+
+/**
+ * With lower_case_table_names=1 (the default on Windows) the server stores `Triggers` as
+ * `triggers`; queries still work, as names are compared without case. Maps such a catalog name
+ * back to ours, so that `upgrade` recognises the tables it or the Python tool made.
+ */
+export function mysqlTableName(name: string, foldsCase: boolean): string {
+  if (!foldsCase) return name;
+  return ALL_TABLE_NAMES.find((known) => known.toLowerCase() === name.toLowerCase()) ?? name;
+}
+
+/** `table_name` names `table`, also where the server stored it in lower case. */
+const tableIs = (table: string) => sql`(table_name = ${table} OR (@@lower_case_table_names = 1 AND table_name = ${table.toLowerCase()}))`;
 
 export const mysqlDialect: Dialect = {
   name: 'mysql',
   maxBindParams: 65_535,
+  maxRowsPerInsert: 5000,
+  paging: 'limit-offset',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = createPool({
@@ -60,40 +76,33 @@ export const mysqlDialect: Dialect = {
   ],
 
   async listTables(db) {
-    const result = await sql<{ name: string }>`
-      SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()`.execute(db);
-    return result.rows.map((row) => row.name);
+    const result = await sql<{ name: string; folds: number | string }>`
+      SELECT table_name AS name, @@lower_case_table_names AS folds
+      FROM information_schema.tables WHERE table_schema = DATABASE()`.execute(db);
+    return result.rows.map((row) => mysqlTableName(row.name, Number(row.folds) === 1));
   },
   async listColumns(db, table) {
     const result = await sql<{ name: string }>`
       SELECT column_name AS name FROM information_schema.columns
-      WHERE table_schema = DATABASE() AND table_name = ${table}`.execute(db);
+      WHERE table_schema = DATABASE() AND ${tableIs(table)}`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  async listIndexes(db, table) {
+    // statistics has one row per indexed column; DISTINCT gives one per index.
+    const result = await sql<{ name: string }>`
+      SELECT DISTINCT index_name AS name FROM information_schema.statistics
+      WHERE table_schema = DATABASE() AND ${tableIs(table)}`.execute(db);
     return result.rows.map((row) => row.name);
   },
   async listEnumValues(db, _name, table, column) {
     const result = await sql<{ type: string }>`
       SELECT column_type AS type FROM information_schema.columns
-      WHERE table_schema = DATABASE() AND table_name = ${table} AND column_name = ${column}`.execute(db);
+      WHERE table_schema = DATABASE() AND ${tableIs(table)} AND column_name = ${column}`.execute(db);
     const type = result.rows[0]?.type;
     if (type === undefined || !/^enum\(/i.test(type)) return undefined;
     return [...type.matchAll(/'((?:[^']|'')*)'/g)].map((m) => (m[1] ?? '').replace(/''/g, "'"));
   },
 
-  async claimQueueElement(db, { queueName, reference, startDate }) {
-    // MySQL has no UPDATE ... RETURNING: lock one row with SKIP LOCKED, change it, read it back,
-    // all in one transaction so the lock is held until the change is committed.
-    return db.transaction().execute(async (trx) => {
-      const picked = await sql<{ id: string }>`
-        SELECT id FROM \`Queues\`
-        WHERE queue_name = ${queueName} AND status = 'NEW'
-        ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
-        ORDER BY created_date, id LIMIT 1
-        FOR UPDATE SKIP LOCKED`.execute(trx);
-      const id = picked.rows[0]?.id;
-      if (id === undefined) return undefined;
-      await sql`UPDATE \`Queues\` SET status = 'IN_PROGRESS', start_date = ${startDate} WHERE id = ${id}`.execute(trx);
-      const row = await sql<Record<string, unknown>>`SELECT * FROM \`Queues\` WHERE id = ${id}`.execute(trx);
-      return row.rows[0];
-    });
-  },
+  // Lives in its own file: the reference case needs more than one statement (see there).
+  claimQueueElement: claimQueueElementMysql,
 };

@@ -55,6 +55,9 @@ export function oracleConnectString(config: ConnectionConfig): string {
 export const oracleDialect: Dialect = {
   name: 'oracle',
   maxBindParams: 65_535,
+  // Multi-row VALUES needs Oracle 23ai; one row per INSERT works everywhere (slow, but correct).
+  maxRowsPerInsert: 1,
+  paging: 'offset-fetch',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The pool is made on first use so that building queries never needs a server.
@@ -96,7 +99,7 @@ export const oracleDialect: Dialect = {
   encodeDate: (value) => value,
   decodeDate: dateFromDatabase,
 
-  addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD (${definition})`,
+  addColumnSql: (table, definition) => `ALTER TABLE "${oracleIdentifier(table)}" ADD (${definition})`,
   createEnumTypeSql: () => [],
   extendEnumSql: () => [],
 
@@ -104,9 +107,15 @@ export const oracleDialect: Dialect = {
     const result = await sql<{ name: string }>`SELECT table_name AS "name" FROM user_tables`.execute(db);
     return result.rows.map((row) => oracleName(row.name));
   },
+  // The catalog holds names as Oracle stores them (alembic_version is ALEMBIC_VERSION).
   async listColumns(db, table) {
     const result = await sql<{ name: string }>`
-      SELECT column_name AS "name" FROM user_tab_columns WHERE table_name = ${table}`.execute(db);
+      SELECT column_name AS "name" FROM user_tab_columns WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
+    return result.rows.map((row) => oracleName(row.name));
+  },
+  async listIndexes(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT index_name AS "name" FROM user_indexes WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
     return result.rows.map((row) => oracleName(row.name));
   },
   listEnumValues: async () => undefined,
@@ -121,7 +130,7 @@ export const oracleDialect: Dialect = {
           sql`SELECT ID AS "id" FROM "Queues"
               WHERE QUEUE_NAME = ${queueName} AND STATUS = 'NEW'
               ${reference === undefined ? sql`` : sql`AND REFERENCE = ${reference}`}
-              ORDER BY CREATED_DATE, ID
+              ORDER BY CREATED_DATE
               FOR UPDATE SKIP LOCKED`.compile(trx),
         );
       const id = picked.rows[0]?.id;

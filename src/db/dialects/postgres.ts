@@ -31,6 +31,8 @@ export function postgresPoolConfig(config: ConnectionConfig): pg.PoolConfig {
 export const postgresDialect: Dialect = {
   name: 'postgres',
   maxBindParams: 65_535,
+  maxRowsPerInsert: 5000,
+  paging: 'limit-offset',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = new pg.Pool(postgresPoolConfig(config));
@@ -81,10 +83,20 @@ export const postgresDialect: Dialect = {
       WHERE table_schema = current_schema() AND table_name = ${table}`.execute(db);
     return result.rows.map((row) => row.column_name);
   },
+  async listIndexes(db, table) {
+    const result = await sql<{ indexname: string }>`
+      SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ${table}`.execute(db);
+    return result.rows.map((row) => row.indexname);
+  },
   async listEnumValues(db, name) {
+    // Only the type in our schema: another schema of the same server may hold an older copy,
+    // and unqualified CREATE TYPE / column types resolve to current_schema() too.
     const result = await sql<{ enumlabel: string }>`
-      SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
-      WHERE t.typname = ${name} ORDER BY e.enumsortorder`.execute(db);
+      SELECT e.enumlabel FROM pg_enum e
+      JOIN pg_type t ON t.oid = e.enumtypid
+      JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE t.typname = ${name} AND n.nspname = current_schema()
+      ORDER BY e.enumsortorder`.execute(db);
     return result.rows.map((row) => row.enumlabel);
   },
 
@@ -96,7 +108,10 @@ export const postgresDialect: Dialect = {
         SELECT id FROM "Queues"
         WHERE queue_name = ${queueName} AND status = 'NEW'
         ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
-        ORDER BY created_date, id LIMIT 1
+        -- created_date alone, as the Python client orders: the (queue_name, status, created_date)
+        -- index then yields the first row directly; a tie-breaker on id forces a sort of every
+        -- New element on each claim. Ties (one bulk insert) come in index order instead.
+        ORDER BY created_date LIMIT 1
         FOR UPDATE SKIP LOCKED
       )
       RETURNING *`.execute(db);

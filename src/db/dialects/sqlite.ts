@@ -1,10 +1,11 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
+import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
 
 /**
  * How long a writer waits for the file lock before SQLite gives up with "database is locked".
@@ -27,10 +28,14 @@ export function openSqliteFile(filename: string): BetterSqlite3.Database {
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
   maxBindParams: 32_766,
+  maxRowsPerInsert: 5000,
+  paging: 'limit-offset',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const filename = config.filename ?? ':memory:';
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database: async () => openSqliteFile(filename) }) });
+    // Other stores of this process on the same file queue in-process (see sqlite-file-lock.ts).
+    const dialect = new FileLockedSqliteDialect({ database: async () => openSqliteFile(filename) }, filename, SQLITE_BUSY_TIMEOUT_MS);
+    return new Kysely<Database>({ dialect });
   },
 
   quote: (identifier) => `"${identifier.replace(/"/g, '""')}"`,
@@ -73,6 +78,10 @@ export const sqliteDialect: Dialect = {
     const result = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db);
     return result.rows.map((row) => row.name);
   },
+  async listIndexes(db, table) {
+    const result = await sql<{ name: string }>`SELECT name FROM pragma_index_list(${table})`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
   listEnumValues: async () => undefined,
 
   async claimQueueElement(db, { queueName, reference, startDate }) {
@@ -84,7 +93,10 @@ export const sqliteDialect: Dialect = {
         SELECT id FROM "Queues"
         WHERE queue_name = ${queueName} AND status = 'NEW'
         ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
-        ORDER BY created_date, id LIMIT 1
+        -- created_date alone, as the Python client orders: the (queue_name, status, created_date)
+        -- index then yields the first row directly; a tie-breaker on id forces a sort of every
+        -- New element on each claim. Ties (one bulk insert) come in index order instead.
+        ORDER BY created_date LIMIT 1
       )
       RETURNING *`.execute(db);
     return result.rows[0];

@@ -193,3 +193,6 @@ export const UPSTREAM_TABLES: TableDef[] = [
 
 /** Our own bookkeeping of applied migrations; alembic_version stays the Python side's. */
 export const MIGRATIONS_TABLE = 'oo_migrations';
+
+/** Every table name this program reads or writes, as the contract spells it. */
+export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE];

@@ -22,6 +22,7 @@ import {
   TRIGGERS,
   UPSTREAM_HEAD,
   UPSTREAM_TABLES,
+  type IndexDef,
   type TableDef,
 } from './tables.js';
 
@@ -31,14 +32,15 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
 /** Our own migrations, oldest first, recorded in `oo_migrations`. */
 export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes'] as const;
 
+/** Every table this program knows, upstream first, in creation order. */
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS];
+
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
-const ENUM_COLUMNS: { name: EnumName; table: string; column: string }[] = [
-  { name: 'loglevel', table: 'Logs', column: 'log_level' },
-  { name: 'queuestatus', table: 'Queues', column: 'status' },
-  { name: 'triggerstatus', table: 'Triggers', column: 'process_status' },
-  { name: 'triggertype', table: 'Triggers', column: 'type' },
-  { name: 'jobstatus', table: 'Jobs', column: 'status' },
-];
+const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
+  table.columns.flatMap((column) =>
+    column.type.kind === 'enum' ? [{ name: column.type.name, table: table.name, column: column.name, nullable: column.nullable }] : [],
+  ),
+);
 
 /** One thing upgrade does: a line for the user and the statements that do it. */
 export interface UpgradeStep {
@@ -53,6 +55,20 @@ export interface SchemaState {
   /** alembic_version.version_num, or undefined when the table is missing or empty */
   upstreamRevision?: string;
   ownMigrations: Set<string>;
+}
+
+/**
+ * What `upgrade` plans from: the state plus the parts of the catalog it changes. Only tables
+ * that exist have entries.
+ */
+export interface SchemaCatalog extends SchemaState {
+  columns: Map<string, Set<string>>;
+  indexes: Map<string, Set<string>>;
+  /**
+   * Values each enum accepts today: per type on PostgreSQL (a missing type has no entry or
+   * []), per column on MySQL; no entry where enums are plain text (SQLite, MSSQL, Oracle).
+   */
+  enumValues: Map<EnumName, string[]>;
 }
 
 export interface UpgradeResult {
@@ -105,45 +121,60 @@ export function isCurrent(state: SchemaState): boolean {
   return state.upstreamRevision === UPSTREAM_HEAD && OWN_MIGRATIONS.every((m) => state.ownMigrations.has(m));
 }
 
-/**
- * The steps that would bring the database to the current schema, without running them.
- * Columns and enum values are read from the catalog for the tables that exist.
- */
-export async function planUpgrade(db: Kysely<Database>, dialect: Dialect): Promise<UpgradeStep[]> {
+/** Reads the state and, for the tables that exist, their columns, indexes and enum values. */
+export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCatalog> {
   const state = await readSchemaState(db, dialect);
-  assertKnownRevision(state);
-  const columnsOf = async (table: string) => new Set(state.tables.has(table) ? await dialect.listColumns(db, table) : []);
-  const enumValues = async (name: EnumName, table: string, column: string) =>
-    state.tables.has(table) || dialect.name === 'postgres' ? dialect.listEnumValues(db, name, table, column) : undefined;
-  return computeSteps(dialect, state, columnsOf, enumValues);
+  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map() };
+  for (const table of KNOWN_TABLES) {
+    if (!state.tables.has(table.name)) continue;
+    catalog.columns.set(table.name, new Set(await dialect.listColumns(db, table.name)));
+    catalog.indexes.set(table.name, new Set(await dialect.listIndexes(db, table.name)));
+  }
+  for (const { name, table, column } of ENUM_COLUMNS) {
+    // PostgreSQL enums are types that exist without a table; elsewhere they live in a column.
+    if (dialect.name !== 'postgres' && !state.tables.has(table)) continue;
+    const values = await dialect.listEnumValues(db, name, table, column);
+    if (values !== undefined) catalog.enumValues.set(name, values);
+  }
+  return catalog;
+}
+
+/** The steps that would bring the database to the current schema, without running them. */
+export async function planUpgrade(db: Kysely<Database>, dialect: Dialect): Promise<UpgradeStep[]> {
+  const catalog = await readCatalog(db, dialect);
+  assertKnownRevision(catalog);
+  return computeSteps(dialect, catalog);
+}
+
+/** A catalog of a database with no tables. */
+export function emptyCatalog(): SchemaCatalog {
+  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map() };
 }
 
 /** The complete DDL for an empty database, in order (used for dialects tested by SQL text). */
-export async function freshSchemaSql(dialect: Dialect): Promise<string[]> {
-  const state: SchemaState = { tables: new Set(), ownMigrations: new Set() };
-  const steps = await computeSteps(dialect, state, async () => new Set(), async () => (dialect.name === 'postgres' ? [] : undefined));
-  return steps.flatMap((step) => step.statements);
+export function freshSchemaSql(dialect: Dialect): string[] {
+  return computeSteps(dialect, emptyCatalog()).flatMap((step) => step.statements);
 }
 
-async function computeSteps(
-  dialect: Dialect,
-  state: SchemaState,
-  columnsOf: (table: string) => Promise<Set<string>>,
-  enumValues: (name: EnumName, table: string, column: string) => Promise<string[] | undefined>,
-): Promise<UpgradeStep[]> {
+/**
+ * The steps from a database as `catalog` describes it to the current schema. Pure: the same
+ * catalog always gives the same steps, so plans can be checked without a server.
+ */
+export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
   const steps: UpgradeStep[] = [];
-  const has = (table: string) => state.tables.has(table);
+  const has = (table: string) => catalog.tables.has(table);
+  const q = dialect.quote;
   const isPostgres = dialect.name === 'postgres';
   const createTable = (table: TableDef, why: string): UpgradeStep => ({
     description: `create table ${table.name}${why}`,
     statements: [createTableSql(dialect, table), ...table.indexes.map((index) => createIndexSql(dialect, table.name, index))],
   });
+  const missingIndexes = (table: string, indexes: IndexDef[]) => indexes.filter((index) => !catalog.indexes.get(table)?.has(index.name));
 
   // PostgreSQL enum types must exist before the tables that use them; missing values are added below.
   if (isPostgres) {
     for (const name of Object.keys(ENUM_VALUES) as EnumName[]) {
-      const values = await enumValues(name, '', '');
-      if (values !== undefined && values.length === 0) {
+      if ((catalog.enumValues.get(name) ?? []).length === 0) {
         steps.push({ description: `create enum type ${name}`, statements: dialect.createEnumTypeSql(name, ENUM_VALUES[name]) });
       }
     }
@@ -156,9 +187,17 @@ async function computeSteps(
   }
   // 526b6edac328
   if (!has(SCHEDULERS.name)) steps.push(createTable(SCHEDULERS, ' (upstream revision 526b6edac328)'));
+  // Indexes of tables that exist but lack them: an early v1.x database, or a run interrupted
+  // between CREATE TABLE and CREATE INDEX.
+  for (const table of KNOWN_TABLES) {
+    if (!has(table.name)) continue;
+    for (const index of missingIndexes(table.name, table.indexes)) {
+      steps.push({ description: `create index ${index.name} on ${table.name}`, statements: [createIndexSql(dialect, table.name, index)] });
+    }
+  }
   // 90d46abd44a3 and 9698388a0709 add columns to an existing Triggers table.
   if (has(TRIGGERS.name)) {
-    const columns = await columnsOf(TRIGGERS.name);
+    const columns = catalog.columns.get(TRIGGERS.name) ?? new Set<string>();
     for (const [column, revision] of [
       [SCHEDULER_WHITELIST, '90d46abd44a3'],
       [PRIORITY, '90d46abd44a3'],
@@ -174,29 +213,30 @@ async function computeSteps(
   }
   // The Python migrations never added KILLING/KILLED (and old databases may lack ABANDONED and
   // PAUSING): without them, killing or pausing a robot fails on PostgreSQL and MySQL.
-  for (const { name, table, column } of ENUM_COLUMNS) {
-    if (!has(table) && !isPostgres) continue;
-    const current = await enumValues(name, table, column);
-    if (current === undefined || current.length === 0) continue;
+  const extended = new Set<EnumName>();
+  for (const { name, table, column, nullable } of ENUM_COLUMNS) {
+    const current = catalog.enumValues.get(name);
+    // A PostgreSQL type serves every column that uses it: extend it once.
+    if (current === undefined || current.length === 0 || extended.has(name)) continue;
     const missing = ENUM_VALUES[name].filter((v) => !current.includes(v));
     if (missing.length === 0) continue;
-    const all = [...current, ...missing];
+    extended.add(name);
+    // PostgreSQL appends values to the type; MySQL redefines the column with the old values
+    // first, so the stored index of every existing value stays what it was.
     steps.push({
       description: `add ${missing.join(', ')} to enum ${name}${isPostgres ? '' : ` (${table}.${column})`}`,
-      statements: dialect.extendEnumSql(name, table, column, false, isPostgres ? missing : all),
+      statements: dialect.extendEnumSql(name, table, column, nullable, isPostgres ? missing : [...current, ...missing]),
     });
   }
-  if (state.upstreamRevision !== UPSTREAM_HEAD) {
-    const q = dialect.quote;
+  if (catalog.upstreamRevision !== UPSTREAM_HEAD) {
     const statements = has('alembic_version')
       ? [`DELETE FROM ${q('alembic_version')}`]
       : [`CREATE TABLE ${q('alembic_version')} (\n  ${q('version_num')} ${dialect.columnType({ kind: 'string', length: 32 })} NOT NULL,\n  CONSTRAINT ${q('alembic_version_pkc')} PRIMARY KEY (${q('version_num')})\n)`];
     statements.push(`INSERT INTO ${q('alembic_version')} (${q('version_num')}) VALUES ('${UPSTREAM_HEAD}')`);
-    steps.push({ description: `set upstream revision ${state.upstreamRevision ?? 'none'} -> ${UPSTREAM_HEAD}`, statements });
+    steps.push({ description: `set upstream revision ${catalog.upstreamRevision ?? 'none'} -> ${UPSTREAM_HEAD}`, statements });
   }
 
   // Our own additions, recorded in oo_migrations.
-  const q = dialect.quote;
   if (!has(MIGRATIONS_TABLE)) {
     steps.push({
       description: `create table ${MIGRATIONS_TABLE} (this program's migration record)`,
@@ -205,13 +245,15 @@ async function computeSteps(
       ],
     });
   }
-  const done = state.ownMigrations;
+  const done = catalog.ownMigrations;
   if (!done.has('oo-001-jobs')) {
+    // A Jobs table without the record is a run that stopped before recording; its missing
+    // indexes were planned above with the other existing tables.
     const step = has(JOBS.name) ? { description: 'record table Jobs', statements: [] } : createTable(JOBS, ' (job history)');
     steps.push({ ...step, records: 'oo-001-jobs' });
   }
   if (!done.has('oo-002-logs-job-id')) {
-    const hasColumn = (await columnsOf('Logs')).has(LOGS_JOB_ID.name);
+    const hasColumn = catalog.columns.get('Logs')?.has(LOGS_JOB_ID.name) ?? false;
     steps.push({
       description: 'add column Logs.job_id (which job wrote a log)',
       statements: hasColumn ? [] : [addColumnSql(dialect, 'Logs', LOGS_JOB_ID)],
@@ -219,9 +261,11 @@ async function computeSteps(
     });
   }
   if (!done.has('oo-003-indexes')) {
+    // Only the missing ones: a run interrupted between two CREATE INDEX must be repeatable.
+    const missing = EXTRA_INDEXES.filter(({ table, index }) => missingIndexes(table, [index]).length > 0);
     steps.push({
       description: `create indexes ${EXTRA_INDEXES.map((i) => i.index.name).join(', ')}`,
-      statements: EXTRA_INDEXES.map(({ table, index }) => createIndexSql(dialect, table, index)),
+      statements: missing.map(({ table, index }) => createIndexSql(dialect, table, index)),
       records: 'oo-003-indexes',
     });
   }
@@ -239,9 +283,9 @@ export async function upgradeDatabase(
   dialect: Dialect,
   onStep: (line: string) => void = () => undefined,
 ): Promise<UpgradeResult> {
-  const before = await readSchemaState(db, dialect);
+  const before = await readCatalog(db, dialect);
   assertKnownRevision(before);
-  const steps = await planUpgrade(db, dialect);
+  const steps = computeSteps(dialect, before);
   const total = steps.length;
   for (const [i, step] of steps.entries()) {
     onStep(`[${i + 1}/${total}] ${step.description}`);

@@ -5,6 +5,7 @@ import { newId } from '../dialects/encoding.js';
 import type { Store } from '../open.js';
 import { JOB_STATUSES, type JobStatus } from '../types.js';
 import { checkEnum, checkId, checkText } from './validate.js';
+import { paged } from './paging.js';
 
 export interface Job {
   id: string;
@@ -92,8 +93,7 @@ export async function listJobs(store: Store, filter: JobFilter = {}): Promise<Jo
   const rows = await query
     .orderBy('start_time', 'desc')
     .orderBy('id', 'desc')
-    .limit(filter.limit ?? 1000)
-    .offset(filter.offset ?? 0)
+    .$call(paged(dialect, filter.limit ?? 1000, filter.offset ?? 0))
     .execute();
   return rows.map((row) => decodeJob(store, row));
 }
@@ -107,7 +107,7 @@ export async function getLatestJobOfTrigger(store: Store, triggerId: string): Pr
     .where('trigger_id', '=', store.dialect.encodeUuid(canonical))
     .orderBy('start_time', 'desc')
     .orderBy('id', 'desc')
-    .limit(1)
+    .$call(paged(store.dialect, 1))
     .executeTakeFirst();
   return row ? decodeJob(store, row) : undefined;
 }
@@ -144,7 +144,7 @@ export async function listEndedJobs(store: Store, since: Date, limit = 10_000): 
     .where('start_time', '>=', store.dialect.encodeDate(since))
     .where('status', '!=', 'RUNNING')
     .orderBy('start_time', 'desc')
-    .limit(limit)
+    .$call(paged(store.dialect, limit))
     .execute();
   return rows.map((row) => decodeJob(store, row));
 }

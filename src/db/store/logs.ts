@@ -4,6 +4,7 @@ import type { Store } from '../open.js';
 import { LOG_LEVELS, type LogLevel } from '../types.js';
 import { newId } from '../dialects/encoding.js';
 import { checkEnum, checkText } from './validate.js';
+import { paged } from './paging.js';
 
 export interface LogEntry {
   id: string;
@@ -18,12 +19,15 @@ export const LOG_MESSAGE_LIMIT = 8000;
 
 /**
  * Keeps the beginning and the end of an over-long message, as the Python version does:
- * the first 4000 and the last 4000 characters.
+ * the first 4000 and the last 4000 characters. Characters are code points, as in Python and
+ * in VARCHAR(8000), so a cut never splits an emoji into a broken half.
  */
 export function truncateLogMessage(message: string): string {
   if (message.length <= LOG_MESSAGE_LIMIT) return message;
+  const characters = Array.from(message);
+  if (characters.length <= LOG_MESSAGE_LIMIT) return message;
   const half = LOG_MESSAGE_LIMIT / 2;
-  return message.slice(0, half) + message.slice(message.length - half);
+  return characters.slice(0, half).join('') + characters.slice(characters.length - half).join('');
 }
 
 export async function createLog(
@@ -71,8 +75,7 @@ export async function listLogs({ db, dialect }: Store, filter: LogFilter = {}): 
   const rows = await query
     .orderBy('log_time', 'desc')
     .orderBy('id', 'desc')
-    .limit(filter.limit ?? 1000)
-    .offset(filter.offset ?? 0)
+    .$call(paged(dialect, filter.limit ?? 1000, filter.offset ?? 0))
     .execute();
   return rows.map((row) => ({
     id: dialect.decodeUuid(row.id),
@@ -107,8 +110,7 @@ export async function listLogsPage(store: Store, filter: LogPageFilter = {}): Pr
     .selectAll()
     .orderBy('log_time', order)
     .orderBy('id', order)
-    .limit(filter.limit ?? 100)
-    .offset(filter.offset ?? 0)
+    .$call(paged(dialect, filter.limit ?? 100, filter.offset ?? 0))
     .execute();
   return rows.map((row) => ({
     id: dialect.decodeUuid(row.id),

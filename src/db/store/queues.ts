@@ -7,6 +7,7 @@ import { newId } from '../dialects/encoding.js';
 import type { Store } from '../open.js';
 import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
 import { checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
+import { paged } from './paging.js';
 
 export interface QueueElement {
   id: string;
@@ -68,6 +69,40 @@ export async function createQueueElement(store: Store, queueName: string, elemen
 const COLUMNS_PER_ELEMENT = 7;
 /** Past this many rows a single statement gets slower to parse than it saves in round trips. */
 const MAX_ROWS_PER_STATEMENT = 5000;
+/**
+ * Text bytes one statement may carry. mysql2 inlines the values into the statement, escaping at
+ * most doubles them, and MySQL refuses a statement over max_allowed_packet (4 MB by default on
+ * MySQL 5.7, 16 MB on MariaDB): 5,000 elements of 2,000 characters would be 10-40 MB.
+ */
+const MAX_BYTES_PER_STATEMENT = 1_500_000;
+/** Bytes of an element's id, status, dates and SQL punctuation, beside its own text. */
+const ROW_OVERHEAD_BYTES = 120;
+
+type ElementRow = ReturnType<typeof elementValues>;
+
+function rowBytes(row: ElementRow): number {
+  const text = (value: string | null) => (value === null ? 0 : Buffer.byteLength(value, 'utf8'));
+  return ROW_OVERHEAD_BYTES + text(row.queue_name) + text(row.data) + text(row.reference) + text(row.created_by);
+}
+
+/** Cuts rows into statements that respect both the bind-parameter and the byte limits. */
+export function splitIntoStatements<T>(rows: T[], maxRows: number, maxBytes: number, bytesOf: (row: T) => number): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = bytesOf(row);
+    if (current.length > 0 && (current.length >= maxRows || bytes + size > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
 
 /**
  * Inserts many elements in large multi-row INSERTs inside one transaction: all or none.
@@ -83,6 +118,7 @@ export async function bulkCreateQueueElements(
   onProgress?: (inserted: number, total: number) => void,
 ): Promise<number> {
   checkText('queue name', queueName, LIMITS.queue_name);
+  if (!Array.isArray(elements)) throw new InputError('elements must be an array of { reference, data, createdBy }');
   const created = store.dialect.encodeDate(now());
   const rows = elements.map((element, i) => {
     try {
@@ -92,11 +128,14 @@ export async function bulkCreateQueueElements(
       throw error;
     }
   });
-  const batch = Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(store.dialect.maxBindParams / COLUMNS_PER_ELEMENT));
+  const maxRows = Math.min(MAX_ROWS_PER_STATEMENT, store.dialect.maxRowsPerInsert, Math.floor(store.dialect.maxBindParams / COLUMNS_PER_ELEMENT));
+  const batches = splitIntoStatements(rows, maxRows, MAX_BYTES_PER_STATEMENT, rowBytes);
   await store.db.transaction().execute(async (trx) => {
-    for (let start = 0; start < rows.length; start += batch) {
-      await trx.insertInto('Queues').values(rows.slice(start, start + batch)).execute();
-      onProgress?.(Math.min(start + batch, rows.length), rows.length);
+    let inserted = 0;
+    for (const batch of batches) {
+      await trx.insertInto('Queues').values(batch).execute();
+      inserted += batch.length;
+      onProgress?.(inserted, rows.length);
     }
   });
   return rows.length;
@@ -116,7 +155,8 @@ export async function getNextQueueElement(
   if (options.setStatus === false) {
     let query = store.db.selectFrom('Queues').selectAll().where('queue_name', '=', queueName).where('status', '=', 'NEW');
     if (options.reference !== undefined) query = query.where('reference', '=', options.reference);
-    const row = await query.orderBy('created_date').orderBy('id').limit(1).executeTakeFirst();
+    // The same order as the dialects' claim, so a peek shows the element a claim would take.
+    const row = await query.orderBy('created_date').$call(paged(store.dialect, 1)).executeTakeFirst();
     return row ? decodeElement(store, row) : undefined;
   }
   const row = await store.dialect.claimQueueElement(store.db, {
@@ -147,7 +187,7 @@ export async function getQueueElements(store: Store, queueName: string, filter: 
   if (filter.toDate) query = query.where('created_date', '<=', dialect.encodeDate(filter.toDate));
   const limit = checkInteger('limit', filter.limit ?? 100, 1, 100_000);
   const offset = checkInteger('offset', filter.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
-  const rows = await query.orderBy('created_date', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute();
+  const rows = await query.orderBy('created_date', 'desc').orderBy('id', 'desc').$call(paged(dialect, limit, offset)).execute();
   return rows.map((row) => decodeElement(store, row));
 }
 
@@ -271,8 +311,7 @@ export async function searchQueueElements(store: Store, queueName: string, searc
     .selectAll()
     .orderBy(sort, order)
     .orderBy('id', order)
-    .limit(limit)
-    .offset(offset)
+    .$call(paged(store.dialect, limit, offset))
     .execute();
   return rows.map((row) => decodeElement(store, row));
 }
@@ -306,7 +345,8 @@ export async function listQueueEndDates(store: Store, queueName: string, since: 
     .select('end_date')
     .where('queue_name', '=', queueName)
     .where('end_date', '>=', store.dialect.encodeDate(since))
-    .limit(limit)
+    .orderBy('end_date', 'desc')
+    .$call(paged(store.dialect, limit))
     .execute();
   return rows.map((row) => store.dialect.decodeDate(row.end_date));
 }

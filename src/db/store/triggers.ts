@@ -242,25 +242,29 @@ export async function deleteTrigger(store: Store, id: string): Promise<void> {
 export async function transitionTriggerStatus(
   store: Store,
   id: string,
-  from: readonly TriggerStatus[],
+  from: readonly TriggerStatus[] | 'any',
   to: TriggerStatus,
   extra: { lastRun?: Date } = {},
 ): Promise<boolean> {
   const { db, dialect } = store;
   const canonical = checkId('trigger id', id);
   checkEnum('trigger status', to, TRIGGER_STATUSES);
-  const result = await db
+  // `IN ()` is a syntax error in SQL; from no status there is nothing to move.
+  if (from !== 'any' && from.length === 0) return false;
+  let query = db
     .updateTable('Triggers')
     .set({ process_status: to, ...(extra.lastRun ? { last_run: dialect.encodeDate(extra.lastRun) } : {}) })
-    .where('id', '=', dialect.encodeUuid(canonical))
-    .where('process_status', 'in', [...from])
-    .executeTakeFirst();
+    .where('id', '=', dialect.encodeUuid(canonical));
+  // 'any' names no status: a PostgreSQL enum the Python migrations left without KILLING/KILLED
+  // would refuse a list that mentions them.
+  if (from !== 'any') query = query.where('process_status', 'in', [...from]);
+  const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
 /** Sets a trigger's status whatever it was; unknown ids are an error. */
 export async function setTriggerStatus(store: Store, id: string, status: TriggerStatus): Promise<void> {
-  const changed = await transitionTriggerStatus(store, id, TRIGGER_STATUSES, status);
+  const changed = await transitionTriggerStatus(store, id, 'any', status);
   if (!changed) throw new NotFoundError(`no trigger with id ${checkId('trigger id', id)}`);
 }
 

@@ -5,11 +5,33 @@
 import { InputError } from '../../errors.js';
 import { isUuid, canonicalUuid } from '../dialects/encoding.js';
 
+/**
+ * Length in characters (code points) as VARCHAR(n) counts them on PostgreSQL, MySQL (utf8mb4)
+ * and Oracle, and as Python's len() does: an emoji is one character, though two UTF-16 units.
+ */
+export function characterCount(value: string): number {
+  let count = 0;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    // A high surrogate followed by a low one is a single character.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
 /** Refuses a string longer than `limit` characters (or not a string at all). */
 export function checkText(field: string, value: unknown, limit: number, options: { allowEmpty?: boolean } = {}): string {
   if (typeof value !== 'string') throw new InputError(`${field} must be text, got ${value === null ? 'null' : typeof value}`);
   if (!options.allowEmpty && value.length === 0) throw new InputError(`${field} must not be empty`);
-  if (value.length > limit) throw new InputError(`${field} is ${value.length} characters long; the limit is ${limit}`);
+  // UTF-16 length is never below the character count, so most values need no counting.
+  if (value.length > limit) {
+    const length = characterCount(value);
+    if (length > limit) throw new InputError(`${field} is ${length} characters long; the limit is ${limit}`);
+  }
   return value;
 }
 

@@ -1,0 +1,156 @@
+/**
+ * SCHEMA.md written out as test data, by hand and apart from src/db/schema, so that the
+ * catalog tests compare a real database with the contract rather than with the code that
+ * made it. Expected physical types per dialect follow SCHEMA.md's value-encoding table.
+ */
+import type { LiveDialect } from './databases.js';
+
+export const CONTRACT_ENUMS: Record<string, string[]> = {
+  loglevel: ['TRACE', 'INFO', 'ERROR'],
+  queuestatus: ['NEW', 'IN_PROGRESS', 'DONE', 'FAILED', 'ABANDONED'],
+  triggerstatus: ['IDLE', 'RUNNING', 'FAILED', 'DONE', 'PAUSED', 'PAUSING', 'KILLING', 'KILLED'],
+  triggertype: ['SINGLE', 'SCHEDULED', 'QUEUE'],
+  jobstatus: ['RUNNING', 'DONE', 'FAILED', 'KILLED'],
+};
+
+/** `uuid`, `datetime`, `boolean`, `integer`, `varchar(n)` or `enum:name` */
+export type LogicalType = 'uuid' | 'datetime' | 'boolean' | 'integer' | `varchar(${number})` | `enum:${string}`;
+
+export interface ContractColumn {
+  name: string;
+  type: LogicalType;
+  nullable: boolean;
+}
+
+export interface ContractTable {
+  columns: ContractColumn[];
+  primaryKey: string[];
+  foreignKeys: string[];
+  indexes: Record<string, string[]>;
+}
+
+const col = (name: string, type: LogicalType, nullable = false): ContractColumn => ({ name, type, nullable });
+const table = (columns: ContractColumn[], primaryKey: string[], extra: Partial<ContractTable> = {}): ContractTable => ({
+  columns,
+  primaryKey,
+  foreignKeys: [],
+  indexes: {},
+  ...extra,
+});
+const toTriggers = { foreignKeys: ['id -> Triggers.id'] };
+
+/** Every table after `upgrade`, with the columns in creation order. */
+export const CONTRACT_TABLES: Record<string, ContractTable> = {
+  Constants: table([col('name', 'varchar(100)'), col('value', 'varchar(1000)'), col('changed_at', 'datetime')], ['name']),
+  Credentials: table(
+    [col('name', 'varchar(100)'), col('username', 'varchar(250)'), col('password', 'varchar(1000)'), col('changed_at', 'datetime')],
+    ['name'],
+  ),
+  Logs: table(
+    [
+      col('id', 'uuid'),
+      col('log_time', 'datetime'),
+      col('log_level', 'enum:loglevel'),
+      col('process_name', 'varchar(100)'),
+      col('log_message', 'varchar(8000)'),
+      col('job_id', 'uuid', true),
+    ],
+    ['id'],
+    {
+      indexes: {
+        ix_Logs_log_time: ['log_time'],
+        ix_Logs_process_name_log_time: ['process_name', 'log_time'],
+        ix_Logs_job_id: ['job_id'],
+      },
+    },
+  ),
+  Queues: table(
+    [
+      col('id', 'uuid'),
+      col('queue_name', 'varchar(100)'),
+      col('status', 'enum:queuestatus'),
+      col('data', 'varchar(2000)', true),
+      col('reference', 'varchar(100)', true),
+      col('created_date', 'datetime'),
+      col('start_date', 'datetime', true),
+      col('end_date', 'datetime', true),
+      col('message', 'varchar(1000)', true),
+      col('created_by', 'varchar(100)', true),
+    ],
+    ['id'],
+    {
+      indexes: {
+        ix_Queues_queue_name: ['queue_name'],
+        ix_Queues_created_date: ['created_date'],
+        ix_Queues_queue_name_status_created_date: ['queue_name', 'status', 'created_date'],
+      },
+    },
+  ),
+  Schedulers: table(
+    [col('machine_name', 'varchar(100)'), col('last_update', 'datetime'), col('latest_trigger', 'varchar(100)', true), col('latest_trigger_time', 'datetime', true)],
+    ['machine_name'],
+  ),
+  Triggers: table(
+    [
+      col('id', 'uuid'),
+      col('trigger_name', 'varchar(100)'),
+      col('process_name', 'varchar(100)'),
+      col('last_run', 'datetime', true),
+      col('process_path', 'varchar(250)'),
+      col('process_args', 'varchar(1000)', true),
+      col('process_status', 'enum:triggerstatus'),
+      col('is_git_repo', 'boolean'),
+      col('is_blocking', 'boolean'),
+      col('type', 'enum:triggertype'),
+      col('scheduler_whitelist', 'varchar(250)', true),
+      col('priority', 'integer'),
+      col('git_branch', 'varchar(100)', true),
+    ],
+    ['id'],
+  ),
+  Single_Triggers: table([col('id', 'uuid'), col('next_run', 'datetime')], ['id'], toTriggers),
+  Scheduled_Triggers: table([col('id', 'uuid'), col('cron_expr', 'varchar(200)'), col('next_run', 'datetime')], ['id'], toTriggers),
+  Queue_Triggers: table([col('id', 'uuid'), col('queue_name', 'varchar(200)'), col('min_batch_size', 'integer')], ['id'], toTriggers),
+  Jobs: table(
+    [
+      col('id', 'uuid'),
+      col('process_name', 'varchar(100)'),
+      col('scheduler_name', 'varchar(100)'),
+      col('start_time', 'datetime'),
+      col('end_time', 'datetime', true),
+      col('status', 'enum:jobstatus'),
+      col('trigger_id', 'uuid', true),
+    ],
+    ['id'],
+    { indexes: { ix_Jobs_start_time: ['start_time'], ix_Jobs_process_name_start_time: ['process_name', 'start_time'] } },
+  ),
+  alembic_version: table([col('version_num', 'varchar(32)')], ['version_num']),
+  oo_migrations: table([col('name', 'varchar(100)'), col('applied_at', 'datetime')], ['name']),
+};
+
+const longest = (values: string[]) => Math.max(...values.map((v) => v.length));
+
+/**
+ * The type a database created by this program shows in its catalog for `type`, in the form
+ * test/helpers/catalog.ts reads it.
+ */
+export function expectedCatalogType(dialect: LiveDialect, type: LogicalType): string {
+  const varchar = /^varchar\((\d+)\)$/.exec(type);
+  const enumName = type.startsWith('enum:') ? type.slice(5) : undefined;
+  const values = enumName === undefined ? [] : CONTRACT_ENUMS[enumName]!;
+  switch (dialect) {
+    case 'postgres':
+      if (varchar) return type;
+      if (enumName) return `USER-DEFINED ${enumName}`;
+      return { uuid: 'uuid', datetime: 'timestamp without time zone', boolean: 'boolean', integer: 'integer' }[type as 'uuid'];
+    case 'mysql':
+      if (varchar) return type;
+      if (enumName) return `enum(${values.map((v) => `'${v}'`).join(',')})`;
+      // New databases keep fractions of a second (SCHEMA.md, "Our additions").
+      return { uuid: 'char(32)', datetime: 'datetime(6)', boolean: 'tinyint(1)', integer: 'int' }[type as 'uuid'];
+    case 'sqlite':
+      if (varchar) return `VARCHAR(${varchar[1]})`;
+      if (enumName) return `VARCHAR(${longest(values)})`;
+      return { uuid: 'CHAR(32)', datetime: 'DATETIME', boolean: 'BOOLEAN', integer: 'INTEGER' }[type as 'uuid'];
+  }
+}

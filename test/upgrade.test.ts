@@ -1,0 +1,241 @@
+/**
+ * `upgrade` on live SQLite, PostgreSQL and MariaDB: an empty database, each state the Python
+ * OpenOrchestrator leaves behind (built with its own DDL in test/helpers/upstream-schemas.ts),
+ * refusal of a newer database, and resuming an interrupted run.
+ */
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SchemaError } from '../src/errors.js';
+import { closeStore, openStore, type Store } from '../src/db/open.js';
+import { upgradeDatabase } from '../src/db/schema/upgrade.js';
+import { getConstant } from '../src/db/store/constants.js';
+import { createLog, listLogs } from '../src/db/store/logs.js';
+import { getQueueElement, setQueueElementStatus } from '../src/db/store/queues.js';
+import { getTrigger, setTriggerStatus } from '../src/db/store/triggers.js';
+import { readAllRows, readCatalogSnapshot } from './helpers/catalog.js';
+import { CONTRACT_ENUMS, CONTRACT_TABLES, expectedCatalogType } from './helpers/contract.js';
+import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase } from './helpers/databases.js';
+import {
+  atLeast,
+  buildUpstreamSchema,
+  insertPythonRows,
+  pythonRows,
+  PYTHON_IDS,
+  UPSTREAM_REVISIONS,
+  type UpstreamRevision,
+} from './helpers/upstream-schemas.js';
+
+const HEAD = '9698388a0709';
+const OWN_STEPS = [
+  "create table oo_migrations (this program's migration record)",
+  'create table Jobs (job history)',
+  'add column Logs.job_id (which job wrote a log)',
+  'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date',
+];
+
+const q = (dialect: LiveDialect, name: string) => (dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
+
+/** Runs upgrade and returns the lines it reported. */
+async function upgrade(store: Store): Promise<{ lines: string[]; result: Awaited<ReturnType<typeof upgradeDatabase>> }> {
+  const lines: string[] = [];
+  const result = await upgradeDatabase(store.db, store.dialect, (line) => lines.push(line));
+  return { lines, result };
+}
+
+/** The steps upgrade must report from `revision` on `dialect`, in order. */
+function expectedSteps(dialect: LiveDialect, revision: UpstreamRevision): string[] {
+  const steps: string[] = [];
+  if (dialect === 'postgres') steps.push('create enum type jobstatus');
+  if (!atLeast(revision, '526b6edac328')) steps.push('create table Schedulers (upstream revision 526b6edac328)');
+  if (!atLeast(revision, '90d46abd44a3')) {
+    steps.push('add column Triggers.scheduler_whitelist (upstream revision 90d46abd44a3)', 'add column Triggers.priority (upstream revision 90d46abd44a3)');
+  }
+  if (!atLeast(revision, '9698388a0709')) steps.push('add column Triggers.git_branch (upstream revision 9698388a0709)');
+  if (dialect !== 'sqlite') {
+    const where = (column: string) => (dialect === 'mysql' ? ` (${column})` : '');
+    if (revision === 'pre-alembic') steps.push(`add ABANDONED to enum queuestatus${where('Queues.status')}`);
+    const killing = revision === 'pre-alembic' ? 'PAUSING, KILLING, KILLED' : 'KILLING, KILLED';
+    steps.push(`add ${killing} to enum triggerstatus${where('Triggers.process_status')}`);
+  }
+  if (revision !== HEAD) steps.push(`set upstream revision ${revision === 'pre-alembic' ? 'none' : revision} -> ${HEAD}`);
+  return [...steps, ...OWN_STEPS];
+}
+
+/** Columns the upgrade adds to rows that existed before, with the values they must get. */
+function addedColumns(table: string, revision: UpstreamRevision): Record<string, unknown> {
+  if (table === 'Logs') return { job_id: null };
+  if (table !== 'Triggers') return {};
+  return {
+    ...(atLeast(revision, '90d46abd44a3') ? {} : { scheduler_whitelist: null, priority: 0 }),
+    ...(atLeast(revision, '9698388a0709') ? {} : { git_branch: null }),
+  };
+}
+
+describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
+  let database: TestDatabase;
+  let store: Store;
+
+  beforeEach(async () => {
+    database = await createTestDatabase(dialect);
+    store = openStore(database.url);
+  });
+
+  afterEach(async () => {
+    await closeStore(store);
+    await database.drop();
+  });
+
+  it('creates everything on an empty database, numbering its steps; a second run reports and changes nothing', async () => {
+    const first = await upgrade(store);
+    expect(first.lines.length).toBeGreaterThan(10);
+    first.lines.forEach((line, i) => expect(line).toMatch(new RegExp(`^\\[${i + 1}/${first.lines.length}\\] \\S`)));
+    expect(first.lines.map((line) => line.replace(/^\[\d+\/\d+\] /, ''))).toEqual(first.result.steps);
+    expect(first.result.steps).toContain('create table Triggers');
+    expect(first.result).toMatchObject({ from: 'empty', to: `${HEAD}+oo-003-indexes` });
+
+    const catalog = await readCatalogSnapshot(store.db, dialect);
+    expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
+    const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
+    expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes']);
+
+    const second = await upgrade(store);
+    expect(second.lines).toEqual([]);
+    expect(second.result).toEqual({ from: `${HEAD}+oo-003-indexes`, to: `${HEAD}+oo-003-indexes`, steps: [] });
+    expect(await readCatalogSnapshot(store.db, dialect)).toEqual(catalog);
+    expect(await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations'])).toEqual(bookkeeping);
+  });
+
+  describe.each(UPSTREAM_REVISIONS)('from the Python schema at %s', (revision) => {
+    it('keeps every row, reaches 9698388a0709 with our additions, accepts KILLING/KILLED, and a re-run does nothing', async () => {
+      await buildUpstreamSchema(store.db, dialect, revision);
+      await insertPythonRows(store.db, dialect, revision);
+      const tables = Object.keys(pythonRows(dialect, revision));
+      const before = await readAllRows(store.db, dialect, tables);
+      const setKilling = sql.raw(`UPDATE ${q(dialect, 'Triggers')} SET process_status = 'KILLING'`);
+      // The builders reproduce the Python enums: without upgrade, PostgreSQL and MySQL refuse KILLING.
+      if (dialect !== 'sqlite') await expect(setKilling.execute(store.db)).rejects.toThrow();
+
+      const { result } = await upgrade(store);
+      expect(result.steps).toEqual(expectedSteps(dialect, revision));
+      expect(result.from).toBe(revision === 'pre-alembic' ? 'pre-alembic (v1.x)' : revision);
+      expect(result.to).toBe(`${HEAD}+oo-003-indexes`);
+
+      // Every Python row is still there with the same values; new columns got their defaults.
+      const after = await readAllRows(store.db, dialect, tables);
+      for (const table of tables) {
+        expect(after[table], table).toEqual(before[table]!.map((row) => ({ ...row, ...addedColumns(table, revision) })));
+      }
+      expect((await readAllRows(store.db, dialect, ['alembic_version'])).alembic_version).toEqual([{ version_num: HEAD }]);
+
+      // The store reads what Python wrote.
+      const mysqlDrops = dialect === 'mysql'; // plain DATETIME kept no fraction of a second
+      const trigger = await getTrigger(store, PYTHON_IDS.trigger);
+      expect(trigger).toMatchObject({
+        triggerName: 'Nightly report',
+        processPath: 'C:\\robots\\report.py',
+        status: 'IDLE',
+        isGitRepo: true,
+        isBlocking: false,
+        type: 'SCHEDULED',
+        cronExpr: '0 2 * * *',
+        schedulerWhitelist: atLeast(revision, '90d46abd44a3') ? ['PC1', 'PC2'] : [],
+        priority: atLeast(revision, '90d46abd44a3') ? 7 : 0,
+        gitBranch: atLeast(revision, '9698388a0709') ? 'main' : null,
+      });
+      expect(trigger.lastRun).toEqual(new Date(2024, 2, 4, 2, 0, 1, mysqlDrops ? 0 : 250));
+      const element = await getQueueElement(store, PYTHON_IDS.queueElement);
+      expect(element).toMatchObject({ queueName: 'invoices', status: 'IN_PROGRESS', reference: 'INV-17', data: '{"invoice": 17}', endDate: null });
+      expect(element.createdDate).toEqual(new Date(2024, 2, 4, 9, 15, 30, mysqlDrops ? 0 : 123));
+      expect((await getConstant(store, 'greeting')).value).toBe('hello');
+      expect((await listLogs(store, { processName: 'report' })).map((log) => [log.level, log.message, log.jobId])).toEqual([
+        ['ERROR', 'Invoice 17: “ø” not found', null],
+      ]);
+
+      // The values Python never added are accepted now.
+      await setTriggerStatus(store, PYTHON_IDS.trigger, 'KILLING');
+      await setTriggerStatus(store, PYTHON_IDS.trigger, 'KILLED');
+      await setTriggerStatus(store, PYTHON_IDS.trigger, 'PAUSING');
+      expect((await getTrigger(store, PYTHON_IDS.trigger)).status).toBe('PAUSING');
+      await setQueueElementStatus(store, PYTHON_IDS.queueElement, 'ABANDONED');
+      expect((await getQueueElement(store, PYTHON_IDS.queueElement)).status).toBe('ABANDONED');
+
+      // Jobs and Logs.job_id exist and work; enums hold every value in the contract's order.
+      const catalog = await readCatalogSnapshot(store.db, dialect);
+      expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
+      for (const [name, contract] of Object.entries(CONTRACT_TABLES)) {
+        expect(catalog.tables[name]!.columns.map((c) => [c.name, c.nullable]), name).toEqual(contract.columns.map((c) => [c.name, c.nullable]));
+        expect(catalog.tables[name]!.indexes, name).toEqual(contract.indexes);
+      }
+      if (dialect === 'postgres') expect(catalog.enums).toEqual(CONTRACT_ENUMS);
+      if (dialect === 'mysql') {
+        const type = (table: string, column: string) => catalog.tables[table]!.columns.find((c) => c.name === column)!.type;
+        expect(type('Triggers', 'process_status')).toBe(expectedCatalogType('mysql', 'enum:triggerstatus'));
+        expect(type('Queues', 'status')).toBe(expectedCatalogType('mysql', 'enum:queuestatus'));
+        expect(type('Logs', 'log_level')).toBe(expectedCatalogType('mysql', 'enum:loglevel'));
+      }
+      const jobId = '11111111-2222-4333-8444-555555555555';
+      await createLog(store, { level: 'INFO', processName: 'report', message: 'with job', jobId });
+      expect((await listLogs(store, { jobId })).map((log) => log.message)).toEqual(['with job']);
+
+      const rows = await readAllRows(store.db, dialect, [...tables, 'alembic_version', 'oo_migrations']);
+      const again = await upgrade(store);
+      expect(again.lines).toEqual([]);
+      expect(again.result.steps).toEqual([]);
+      expect(await readCatalogSnapshot(store.db, dialect)).toEqual(catalog);
+      expect(await readAllRows(store.db, dialect, [...tables, 'alembic_version', 'oo_migrations'])).toEqual(rows);
+    });
+  });
+
+  it('refuses a database at an unknown (newer) upstream revision and changes nothing', async () => {
+    await buildUpstreamSchema(store.db, dialect, '9698388a0709');
+    await insertPythonRows(store.db, dialect, '9698388a0709');
+    await sql.raw(`UPDATE alembic_version SET version_num = 'ffffffffffff'`).execute(store.db);
+    const catalog = await readCatalogSnapshot(store.db, dialect);
+    const tables = Object.keys(catalog.tables);
+    const rows = await readAllRows(store.db, dialect, tables);
+
+    const lines: string[] = [];
+    const attempt = upgradeDatabase(store.db, store.dialect, (line) => lines.push(line));
+    await expect(attempt).rejects.toBeInstanceOf(SchemaError);
+    await expect(attempt).rejects.toThrow(/revision ffffffffffff, which is newer than this program knows/);
+    expect(lines).toEqual([]);
+    expect(await readCatalogSnapshot(store.db, dialect)).toEqual(catalog);
+    expect(await readAllRows(store.db, dialect, tables)).toEqual(rows);
+  });
+
+  it('refuses a database with an unknown (newer) migration of ours and changes nothing', async () => {
+    await upgrade(store);
+    await sql
+      .raw(`INSERT INTO oo_migrations (name, applied_at) VALUES ('oo-999-future', '2030-01-01 00:00:00.000000')`)
+      .execute(store.db);
+    const catalog = await readCatalogSnapshot(store.db, dialect);
+    const tables = Object.keys(catalog.tables);
+    const rows = await readAllRows(store.db, dialect, tables);
+
+    const lines: string[] = [];
+    const attempt = upgradeDatabase(store.db, store.dialect, (line) => lines.push(line));
+    await expect(attempt).rejects.toBeInstanceOf(SchemaError);
+    await expect(attempt).rejects.toThrow(/migration oo-999-future, which is newer than this program knows/);
+    expect(lines).toEqual([]);
+    expect(await readCatalogSnapshot(store.db, dialect)).toEqual(catalog);
+    expect(await readAllRows(store.db, dialect, tables)).toEqual(rows);
+  });
+
+  it('resumes a run that stopped between statements: creates only the missing indexes', async () => {
+    await upgrade(store);
+    const complete = await readCatalogSnapshot(store.db, dialect);
+    // As if a run stopped after CREATE TABLE "Queues" and after the first extra index.
+    const dropIndex = (table: string, index: string) =>
+      sql.raw(dialect === 'mysql' ? `DROP INDEX \`${index}\` ON \`${table}\`` : `DROP INDEX "${index}"`).execute(store.db);
+    await dropIndex('Queues', 'ix_Queues_queue_name');
+    await dropIndex('Logs', 'ix_Logs_process_name_log_time');
+    await dropIndex('Queues', 'ix_Queues_queue_name_status_created_date');
+    await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-003-indexes'`).execute(store.db);
+
+    const { result } = await upgrade(store);
+    expect(result.steps).toEqual(['create index ix_Queues_queue_name on Queues', OWN_STEPS[3]]);
+    expect(await readCatalogSnapshot(store.db, dialect)).toEqual(complete);
+    expect((await upgrade(store)).result.steps).toEqual([]);
+  });
+});
