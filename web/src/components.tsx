@@ -240,7 +240,7 @@ export function BarChart({ data, title, unit = '', testId }: { data: { label: st
   const height = 180;
   const pad = { top: 18, bottom: 34, left: 8, right: 8 };
   const max = Math.max(1, ...data.map((d) => d.value));
-  const barWidth = data.length ? (width - pad.left - pad.right) / data.length : 0;
+  const barWidth = data.length ? Math.min(60, (width - pad.left - pad.right) / data.length) : 0;
   const every = Math.max(1, Math.ceil(data.length / 12));
   return (
     <figure className="chart" data-testid={testId}>

@@ -148,3 +148,40 @@ export async function listEndedJobs(store: Store, since: Date, limit = 10_000): 
     .execute();
   return rows.map((row) => decodeJob(store, row));
 }
+
+function filteredJobs({ db, dialect }: Store, filter: JobFilter) {
+  let query = db.selectFrom('Jobs');
+  if (filter.processName !== undefined) query = query.where('process_name', '=', filter.processName);
+  if (filter.status !== undefined) query = query.where('status', '=', checkEnum('job status', filter.status, JOB_STATUSES));
+  if (filter.schedulerName !== undefined) query = query.where('scheduler_name', '=', filter.schedulerName);
+  if (filter.from) query = query.where('start_time', '>=', dialect.encodeDate(filter.from));
+  if (filter.to) query = query.where('start_time', '<=', dialect.encodeDate(filter.to));
+  return query;
+}
+
+/** Number of jobs a filter matches (for paging). */
+export async function countJobs(store: Store, filter: JobFilter = {}): Promise<number> {
+  const row = await filteredJobs(store, filter)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Every process name that has a job, sorted. */
+export async function listJobProcessNames({ db }: Store): Promise<string[]> {
+  const rows = await db.selectFrom('Jobs').select('process_name').distinct().orderBy('process_name').execute();
+  return rows.map((row) => row.process_name);
+}
+
+/** Ended jobs that started at or after `since`: the raw material of the durations chart. */
+export async function listEndedJobs(store: Store, since: Date, limit = 10_000): Promise<Job[]> {
+  const rows = await store.db
+    .selectFrom('Jobs')
+    .selectAll()
+    .where('start_time', '>=', store.dialect.encodeDate(since))
+    .where('status', '!=', 'RUNNING')
+    .orderBy('start_time', 'desc')
+    .$call(paged(store.dialect, limit))
+    .execute();
+  return rows.map((row) => decodeJob(store, row));
+}

@@ -135,3 +135,52 @@ export async function listLogProcessNames({ db }: Store): Promise<string[]> {
   const rows = await db.selectFrom('Logs').select('process_name').distinct().orderBy('process_name').execute();
   return rows.map((row) => row.process_name);
 }
+
+export interface LogPageFilter extends LogFilter {
+  /** log_time order; newest first by default */
+  order?: 'asc' | 'desc';
+}
+
+function filteredLogs({ db, dialect }: Store, filter: LogFilter) {
+  let query = db.selectFrom('Logs');
+  if (filter.from) query = query.where('log_time', '>=', dialect.encodeDate(filter.from));
+  if (filter.to) query = query.where('log_time', '<=', dialect.encodeDate(filter.to));
+  if (filter.processName !== undefined) query = query.where('process_name', '=', filter.processName);
+  if (filter.level !== undefined) query = query.where('log_level', '=', checkEnum('log level', filter.level, LOG_LEVELS));
+  if (filter.jobId !== undefined) query = query.where('job_id', '=', dialect.encodeUuid(filter.jobId));
+  return query;
+}
+
+/** One page of logs (the Orchestrator's Logs tab), in log_time order. */
+export async function listLogsPage(store: Store, filter: LogPageFilter = {}): Promise<LogEntry[]> {
+  const { dialect } = store;
+  const order = filter.order === 'asc' ? 'asc' : 'desc';
+  const rows = await filteredLogs(store, filter)
+    .selectAll()
+    .orderBy('log_time', order)
+    .orderBy('id', order)
+    .$call(paged(dialect, filter.limit ?? 100, filter.offset ?? 0))
+    .execute();
+  return rows.map((row) => ({
+    id: dialect.decodeUuid(row.id),
+    logTime: dialect.decodeDate(row.log_time),
+    level: row.log_level,
+    processName: row.process_name,
+    message: row.log_message,
+    jobId: row.job_id === null || row.job_id === undefined ? null : dialect.decodeUuid(row.job_id),
+  }));
+}
+
+/** Number of logs a filter matches (for paging). */
+export async function countLogs(store: Store, filter: LogFilter = {}): Promise<number> {
+  const row = await filteredLogs(store, filter)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Every process name that wrote a log, sorted (served by the (process_name, log_time) index). */
+export async function listLogProcessNames({ db }: Store): Promise<string[]> {
+  const rows = await db.selectFrom('Logs').select('process_name').distinct().orderBy('process_name').execute();
+  return rows.map((row) => row.process_name);
+}

@@ -350,3 +350,92 @@ export async function listQueueEndDates(store: Store, queueName: string, since: 
     .execute();
   return rows.map((row) => store.dialect.decodeDate(row.end_date));
 }
+
+export const QUEUE_ELEMENT_SORTS = ['created_date', 'start_date', 'end_date', 'status', 'reference'] as const;
+export type QueueElementSort = (typeof QUEUE_ELEMENT_SORTS)[number];
+
+export interface QueueElementSearch {
+  status?: QueueStatus;
+  fromDate?: Date;
+  toDate?: Date;
+  /** case-insensitive text searched in reference, data and message */
+  text?: string;
+  sort?: QueueElementSort;
+  order?: 'asc' | 'desc';
+  offset?: number;
+  limit?: number;
+}
+
+/** LIKE pattern for "contains", with %, _ and [ escaped by '!' (an escape every dialect accepts). */
+function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[!%_[]/g, (c) => `!${c}`)}%`;
+}
+
+function searchedElements({ db, dialect }: Store, queueName: string, search: QueueElementSearch) {
+  checkText('queue name', queueName, LIMITS.queue_name);
+  let query = db.selectFrom('Queues').where('queue_name', '=', queueName);
+  if (search.status !== undefined) query = query.where('status', '=', checkEnum('status', search.status, QUEUE_STATUSES));
+  if (search.fromDate) query = query.where('created_date', '>=', dialect.encodeDate(search.fromDate));
+  if (search.toDate) query = query.where('created_date', '<=', dialect.encodeDate(search.toDate));
+  if (search.text) {
+    const pattern = containsPattern(checkText('search text', search.text, 200));
+    query = query.where(({ or }) =>
+      or([
+        sql<boolean>`lower(${sql.ref('reference')}) like ${pattern} escape '!'`,
+        sql<boolean>`lower(${sql.ref('data')}) like ${pattern} escape '!'`,
+        sql<boolean>`lower(${sql.ref('message')}) like ${pattern} escape '!'`,
+      ]),
+    );
+  }
+  return query;
+}
+
+/** One page of a queue's elements, filtered, searched and sorted (newest first by default). */
+export async function searchQueueElements(store: Store, queueName: string, search: QueueElementSearch = {}): Promise<QueueElement[]> {
+  const sort = checkEnum('sort', search.sort ?? 'created_date', QUEUE_ELEMENT_SORTS);
+  const order = search.order === 'asc' ? 'asc' : 'desc';
+  const limit = checkInteger('limit', search.limit ?? 100, 1, 10_000);
+  const offset = checkInteger('offset', search.offset ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const rows = await searchedElements(store, queueName, search)
+    .selectAll()
+    .orderBy(sort, order)
+    .orderBy('id', order)
+    .$call(paged(store.dialect, limit, offset))
+    .execute();
+  return rows.map((row) => decodeElement(store, row));
+}
+
+/** Number of elements a search matches (for paging). */
+export async function countQueueElements(store: Store, queueName: string, search: QueueElementSearch = {}): Promise<number> {
+  const row = await searchedElements(store, queueName, search)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Puts Failed elements back to New (start and end dates cleared). Returns how many changed. */
+export async function retryQueueElements(store: Store, ids: string[]): Promise<number> {
+  if (!Array.isArray(ids) || ids.length === 0) throw new InputError('give at least one queue element id to retry');
+  const encoded = ids.map((id) => store.dialect.encodeUuid(checkId('queue element id', id)));
+  const result = await store.db
+    .updateTable('Queues')
+    .set({ status: 'NEW', start_date: null, end_date: null })
+    .where('id', 'in', encoded)
+    .where('status', '=', 'FAILED')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** End dates of a queue's finished elements since `since`: the raw material of the throughput chart. */
+export async function listQueueEndDates(store: Store, queueName: string, since: Date, limit = 200_000): Promise<Date[]> {
+  checkText('queue name', queueName, LIMITS.queue_name);
+  const rows = await store.db
+    .selectFrom('Queues')
+    .select('end_date')
+    .where('queue_name', '=', queueName)
+    .where('end_date', '>=', store.dialect.encodeDate(since))
+    .orderBy('end_date', 'desc')
+    .$call(paged(store.dialect, limit))
+    .execute();
+  return rows.map((row) => store.dialect.decodeDate(row.end_date));
+}

@@ -1,0 +1,270 @@
+/**
+ * The Orchestrator UI in a real Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
+ * against a real SQLite database: every trigger form, status actions, constants and credentials,
+ * log filters, queue paging/search/retry, the Scheduler and Jobs tabs; then screenshots of each
+ * tab in light and dark mode into docs/screenshots/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { generateKey, decryptString } from '../../src/crypto/fernet.js';
+import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
+import { getCredential } from '../../src/db/store/credentials.js';
+import { createLog } from '../../src/db/store/logs.js';
+import { endJob, startJob } from '../../src/db/store/jobs.js';
+import { heartbeat, recordLatestTrigger } from '../../src/db/store/schedulers.js';
+import { bulkCreateQueueElements, searchQueueElements, setQueueElementStatus } from '../../src/db/store/queues.js';
+import { countRows, openLiveStore, type LiveStore } from './support.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = `${ROOT}docs/screenshots`;
+const KEY = generateKey();
+const PASSWORD = 'Br0wser-Secret-pw';
+
+describe.skipIf(!existsSync(CHROMIUM))('Orchestrator UI in Chromium (SQLite)', () => {
+  let live: LiveStore;
+  let server: RunningOrchestrator;
+  let browser: Browser;
+  let page: Page;
+  const bodies: string[] = [];
+
+  beforeAll(async () => {
+    await build({ configFile: `${ROOT}web/vite.config.ts`, logLevel: 'error' });
+    live = await openLiveStore('sqlite');
+    const s = live.store;
+    for (let i = 0; i < 40; i++) await createLog(s, { level: i % 4 === 0 ? 'ERROR' : 'INFO', processName: i % 2 ? 'invoice-robot' : 'mail-robot', message: `step ${i} ${'detail '.repeat(i % 5 ? 2 : 40)}` });
+    await bulkCreateQueueElements(s, 'invoices', Array.from({ length: 60 }, (_, i) => ({ reference: `INV-${String(i).padStart(3, '0')}`, data: `{"amount": ${i * 10}}` })));
+    const first = await searchQueueElements(s, 'invoices', { sort: 'reference', order: 'asc', limit: 12 });
+    for (const [i, el] of first.entries()) await setQueueElementStatus(s, el.id, i < 3 ? 'FAILED' : 'DONE', i < 3 ? 'timeout at the ERP' : null);
+    await heartbeat(s, 'WORKER-01');
+    await recordLatestTrigger(s, 'WORKER-01', 'nightly invoices');
+    const job = await startJob(s, { processName: 'invoice-robot', schedulerName: 'WORKER-01' });
+    await createLog(s, { level: 'INFO', processName: 'invoice-robot', message: 'job started', jobId: job });
+    await endJob(s, job, 'DONE', new Date(Date.now() + 42_000));
+    await startJob(s, { processName: 'mail-robot', schedulerName: 'WORKER-01' });
+    server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    page.on('response', (response) => {
+      if (response.url().includes('/api/')) void response.text().then((t) => bodies.push(t)).catch(() => undefined);
+    });
+    await page.goto(server.url);
+    await page.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await live?.close();
+  });
+
+  const tab = (name: string) => page.getByRole('tab', { name, exact: true }).click();
+  const dialog = () => page.getByRole('dialog');
+  const triggerRow = (name: string) => page.getByTestId('triggers-table').locator('tr', { hasText: name });
+  const status = async (name: string) => (await live.store.db.selectFrom('Triggers').select('process_status').where('trigger_name', '=', name).executeTakeFirstOrThrow()).process_status;
+
+  it('creates a single, a scheduled and a queue trigger through the forms', async () => {
+    await tab('Triggers');
+    await page.getByRole('button', { name: 'New single trigger' }).click();
+    await dialog().locator('input[name=triggerName]').fill('one-off report');
+    await dialog().locator('input[name=processName]').fill('report-robot');
+    await dialog().locator('input[name=nextRun]').fill('2031-03-04T05:06');
+    await dialog().locator('input[name=processPath]').fill('C:\\robots\\report.py');
+    await dialog().locator('input[name=processArgs]').fill('--fast');
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    await triggerRow('one-off report').waitFor();
+    expect(await triggerRow('one-off report').textContent()).toContain('04-03-2031 05:06:00');
+
+    await page.getByRole('button', { name: 'New scheduled trigger' }).click();
+    await dialog().locator('input[name=triggerName]').fill('nightly invoices');
+    await dialog().locator('input[name=processName]').fill('invoice-robot');
+    await dialog().locator('input[name=cronExpr]').fill('0 25 * * *');
+    await dialog().locator('.field-error').first().waitFor();
+    expect(await dialog().locator('.field-error').first().textContent()).toMatch(/cron expression/);
+    await dialog().locator('input[name=cronExpr]').fill('30 2 * * 1-5');
+    await page.getByTestId('cron-preview').waitFor();
+    expect(await page.getByTestId('cron-preview').textContent()).toMatch(/02:30.*Next runs:/);
+    await dialog().locator('input[name=processPath]').fill('https://github.com/example/invoices.git');
+    await dialog().locator('input[name=isGitRepo]').check();
+    await dialog().locator('input[name=gitBranch]').fill('release');
+    await dialog().locator('input[name=priority]').fill('7');
+    await dialog().locator('input[name=schedulerWhitelist]').fill('WORKER-01, WORKER-02');
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    await triggerRow('nightly invoices').waitFor();
+
+    await page.getByRole('button', { name: 'New queue trigger' }).click();
+    await dialog().locator('input[name=triggerName]').fill('invoice queue');
+    await dialog().locator('input[name=processName]').fill('invoice-robot');
+    await dialog().locator('input[name=queueName]').fill('invoices');
+    await dialog().locator('input[name=minBatchSize]').fill('5');
+    await dialog().locator('input[name=processPath]').fill('robot.py');
+    await dialog().locator('input[name=isBlocking]').uncheck();
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    await triggerRow('invoice queue').waitFor();
+
+    // a name clash is shown inline, and nothing is written
+    await page.getByRole('button', { name: 'New queue trigger' }).click();
+    await dialog().locator('input[name=triggerName]').fill('invoice queue');
+    await dialog().locator('input[name=processName]').fill('x');
+    await dialog().locator('input[name=queueName]').fill('x');
+    await dialog().locator('input[name=processPath]').fill('x.py');
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    await dialog().locator('.field-error', { hasText: 'already exists' }).waitFor();
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+
+    const rows = await live.store.db
+      .selectFrom('Triggers as t')
+      .leftJoin('Scheduled_Triggers as c', 'c.id', 't.id')
+      .leftJoin('Queue_Triggers as q', 'q.id', 't.id')
+      .select(['t.trigger_name', 't.type', 't.process_args', 't.is_git_repo', 't.git_branch', 't.priority', 't.scheduler_whitelist', 't.is_blocking', 'c.cron_expr', 'q.queue_name', 'q.min_batch_size'])
+      .orderBy('t.trigger_name')
+      .execute();
+    expect(rows).toMatchObject([
+      { trigger_name: 'invoice queue', type: 'QUEUE', queue_name: 'invoices', min_batch_size: 5, is_blocking: 0 },
+      { trigger_name: 'nightly invoices', type: 'SCHEDULED', cron_expr: '30 2 * * 1-5', is_git_repo: 1, git_branch: 'release', priority: 7, scheduler_whitelist: '["WORKER-01", "WORKER-02"]' },
+      { trigger_name: 'one-off report', type: 'SINGLE', process_args: '--fast' },
+    ]);
+  });
+
+  it('disables, enables, kills and deletes a trigger', async () => {
+    const act = async (name: string, button: string | RegExp) => {
+      await triggerRow(name).click();
+      await dialog().getByRole('button', { name: button }).click();
+      await dialog().waitFor({ state: 'detached' });
+    };
+    await act('one-off report', 'Disable');
+    await triggerRow('one-off report').locator('.status', { hasText: 'Paused' }).waitFor();
+    expect(await status('one-off report')).toBe('PAUSED');
+    await act('one-off report', 'Enable');
+    await triggerRow('one-off report').locator('.status', { hasText: 'Idle' }).waitFor();
+    expect(await status('one-off report')).toBe('IDLE');
+    await live.store.db.updateTable('Triggers').set({ process_status: 'RUNNING' }).where('trigger_name', '=', 'invoice queue').execute();
+    await page.getByRole('button', { name: /Refresh/ }).click();
+    await triggerRow('invoice queue').locator('.status', { hasText: 'Running' }).waitFor();
+    await act('invoice queue', 'Kill');
+    await triggerRow('invoice queue').locator('.status', { hasText: 'Killing' }).waitFor();
+    expect(await status('invoice queue')).toBe('KILLING');
+    await triggerRow('one-off report').click();
+    await dialog().getByRole('button', { name: 'Delete' }).click();
+    await dialog().getByRole('button', { name: /Really delete/ }).click();
+    await triggerRow('one-off report').waitFor({ state: 'detached' });
+    expect(await countRows(live.store, 'Single_Triggers')).toBe(0);
+  });
+
+  it('creates, edits and deletes constants and credentials; the password never reaches the browser', async () => {
+    await tab('Constants & Credentials');
+    await page.getByRole('button', { name: 'New constant' }).click();
+    await dialog().locator('input[name=name]').fill('erp-url');
+    await dialog().locator('textarea[name=value]').fill('https://erp.example');
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    await page.getByTestId('constants-table').locator('tr', { hasText: 'erp-url' }).waitFor();
+    await page.getByRole('button', { name: 'New constant' }).click();
+    await dialog().locator('input[name=name]').fill('erp-url');
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    await dialog().getByRole('alert').filter({ hasText: 'already exists' }).waitFor();
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+
+    await page.getByRole('button', { name: 'New credential' }).click();
+    await dialog().locator('input[name=name]').fill('erp-login');
+    await dialog().locator('input[name=username]').fill('robot');
+    await dialog().locator('input[name=password]').fill(PASSWORD);
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    const row = page.getByTestId('credentials-table').locator('tr', { hasText: 'erp-login' });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/\d+ encrypted bytes\. \d+-\d+ decrypted bytes\./);
+    const stored = await live.store.db.selectFrom('Credentials').select('password').executeTakeFirstOrThrow();
+    expect(stored.password).toMatch(/^gAAAAA/);
+    expect(decryptString(KEY, stored.password)).toBe(PASSWORD);
+    expect((await getCredential(live.store, KEY, 'erp-login')).password).toBe(PASSWORD);
+    await row.click();
+    expect(await dialog().locator('input[name=password]').inputValue()).toBe('');
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+    expect(await page.content()).not.toContain(PASSWORD);
+    expect(bodies.join('\n')).not.toContain(PASSWORD);
+
+    await page.getByTestId('constants-table').locator('tr', { hasText: 'erp-url' }).click();
+    await dialog().getByRole('button', { name: 'Delete' }).click();
+    await dialog().getByRole('button', { name: /Really delete/ }).click();
+    await page.getByTestId('constants-table').locator('tr', { hasText: 'erp-url' }).waitFor({ state: 'detached' });
+    expect(await countRows(live.store, 'Constants')).toBe(0);
+  });
+
+  it('filters logs on the server and opens a long message', async () => {
+    await tab('Logs');
+    await page.getByTestId('pager-text').filter({ hasText: '41 rows' }).waitFor();
+    await page.locator('select[name=level]').selectOption('ERROR');
+    await page.getByTestId('pager-text').filter({ hasText: '10 rows' }).waitFor();
+    await page.locator('select[name=processName]').selectOption('mail-robot');
+    await page.getByTestId('pager-text').filter({ hasText: '10 rows' }).waitFor();
+    await page.locator('select[name=processName]').selectOption('invoice-robot');
+    await page.getByTestId('pager-text').filter({ hasText: '0 rows' }).waitFor();
+    await page.locator('select[name=processName]').selectOption('');
+    await page.locator('select[name=level]').selectOption('');
+    await page.getByTestId('logs-table').locator('tr', { hasText: 'step 0 ' }).click();
+    expect(await page.getByTestId('log-message').textContent()).toContain('detail detail');
+    await dialog().getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('pages, searches and retries queue elements', async () => {
+    await tab('Queues');
+    await page.getByTestId('queues-table').locator('tr', { hasText: 'invoices' }).click();
+    await page.getByTestId('pager-text').filter({ hasText: '60 rows' }).waitFor();
+    await page.locator('select[name=limit]').selectOption('25');
+    await page.getByTestId('pager-text').filter({ hasText: 'Page 1 of 3' }).waitFor();
+    await page.getByRole('button', { name: 'Next ›' }).click();
+    await page.getByTestId('pager-text').filter({ hasText: 'Page 2 of 3' }).waitFor();
+    await page.locator('input[name=search]').fill('timeout');
+    await page.getByTestId('pager-text').filter({ hasText: '3 rows' }).waitFor();
+    for (const box of await page.getByTestId('elements-table').locator('input[type=checkbox]').all()) await box.check();
+    await page.getByRole('button', { name: 'Retry selected (3)' }).click();
+    await page.getByText('3 elements put back to New').waitFor();
+    const failed = await live.store.db.selectFrom('Queues').select('id').where('status', '=', 'FAILED').execute();
+    expect(failed).toHaveLength(0);
+    await page.getByTestId('throughput-chart').locator('rect:not([height="0"])').first().waitFor();
+    await page.getByRole('button', { name: '‹ All queues' }).click();
+  });
+
+  it('shows the Scheduler and its jobs', async () => {
+    await tab('Schedulers');
+    const row = page.getByTestId('schedulers-table').locator('tr', { hasText: 'WORKER-01' });
+    await row.filter({ hasText: /Online.*nightly invoices.*mail-robot/ }).waitFor();
+    await tab('Jobs');
+    await page.getByTestId('jobs-table').locator('tr', { hasText: 'Done' }).click();
+    await page.getByTestId('job-logs').filter({ hasText: 'job started' }).waitFor();
+    await dialog().getByRole('button', { name: 'Close' }).click();
+    await page.getByTestId('durations-chart').locator('rect:not([height="0"])').first().waitFor();
+  });
+
+  it('remembers dark mode and writes a screenshot of each tab, light and dark', async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const tabs: [string, string][] = [
+      ['Settings', 'settings'],
+      ['Triggers', 'triggers'],
+      ['Logs', 'logs'],
+      ['Constants & Credentials', 'constants-credentials'],
+      ['Queues', 'queues'],
+      ['Schedulers', 'schedulers'],
+      ['Jobs', 'jobs'],
+    ];
+    for (const theme of ['light', 'dark']) {
+      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+      for (const [name, file] of tabs) {
+        await tab(name);
+        await page.waitForLoadState('networkidle');
+        await page.screenshot({ path: `${SHOTS}/${file}-${theme}.png`, fullPage: false });
+      }
+    }
+    await page.reload();
+    await page.getByRole('tab', { selected: true }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+  });
+});
