@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerKey } from './key.js';
 import { registerOrchestrator } from './orchestrator.js';
-import { registerOrchestrator } from './orchestrator.js';
 import { registerScheduler } from './scheduler.js';
 import { registerStart } from './start.js';
 import { registerUpgrade } from './upgrade.js';
@@ -19,7 +18,6 @@ const program = new Command()
 registerStart(program);
 registerUpgrade(program);
 registerKey(program);
-registerOrchestrator(program);
 registerOrchestrator(program);
 registerScheduler(program);
 

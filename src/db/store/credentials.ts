@@ -109,20 +109,3 @@ export async function listCredentialsWithKeyCheck(store: Store, key: string | un
   const summaries = await listCredentials(store);
   return summaries.map((summary) => ({ ...summary, readable: readable.get(summary.name) ?? null }));
 }
-
-/** Credential summaries, each flagged when its token cannot be decrypted with `key` (another key). */
-export async function listCredentialsWithKeyCheck(store: Store, key: string | undefined): Promise<(CredentialSummary & { readable: boolean | null })[]> {
-  const rows = await store.db.selectFrom('Credentials').select(['name', 'password']).execute();
-  const readable = new Map<string, boolean>();
-  for (const row of rows) {
-    if (key === undefined) continue;
-    try {
-      decryptString(key, row.password);
-      readable.set(row.name, true);
-    } catch {
-      readable.set(row.name, false);
-    }
-  }
-  const summaries = await listCredentials(store);
-  return summaries.map((summary) => ({ ...summary, readable: readable.get(summary.name) ?? null }));
-}
