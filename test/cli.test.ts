@@ -83,7 +83,7 @@ describe('openorchestrator CLI', () => {
     expect(readFileSync(keyPath, 'utf8').trim()).toBe(key);
   });
 
-  it('start (the Quick start) starts the Orchestrator on the embedded default; it answers and stops on SIGTERM', async () => {
+  it('start (the Quick start) starts the Orchestrator and a local Scheduler on the embedded default; it answers and stops on SIGTERM', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'oo-start-'));
     const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/main.ts`, 'start', '--folder', folder, '--no-browser', '--port', '0'], {
       cwd: ROOT,
@@ -110,6 +110,15 @@ describe('openorchestrator CLI', () => {
       const page = await fetch(url);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<div id="root">');
+      // The local Scheduler beside it beats into the same database.
+      expect(output).toContain('a local Scheduler runs here too');
+      let schedulers: { machineName: string; online: boolean }[] = [];
+      for (let i = 0; i < 50 && schedulers.length === 0; i++) {
+        schedulers = (await (await fetch(`${url}api/schedulers`)).json()) as typeof schedulers;
+        if (schedulers.length === 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(schedulers).toHaveLength(1);
+      expect(schedulers[0]!.online).toBe(true);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { generateKey, validateKey } from '../crypto/fernet.js';
 import { InputError } from '../errors.js';
+import { createConsoleLog } from '../scheduler/console-log.js';
+import { Scheduler } from '../scheduler/loop.js';
 import { action } from './errors.js';
 import { runOrchestrator } from './orchestrator.js';
 import { runUpgrade } from './upgrade.js';
@@ -46,8 +48,9 @@ export function registerStart(program: Command): void {
     .option('--setup-only', 'only create/upgrade the database and key; do not start the Orchestrator')
     .option('--port <port>', 'port for the Orchestrator (default: a free one)', '0')
     .option('--no-browser', 'do not open a browser')
+    .option('--no-scheduler', 'do not run a local Scheduler beside the Orchestrator')
     .action(
-      action(async (options: { folder: string; setupOnly?: boolean; port: string; browser: boolean }) => {
+      action(async (options: { folder: string; setupOnly?: boolean; port: string; browser: boolean; scheduler: boolean }) => {
         const defaults = ensureLocalDefaults(options.folder);
         if (defaults.createdKey) {
           console.log(`created a new encryption key in ${defaults.keyPath} (readable only by you).`);
@@ -66,6 +69,15 @@ export function registerStart(program: Command): void {
           { port, connectionString: defaults.connectionString, cryptoKey: defaults.cryptoKey, browser: options.browser },
           (line) => console.log(line),
         );
+        if (options.scheduler) {
+          // A newcomer should see a trigger they create actually run: one Scheduler on this machine.
+          const scheduler = new Scheduler(
+            { connectionString: defaults.connectionString, cryptoKey: defaults.cryptoKey, intervalSeconds: 2 },
+            createConsoleLog({ secrets: [defaults.cryptoKey] }),
+          );
+          console.log(`a local Scheduler runs here too, as machine "${scheduler.options.machineName}": triggers you create run on this machine`);
+          scheduler.run().catch((error: unknown) => console.error(`error: the local Scheduler stopped: ${(error as Error).message}`));
+        }
       }),
     );
 }

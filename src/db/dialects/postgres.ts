@@ -23,6 +23,10 @@ export function postgresPoolConfig(config: ConnectionConfig): pg.PoolConfig {
     user: config.user,
     password: config.password,
     max: 10,
+    // A server that does not answer (a network partition, not a refusal) must not hang a
+    // Scheduler tick or an HTTP request forever.
+    connectionTimeoutMillis: 15_000,
+    keepAlive: true,
     types,
     ...(config.query.sslmode && config.query.sslmode !== 'disable' ? { ssl: { rejectUnauthorized: config.query.sslmode === 'verify-full' } } : {}),
   };
