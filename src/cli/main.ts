@@ -1,6 +1,7 @@
 /** The `openorchestrator` command. Each subcommand lives in its own file. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerGrants } from './grants.js';
 import { registerKey } from './key.js';
 import { registerOrchestrator } from './orchestrator.js';
 import { registerScheduler } from './scheduler.js';
@@ -20,5 +21,6 @@ registerUpgrade(program);
 registerKey(program);
 registerOrchestrator(program);
 registerScheduler(program);
+registerGrants(program);
 
 await program.parseAsync(process.argv);

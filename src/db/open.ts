@@ -58,7 +58,44 @@ export function toDatabaseError(error: unknown, config: ConnectionConfig): Error
   const err = error as { code?: string; message?: string };
   const where = describeConnection(config);
   const known = err.code ? DRIVER_CODES[err.code] : undefined;
-  let detail = known ?? String(err.message ?? error).split('\n')[0] ?? 'unknown error';
+  let detail = known ?? permissionDenied(error) ?? String(err.message ?? error).split('\n')[0] ?? 'unknown error';
   if (config.password) detail = detail.split(config.password).join('***');
   return new DatabaseError(`database error (${where}): ${detail}`);
+}
+
+const GRANTS_HINT = 'give the login the rights of its role (`openorchestrator grants`, docs/access.md)';
+
+/** A driver's "permission denied" as one line naming the missing right, or undefined for other errors. */
+export function permissionDenied(error: unknown): string | undefined {
+  const err = error as { code?: unknown; number?: unknown; errorNum?: unknown; message?: unknown };
+  const message = String(err?.message ?? '').split('\n')[0] ?? '';
+  const name = (text: string | undefined) => (text ?? '?').replace(/[`'"[\]]/g, '').split('.').at(-1);
+  let m: RegExpExecArray | null;
+  if (err?.code === '42501') {
+    // PostgreSQL names the object, not the privilege; "must be owner" is ALTER/DROP/CREATE INDEX.
+    if ((m = /^must be owner of (\w+) (.+)$/.exec(message))) return `this login lacks ownership of ${m[1]} ${name(m[2])}, which altering or dropping it needs (only the admin login changes the schema); ${GRANTS_HINT}`;
+    if ((m = /^permission denied for schema (.+)$/.exec(message))) return `this login lacks CREATE on schema ${name(m[1])} (only the admin login changes the schema); ${GRANTS_HINT}`;
+    if ((m = /^permission denied for (?:table|relation) (.+)$/.exec(message))) return `this login lacks the right this action needs on table ${name(m[1])} (PostgreSQL: ${message}); ${GRANTS_HINT}`;
+    return `this login lacks a right (PostgreSQL: ${message}); ${GRANTS_HINT}`;
+  }
+  if (err?.code === 'ER_COLUMNACCESS_DENIED_ERROR' && (m = /^(\w+) command denied .* for column (\S+) in table (\S+)/.exec(message))) {
+    return `this login lacks the ${m[1]} right on column ${name(m[3])}.${name(m[2])}; ${GRANTS_HINT}`;
+  }
+  if (err?.code === 'ER_TABLEACCESS_DENIED_ERROR' && (m = /^(\w+) command denied .* for table (\S+)/.exec(message))) {
+    return `this login lacks the ${m[1]} right on table ${name(m[2])}; ${GRANTS_HINT}`;
+  }
+  if (err?.code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR') {
+    m = /the (.+?) privilege/.exec(message);
+    return `this login lacks the ${m?.[1] ?? 'needed'} privilege; ${GRANTS_HINT}`;
+  }
+  const number = Number(err?.number);
+  if (number === 229 && (m = /The (.+?) permission was denied on the object '([^']+)'/.exec(message))) return `this login lacks the ${m[1]} right on ${m[2]}; ${GRANTS_HINT}`;
+  if (number === 230 && (m = /The (.+?) permission was denied on the column '([^']+)' of the object '([^']+)'/.exec(message))) {
+    return `this login lacks the ${m[1]} right on column ${m[3]}.${m[2]}; ${GRANTS_HINT}`;
+  }
+  if (/^ORA-01031\b/.test(message) || Number(err?.errorNum) === 1031) return `this login lacks the privilege this action needs (ORA-01031: insufficient privileges); ${GRANTS_HINT}`;
+  if (/^ORA-00942\b/.test(message) || Number(err?.errorNum) === 942) {
+    return `the table does not exist or this login has no right on it (ORA-00942; Oracle hides tables a login may not read); ${GRANTS_HINT}`;
+  }
+  return undefined;
 }

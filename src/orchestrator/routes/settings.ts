@@ -1,5 +1,6 @@
 /** Settings: connect / disconnect, generate a key, upgrade the database. */
 import type { FastifyInstance } from 'fastify';
+import { probeAccess } from '../../access/probe.js';
 import { generateKey } from '../../crypto/fernet.js';
 import type { Session } from '../session.js';
 import { errorReplies, text } from '../schemas.js';
@@ -19,6 +20,37 @@ const status = {
 export function registerSettingsRoutes(app: FastifyInstance, session: Session): void {
   const tags = ['settings'];
   app.get('/api/settings', { schema: { tags, summary: 'connection status', response: { 200: status } } }, async () => session.status());
+
+  app.get(
+    '/api/settings/access',
+    {
+      schema: {
+        tags,
+        summary: 'which role (admin, scheduler, robot) the connected login appears to have, from its privileges',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              checked: { type: 'boolean' },
+              login: { type: ['string', 'null'] },
+              roles: { type: 'array', items: { type: 'string' } },
+              summary: { type: 'string' },
+              missing: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+            },
+          },
+          ...errorReplies,
+        },
+      },
+    },
+    async () => {
+      const store = session.requireConnection();
+      try {
+        return await probeAccess(store);
+      } catch (error) {
+        throw session.translate(error);
+      }
+    },
+  );
 
   app.post<{ Body: { connectionString: string; cryptoKey?: string } }>(
     '/api/settings/connect',
