@@ -1,7 +1,7 @@
 /**
  * The Orchestrator's two list queries on large tables, median and p95 latency:
  * - logs: one page (100 rows, newest first) plus the total count, for one process over a one-day
- *   window, as GET /api/logs asks it (`listLogsPage` + `countLogs` together), over N log rows of
+ *   window, as GET /api/logs asks it (`listLogs` + `countLogs` together), over N log rows of
  *   20 processes spread over 30 days;
  * - queues: `listQueues` (every queue with its count per status) over N elements in 50 queues.
  * Baseline: the same SQL text sent through the bare driver on one connection (what the store's
@@ -9,7 +9,7 @@
  * MariaDB's sequence engine, a recursive CTE), then the tables are analyzed.
  */
 import { sql } from 'kysely';
-import { countLogs, listLogsPage } from '../../src/db/store/logs.js';
+import { countLogs, listLogs } from '../../src/db/store/logs.js';
 import { listQueues } from '../../src/db/store/queues.js';
 import { benchDatabase, DIALECT_LABEL, fmt, median, progress, quantile, rawDb, timed, type LiveDialect, type RawDb, type Row } from './common.js';
 
@@ -92,7 +92,7 @@ export async function benchLogsList(dialect: LiveDialect, total: number, runs: n
       runs,
       async (i) => {
         const f = filterOf(i);
-        const [page, count] = await Promise.all([listLogsPage(store, { ...f, limit: 100 }), countLogs(store, f)]);
+        const [page, count] = await Promise.all([listLogs(store, { ...f, limit: 100 }), countLogs(store, f)]);
         if (page.length === 0) throw new Error('the logs list found nothing');
         matched = count;
       },

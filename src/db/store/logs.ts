@@ -62,32 +62,6 @@ export interface LogFilter {
   jobId?: string;
   offset?: number;
   limit?: number;
-}
-
-/** Newest first. Uses the (process_name, log_time) and (log_time) indexes. */
-export async function listLogs({ db, dialect }: Store, filter: LogFilter = {}): Promise<LogEntry[]> {
-  let query = db.selectFrom('Logs').selectAll();
-  if (filter.from) query = query.where('log_time', '>=', dialect.encodeDate(filter.from));
-  if (filter.to) query = query.where('log_time', '<=', dialect.encodeDate(filter.to));
-  if (filter.processName !== undefined) query = query.where('process_name', '=', filter.processName);
-  if (filter.level !== undefined) query = query.where('log_level', '=', filter.level);
-  if (filter.jobId !== undefined) query = query.where('job_id', '=', dialect.encodeUuid(filter.jobId));
-  const rows = await query
-    .orderBy('log_time', 'desc')
-    .orderBy('id', 'desc')
-    .$call(paged(dialect, filter.limit ?? 1000, filter.offset ?? 0))
-    .execute();
-  return rows.map((row) => ({
-    id: dialect.decodeUuid(row.id),
-    logTime: dialect.decodeDate(row.log_time),
-    level: row.log_level,
-    processName: row.process_name,
-    message: row.log_message,
-    jobId: row.job_id === null || row.job_id === undefined ? null : dialect.decodeUuid(row.job_id),
-  }));
-}
-
-export interface LogPageFilter extends LogFilter {
   /** log_time order; newest first by default */
   order?: 'asc' | 'desc';
 }
@@ -102,15 +76,18 @@ function filteredLogs({ db, dialect }: Store, filter: LogFilter) {
   return query;
 }
 
-/** One page of logs (the Orchestrator's Logs tab), in log_time order. */
-export async function listLogsPage(store: Store, filter: LogPageFilter = {}): Promise<LogEntry[]> {
+/**
+ * One page of logs in log_time order, newest first unless `order: 'asc'`. Served by the
+ * (process_name, log_time) and (log_time) indexes.
+ */
+export async function listLogs(store: Store, filter: LogFilter = {}): Promise<LogEntry[]> {
   const { dialect } = store;
   const order = filter.order === 'asc' ? 'asc' : 'desc';
   const rows = await filteredLogs(store, filter)
     .selectAll()
     .orderBy('log_time', order)
     .orderBy('id', order)
-    .$call(paged(dialect, filter.limit ?? 100, filter.offset ?? 0))
+    .$call(paged(dialect, filter.limit ?? 1000, filter.offset ?? 0))
     .execute();
   return rows.map((row) => ({
     id: dialect.decodeUuid(row.id),

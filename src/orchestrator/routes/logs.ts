@@ -1,6 +1,6 @@
 /** Logs: a filtered, paged list (newest first by default) and the known process names. */
 import type { FastifyInstance } from 'fastify';
-import { countLogs, listLogProcessNames, listLogsPage } from '../../db/store/logs.js';
+import { countLogs, listLogProcessNames, listLogs } from '../../db/store/logs.js';
 import { LOG_LEVELS, type LogLevel } from '../../db/types.js';
 import { checkId } from '../../db/store/validate.js';
 import type { Session } from '../session.js';
@@ -72,7 +72,7 @@ export function registerLogRoutes(app: FastifyInstance, session: Session): void 
         jobId: q.jobId ? checkId('jobId', q.jobId) : undefined,
       };
       const [items, total] = await Promise.all([
-        listLogsPage(store, { ...filter, order: q.order, offset: q.offset, limit: q.limit }),
+        listLogs(store, { ...filter, order: q.order, offset: q.offset, limit: q.limit }),
         q.count === false ? Promise.resolve(null) : countLogs(store, filter),
       ]);
       return {
