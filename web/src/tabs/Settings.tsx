@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, type Status } from '../api';
 import { ErrorLine, Field } from '../components';
 
@@ -9,6 +9,13 @@ export function SettingsTab({ status, onStatus }: { status: Status | null; onSta
   const [busy, setBusy] = useState(false);
   const [newKey, setNewKey] = useState<string | null>(null);
   const [steps, setSteps] = useState<string[] | null>(null);
+  const [access, setAccess] = useState<{ roles: string[]; summary: string; login: string | null } | null>(null);
+  const connectedTo = status?.connected ? status.connectionString : null;
+  useEffect(() => {
+    setAccess(null);
+    if (!connectedTo) return;
+    api<{ roles: string[]; summary: string; login: string | null }>('GET', '/api/settings/access').then(setAccess, () => setAccess(null));
+  }, [connectedTo]);
 
   const run = async (work: () => Promise<void>) => {
     setBusy(true);
@@ -96,6 +103,16 @@ export function SettingsTab({ status, onStatus }: { status: Status | null; onSta
           <dd>{status?.revision}</dd>
           <dt>State</dt>
           <dd>{status?.needsUpgrade ? 'needs an upgrade (once per new database): press "Upgrade database"' : 'up to date'}</dd>
+          {access && (
+            <>
+              <dt>Login's role</dt>
+              <dd data-testid="login-role" className={access.roles.includes('admin') ? undefined : 'warning'}>
+                {access.login ? `${access.login}: ` : ''}
+                {access.summary}
+                {access.roles.includes('admin') ? '' : ' (not an admin login: some Orchestrator actions will be refused)'}
+              </dd>
+            </>
+          )}
         </dl>
       )}
       {steps && (
