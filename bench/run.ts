@@ -36,7 +36,7 @@ for (const d of dialects) {
 }
 for (const d of dialects) {
   for (const w of [8, 32]) {
-    for (const n of sizes([2_000, 20_000], [2_000])) tasks.push({ name: `claim ${d} ${w} workers ${n}`, run: () => benchClaim(d, w, n) });
+    for (const n of sizes([2_000, 20_000], [2_000])) tasks.push({ name: `claim ${d} ${w} workers ${n}`, run: () => benchClaim(d, w, n, quick ? 20_000 : 45_000) });
   }
 }
 for (const d of dialects) {

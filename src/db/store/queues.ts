@@ -350,3 +350,71 @@ export async function listQueueEndDates(store: Store, queueName: string, since: 
     .execute();
   return rows.map((row) => store.dialect.decodeDate(row.end_date));
 }
+
+/**
+ * "Stale in progress": In Progress elements whose robot is gone. Elements record no job, so the
+ * link is by time: an element is stale when
+ *   (a) it was claimed (start_date) while a job that has since ended (Done, Failed, Killed) was
+ *       running (start_time <= start_date <= end_time), and
+ *   (b) no job that is still Running had started by then (start_time <= start_date).
+ * (b) makes the rule conservative: an element a running robot may still hold is never listed.
+ * (a) leaves out elements claimed by robots the Scheduler did not start (no job covers them).
+ * A robot that outlives its job's record (impossible under the Scheduler, which ends the job
+ * when the process exits) would be the only false positive.
+ */
+function staleInProgress({ db }: Store) {
+  return db
+    .selectFrom('Queues')
+    .where('status', '=', 'IN_PROGRESS')
+    .where(({ exists, not, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('Jobs')
+            .select(sql<number>`1`.as('one'))
+            .where('Jobs.status', '=', 'RUNNING')
+            .whereRef('Jobs.start_time', '<=', 'Queues.start_date'),
+        ),
+      ),
+    )
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('Jobs')
+          .select(sql<number>`1`.as('one'))
+          .where('Jobs.status', '<>', 'RUNNING')
+          .whereRef('Jobs.start_time', '<=', 'Queues.start_date')
+          .whereRef('Jobs.end_time', '>=', 'Queues.start_date'),
+      ),
+    );
+}
+
+/** Stale In Progress elements (see staleInProgress), oldest claim first, optionally of one queue. */
+export async function listStaleInProgress(store: Store, options: { queueName?: string; limit?: number } = {}): Promise<QueueElement[]> {
+  let query = staleInProgress(store).selectAll('Queues');
+  if (options.queueName !== undefined) query = query.where('queue_name', '=', checkText('queue name', options.queueName, LIMITS.queue_name));
+  const limit = checkInteger('limit', options.limit ?? 1000, 1, 10_000);
+  const rows = await query.orderBy('start_date').orderBy('id').$call(paged(store.dialect, limit)).execute();
+  return rows.map((row) => decodeElement(store, row));
+}
+
+/**
+ * Puts stale In Progress elements back to New. Each element changes only if it is still In
+ * Progress with the claim time that made it stale, so an element that was reset and claimed
+ * again meanwhile is left alone.
+ */
+export async function retryStaleInProgress(store: Store, ids: string[]): Promise<number> {
+  if (!Array.isArray(ids) || ids.length === 0) throw new InputError('give at least one queue element id to retry');
+  const encoded = ids.map((id) => store.dialect.encodeUuid(checkId('queue element id', id)));
+  const stale = await staleInProgress(store).select(['Queues.id', 'Queues.start_date']).where('Queues.id', 'in', encoded).execute();
+  let retried = 0;
+  for (const row of stale) {
+    const result = await store.db
+      .updateTable('Queues')
+      .set({ status: 'NEW', start_date: null, end_date: null })
+      .where('id', '=', row.id)
+      .where('status', '=', 'IN_PROGRESS')
+      .where('start_date', '=', row.start_date)
+      .executeTakeFirst();
+    retried += Number(result.numUpdatedRows);
+  }
+  return retried;
+}

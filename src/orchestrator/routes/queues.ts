@@ -8,7 +8,9 @@ import {
   getQueueElement,
   listQueueEndDates,
   listQueues,
+  listStaleInProgress,
   retryQueueElements,
+  retryStaleInProgress,
   searchQueueElements,
   setQueueElementStatus,
   type QueueElement,
@@ -164,6 +166,33 @@ export function registerQueueRoutes(app: FastifyInstance, session: Session): voi
       }
       return buckets.map((b) => ({ hour: toApiDate(b.at), count: b.count }));
     },
+  );
+
+  app.get<{ Querystring: { queueName?: string; limit: number } }>(
+    '/api/queues/stale-in-progress',
+    {
+      schema: {
+        tags,
+        summary: 'In Progress elements whose robot is gone: claimed while a job that has since ended ran, and no job still running had started by then',
+        querystring: { type: 'object', additionalProperties: false, properties: { queueName: text(100, 1), limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 1000 } } },
+        response: { 200: { type: 'array', items: elementItem }, ...errorReplies },
+      },
+    },
+    async (request) =>
+      (await listStaleInProgress(session.requireStore(), { queueName: request.query.queueName, limit: request.query.limit })).map(toApiElement),
+  );
+
+  app.post<{ Body: { ids: string[] } }>(
+    '/api/queue-elements/retry-stale',
+    {
+      schema: {
+        tags,
+        summary: 'put stale In Progress elements back to New (others are left alone)',
+        body: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { type: 'array', minItems: 1, maxItems: 1000, items: uuid } } },
+        response: { 200: { type: 'object', properties: { retried: { type: 'integer' } } }, ...errorReplies },
+      },
+    },
+    async (request) => ({ retried: await retryStaleInProgress(session.requireStore(), request.body.ids) }),
   );
 
   app.get<{ Params: { id: string } }>(
