@@ -1,0 +1,185 @@
+/**
+ * A real Scheduler's run, seen in the Orchestrator UI (issue 4): the Orchestrator server and an
+ * in-process Scheduler (0.3 s tick) share one real SQLite database; single triggers created
+ * through the Triggers form run small node robots (test/fixtures/robots/hello.mjs exits 0,
+ * fails.mjs writes to stderr and exits 1), and the Jobs, Schedulers and Triggers tabs show what
+ * the Scheduler recorded. Debian's /usr/bin/chromium driven by playwright-core; skipped when
+ * Chromium is missing.
+ */
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
+import { getTriggerByName } from '../../src/db/store/triggers.js';
+import { KEY, ROBOTS, startScheduler, tempDir, waitForEndedJob, type RunningScheduler } from '../helpers/scheduler.js';
+import { openLiveStore, type LiveStore } from './support.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
+const MACHINE = 'UI-RUN-WORKER';
+
+/** A minute ago as a datetime-local value (local time, as the form and the database take it). */
+function aMinuteAgo(): string {
+  const d = new Date(Date.now() - 60_000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** The newest modification time of the files under `paths` (folders searched recursively). */
+function newestChange(paths: string[]): number {
+  let newest = 0;
+  for (const path of paths) {
+    const stat = statSync(path);
+    newest = Math.max(newest, stat.mtimeMs);
+    if (stat.isDirectory()) newest = Math.max(newest, newestChange(readdirSync(path).map((name) => join(path, name))));
+  }
+  return newest;
+}
+
+/**
+ * The built UI in `dir`, a folder of this file's own: the other browser test rebuilds web/dist
+ * (emptying it first) and may run at the same time. A copy of web/dist when it is newer than the
+ * UI's sources and whole (every asset index.html names, at its full size); else a fresh build,
+ * which takes several seconds more.
+ */
+async function prepareWeb(dir: string): Promise<void> {
+  const dist = `${ROOT}web/dist`;
+  try {
+    if (statSync(`${dist}/index.html`).mtimeMs > newestChange([`${ROOT}web/src`, `${ROOT}web/index.html`, `${ROOT}web/vite.config.ts`])) {
+      cpSync(dist, dir, { recursive: true });
+      const assets = [...readFileSync(`${dir}/index.html`, 'utf8').matchAll(/(?:src|href)="\/(assets\/[^"]+)"/g)].map((m) => m[1]!);
+      if (assets.length > 0 && assets.every((a) => existsSync(`${dir}/${a}`) && statSync(`${dir}/${a}`).size === statSync(`${dist}/${a}`).size)) return;
+    }
+  } catch {
+    // web/dist is missing or changed while it was copied: build
+  }
+  await build({ configFile: `${ROOT}web/vite.config.ts`, logLevel: 'error', build: { outDir: dir, emptyOutDir: true } });
+}
+
+describe.skipIf(!existsSync(CHROMIUM))("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
+  let live: LiveStore;
+  let server: RunningOrchestrator;
+  let scheduler: RunningScheduler;
+  let browser: Browser;
+  let page: Page;
+  const webRoot = tempDir('oo-web-');
+
+  beforeAll(async () => {
+    // the UI, the database with its server and Scheduler, and Chromium start side by side
+    const web = prepareWeb(webRoot);
+    const launched = chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    // (a failure is reported where each is awaited, not as an unhandled rejection meanwhile)
+    web.catch(() => undefined);
+    launched.catch(() => undefined);
+    live = await openLiveStore('sqlite');
+    server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY, webRoot });
+    scheduler = startScheduler({ connectionString: live.url, machineName: MACHINE, intervalSeconds: 0.3 });
+    browser = await launched;
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await web;
+    await page.goto(server.url);
+    await page.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await scheduler?.stop();
+    await server?.close();
+    await live?.close();
+    rmSync(webRoot, { recursive: true, force: true });
+  });
+
+  const tab = (name: string) => page.getByRole('tab', { name, exact: true }).click();
+  const dialog = () => page.getByRole('dialog');
+  const triggerRow = (name: string) => page.getByTestId('triggers-table').locator('tr', { hasText: name });
+  const jobRow = (name: string) => page.getByTestId('jobs-table').locator('tr', { hasText: name });
+
+  /** Clicks Refresh until `locator` shows (the tabs refresh by themselves only every 10 s). */
+  async function refreshUntil(locator: Locator, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await locator.first().waitFor({ timeout: 400 });
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      await page.getByRole('button', { name: /Refresh/ }).click();
+    }
+  }
+
+  async function createSingleTrigger(name: string, robot: string, args: string): Promise<string> {
+    await tab('Triggers');
+    await page.getByRole('button', { name: 'New single trigger' }).click();
+    await dialog().locator('input[name=triggerName]').fill(name);
+    await dialog().locator('input[name=processName]').fill(name);
+    await dialog().locator('input[name=nextRun]').fill(aMinuteAgo());
+    await dialog().locator('input[name=processPath]').fill(`${ROBOTS}${robot}`);
+    await dialog().locator('input[name=processArgs]').fill(args);
+    await dialog().getByRole('button', { name: 'Create' }).click();
+    await triggerRow(name).waitFor();
+    return (await getTriggerByName(live.store, name)).id;
+  }
+
+  it('runs a failing robot: a Failed job whose logs hold the Error log with its stderr', async () => {
+    const id = await createSingleTrigger('ui-fails', 'fails.mjs', '--erp test');
+    const job = await waitForEndedJob(live.store, id, 15_000);
+    expect(job).toMatchObject({ status: 'FAILED', schedulerName: MACHINE, processName: 'ui-fails' });
+    const row = await live.store.db.selectFrom('Jobs').select(['status', 'end_time']).where('trigger_id', '=', live.store.dialect.encodeUuid(id)).executeTakeFirstOrThrow();
+    expect(row.status).toBe('FAILED');
+    expect(row.end_time).not.toBeNull();
+
+    await tab('Jobs');
+    const failed = jobRow('ui-fails').filter({ hasText: 'Failed' });
+    await refreshUntil(failed);
+    expect(await failed.textContent()).toContain(MACHINE);
+    await failed.click();
+    const logs = page.getByTestId('job-logs');
+    await logs.filter({ hasText: 'ERROR' }).waitFor();
+    const text = (await logs.textContent()) ?? '';
+    expect(text).toMatch(/ERROR\s+process "ui-fails" \(trigger "ui-fails"\)/);
+    expect(text).toContain('ui-fails could not reach the ERP (arguments "--erp test")');
+    await dialog().getByRole('button', { name: 'Close' }).click();
+
+    await tab('Triggers');
+    await refreshUntil(triggerRow('ui-fails').locator('.status', { hasText: 'Failed' }));
+  });
+
+  it('runs a single trigger made in the form: a Done job, the Scheduler online with it as latest trigger, the trigger Done', async () => {
+    const id = await createSingleTrigger('ui-hello', 'hello.mjs', 'from the browser');
+    const job = await waitForEndedJob(live.store, id, 15_000);
+    expect(job).toMatchObject({ status: 'DONE', schedulerName: MACHINE, processName: 'ui-hello' });
+    const jobs = await live.store.db.selectFrom('Jobs').select('status').where('trigger_id', '=', live.store.dialect.encodeUuid(id)).execute();
+    expect(jobs).toEqual([{ status: 'DONE' }]);
+    const trigger = await live.store.db.selectFrom('Triggers').select(['process_status', 'last_run']).where('trigger_name', '=', 'ui-hello').executeTakeFirstOrThrow();
+    expect(trigger.process_status).toBe('DONE');
+    expect(trigger.last_run).not.toBeNull();
+
+    await tab('Jobs');
+    const done = jobRow('ui-hello').filter({ hasText: 'Done' });
+    await refreshUntil(done);
+    expect(await done.textContent()).toContain(MACHINE);
+    await done.click();
+    await page.getByTestId('job-logs').filter({ hasText: 'No logs for this job.' }).waitFor();
+    await dialog().getByRole('button', { name: 'Close' }).click();
+
+    await tab('Schedulers');
+    const machine = page.getByTestId('schedulers-table').locator('tr', { hasText: MACHINE });
+    await refreshUntil(machine.filter({ hasText: /Online.*ui-hello/ }));
+    const cells = await machine.locator('td').allTextContents();
+    expect(cells[1]).toBe('Online');
+    expect(cells[3]).toBe('ui-hello');
+
+    await tab('Triggers');
+    const row = triggerRow('ui-hello');
+    await refreshUntil(row.locator('.status', { hasText: 'Done' }));
+    expect(await row.textContent()).not.toContain('Never');
+  });
+});
