@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Files run in parallel worker processes; each live-database test file makes its own database.
     pool: 'forks',
+    // Builds the browser UI once, before the browser tests serve it.
+    globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -4,11 +4,10 @@
  * log filters, queue paging/search/retry, the Scheduler and Jobs tabs; then screenshots of each
  * tab in light and dark mode into docs/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { generateKey, decryptString } from '../../src/crypto/fernet.js';
 import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { getCredential } from '../../src/db/store/credentials.js';
@@ -24,7 +23,7 @@ const SHOTS = `${ROOT}docs/screenshots`;
 const KEY = generateKey();
 const PASSWORD = 'Br0wser-Secret-pw';
 
-describe.skipIf(!existsSync(CHROMIUM))('Orchestrator UI in Chromium (SQLite)', () => {
+describe('Orchestrator UI in Chromium (SQLite)', () => {
   let live: LiveStore;
   let server: RunningOrchestrator;
   let browser: Browser;
@@ -32,7 +31,6 @@ describe.skipIf(!existsSync(CHROMIUM))('Orchestrator UI in Chromium (SQLite)', (
   const bodies: string[] = [];
 
   beforeAll(async () => {
-    await build({ configFile: `${ROOT}web/vite.config.ts`, logLevel: 'error' });
     live = await openLiveStore('sqlite');
     const s = live.store;
     for (let i = 0; i < 40; i++) await createLog(s, { level: i % 4 === 0 ? 'ERROR' : 'INFO', processName: i % 2 ? 'invoice-robot' : 'mail-robot', message: `step ${i} ${'detail '.repeat(i % 5 ? 2 : 40)}` });

@@ -3,21 +3,15 @@
  * in-process Scheduler (0.3 s tick) share one real SQLite database; single triggers created
  * through the Triggers form run small node robots (test/fixtures/robots/hello.mjs exits 0,
  * fails.mjs writes to stderr and exits 1), and the Jobs, Schedulers and Triggers tabs show what
- * the Scheduler recorded. Debian's /usr/bin/chromium driven by playwright-core; skipped when
- * Chromium is missing.
+ * the Scheduler recorded. Debian's /usr/bin/chromium driven by playwright-core.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { getTriggerByName } from '../../src/db/store/triggers.js';
-import { KEY, ROBOTS, startScheduler, tempDir, waitForEndedJob, type RunningScheduler } from '../helpers/scheduler.js';
+import { KEY, ROBOTS, startScheduler, waitForEndedJob, type RunningScheduler } from '../helpers/scheduler.js';
 import { openLiveStore, type LiveStore } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
 const MACHINE = 'UI-RUN-WORKER';
 
@@ -28,62 +22,27 @@ function aMinuteAgo(): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-/** The newest modification time of the files under `paths` (folders searched recursively). */
-function newestChange(paths: string[]): number {
-  let newest = 0;
-  for (const path of paths) {
-    const stat = statSync(path);
-    newest = Math.max(newest, stat.mtimeMs);
-    if (stat.isDirectory()) newest = Math.max(newest, newestChange(readdirSync(path).map((name) => join(path, name))));
-  }
-  return newest;
-}
-
-/**
- * The built UI in `dir`, a folder of this file's own: the other browser test rebuilds web/dist
- * (emptying it first) and may run at the same time. A copy of web/dist when it is newer than the
- * UI's sources and whole (every asset index.html names, at its full size); else a fresh build,
- * which takes several seconds more.
- */
-async function prepareWeb(dir: string): Promise<void> {
-  const dist = `${ROOT}web/dist`;
-  try {
-    if (statSync(`${dist}/index.html`).mtimeMs > newestChange([`${ROOT}web/src`, `${ROOT}web/index.html`, `${ROOT}web/vite.config.ts`])) {
-      cpSync(dist, dir, { recursive: true });
-      const assets = [...readFileSync(`${dir}/index.html`, 'utf8').matchAll(/(?:src|href)="\/(assets\/[^"]+)"/g)].map((m) => m[1]!);
-      if (assets.length > 0 && assets.every((a) => existsSync(`${dir}/${a}`) && statSync(`${dir}/${a}`).size === statSync(`${dist}/${a}`).size)) return;
-    }
-  } catch {
-    // web/dist is missing or changed while it was copied: build
-  }
-  await build({ configFile: `${ROOT}web/vite.config.ts`, logLevel: 'error', build: { outDir: dir, emptyOutDir: true } });
-}
-
-describe.skipIf(!existsSync(CHROMIUM))("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
+describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
   let live: LiveStore;
   let server: RunningOrchestrator;
   let scheduler: RunningScheduler;
   let browser: Browser;
   let page: Page;
-  const webRoot = tempDir('oo-web-');
 
   beforeAll(async () => {
     // the UI, the database with its server and Scheduler, and Chromium start side by side
-    const web = prepareWeb(webRoot);
     const launched = chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     // (a failure is reported where each is awaited, not as an unhandled rejection meanwhile)
-    web.catch(() => undefined);
     launched.catch(() => undefined);
     live = await openLiveStore('sqlite');
-    server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY, webRoot });
+    server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY });
     scheduler = startScheduler({ connectionString: live.url, machineName: MACHINE, intervalSeconds: 0.3 });
     browser = await launched;
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    await web;
     await page.goto(server.url);
     await page.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
   }, 60_000);
@@ -93,7 +52,6 @@ describe.skipIf(!existsSync(CHROMIUM))("a real Scheduler's run in the Orchestrat
     await scheduler?.stop();
     await server?.close();
     await live?.close();
-    rmSync(webRoot, { recursive: true, force: true });
   });
 
   const tab = (name: string) => page.getByRole('tab', { name, exact: true }).click();
