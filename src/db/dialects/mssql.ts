@@ -1,14 +1,19 @@
-import * as tarn from 'tarn';
-import * as tedious from 'tedious';
+import { createRequire } from 'node:module';
+import type * as Tarn from 'tarn';
+import type * as Tedious from 'tedious';
 import { Kysely, MssqlDialect, sql } from 'kysely';
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
 
+// Loaded when a SQL Server database is opened, not when the program starts: every robot
+// imports the dialects, and most never talk to SQL Server.
+const load = createRequire(import.meta.url);
+
 const ENUM_WIDTH = { loglevel: 5, queuestatus: 11, triggerstatus: 7, triggertype: 9, jobstatus: 7 } as const;
 
-export function tediousConfig(config: ConnectionConfig): tedious.ConnectionConfiguration {
+export function tediousConfig(config: ConnectionConfig): Tedious.ConnectionConfiguration {
   return {
     server: config.host ?? 'localhost',
     authentication: { type: 'default', options: { userName: config.user, password: config.password } },
@@ -31,6 +36,8 @@ export const mssqlDialect: Dialect = {
   paging: 'offset-fetch',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
+    const tarn = load('tarn') as typeof Tarn;
+    const tedious = load('tedious') as typeof Tedious;
     return new Kysely<Database>({
       dialect: new MssqlDialect({
         tarn: { ...tarn, options: { min: 0, max: 10 } },

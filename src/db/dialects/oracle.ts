@@ -1,11 +1,17 @@
-import oracledb from 'oracledb';
+import { createRequire } from 'node:module';
+import type OracleDb from 'oracledb';
+import type * as KyselyOracle from 'kysely-oracledb';
 import { IdentifierNode, Kysely, OperationNodeTransformer, sql } from 'kysely';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
-import { OracleDialect, withExecuteOptions } from 'kysely-oracledb';
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
+
+// Loaded when an Oracle database is opened, not when the program starts: every robot imports
+// the dialects, and most never talk to Oracle.
+const load = createRequire(import.meta.url);
+const kyselyOracle = (): typeof KyselyOracle => load('kysely-oracledb') as typeof KyselyOracle;
 
 const ENUM_WIDTH = { loglevel: 5, queuestatus: 11, triggerstatus: 7, triggertype: 9, jobstatus: 7 } as const;
 
@@ -61,14 +67,15 @@ export const oracleDialect: Dialect = {
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The pool is made on first use so that building queries never needs a server.
-    let pool: Promise<oracledb.Pool> | undefined;
+    const oracledb = load('oracledb') as typeof OracleDb;
+    let pool: Promise<OracleDb.Pool> | undefined;
     const getPool = () =>
       (pool ??= oracledb.createPool({ user: config.user, password: config.password, connectString: oracleConnectString(config) }));
     const lazyPool = {
       getConnection: async () => (await getPool()).getConnection(),
       close: async () => (pool ? (await pool).close(0) : undefined),
-    } as unknown as oracledb.Pool;
-    return new Kysely<Database>({ dialect: new OracleDialect({ pool: lazyPool }), plugins: [new OracleNamingPlugin()] });
+    } as unknown as OracleDb.Pool;
+    return new Kysely<Database>({ dialect: new (kyselyOracle().OracleDialect)({ pool: lazyPool }), plugins: [new OracleNamingPlugin()] });
   },
 
   quote: (identifier) => `"${oracleIdentifier(identifier).replace(/"/g, '""')}"`,
@@ -125,7 +132,7 @@ export const oracleDialect: Dialect = {
     // so fetching a single row locks exactly the one we take.
     return db.transaction().execute(async (trx) => {
       const picked = await trx
-        .withPlugin(withExecuteOptions({ maxRows: 1, prefetchRows: 1 }))
+        .withPlugin(kyselyOracle().withExecuteOptions({ maxRows: 1, prefetchRows: 1 }))
         .executeQuery<{ id: string }>(
           sql`SELECT ID AS "id" FROM "Queues"
               WHERE QUEUE_NAME = ${queueName} AND STATUS = 'NEW'
