@@ -9,6 +9,7 @@ import {
   transitionTriggerStatus,
   updateTrigger,
   type NewTrigger,
+  type TriggerFields,
   type Trigger,
 } from '../../db/store/triggers.js';
 import { TRIGGER_STATUSES, TRIGGER_TYPES, type TriggerStatus } from '../../db/types.js';
@@ -40,17 +41,9 @@ const triggerBody = {
   },
 } as const;
 
-type TriggerBody = {
+/** A trigger as the API takes it: the store's fields, with the time as ISO text. */
+type TriggerBody = TriggerFields & {
   type: NewTrigger['type'];
-  triggerName: string;
-  processName: string;
-  processPath: string;
-  processArgs?: string | null;
-  isGitRepo?: boolean;
-  gitBranch?: string | null;
-  isBlocking?: boolean;
-  schedulerWhitelist?: string[];
-  priority?: number;
   nextRun?: string;
   cronExpr?: string;
   queueName?: string;
