@@ -2,7 +2,8 @@
  * Recording how a run ended: the job's final status and end time, the trigger's next status,
  * and an Error log when something went wrong. Every trigger change is a conditional UPDATE from
  * the status the run may have left it in, so an admin's change meanwhile (Pausing, Killing, a
- * delete) is respected, and recording the same outcome twice changes nothing more.
+ * delete) is respected, and recording the same outcome twice changes nothing more. All of it
+ * commits as one transaction, so no reader sees a job ended while its trigger still runs.
  */
 import type { Store } from '../db/open.js';
 import { endJob } from '../db/store/jobs.js';
@@ -26,6 +27,10 @@ export interface RunRecord {
 }
 
 export async function recordOutcome(store: Store, run: RunRecord, outcome: RunOutcome, endedAt: Date): Promise<void> {
+  await store.db.transaction().execute((trx) => recordInTransaction({ ...store, db: trx }, run, outcome, endedAt));
+}
+
+async function recordInTransaction(store: Store, run: RunRecord, outcome: RunOutcome, endedAt: Date): Promise<void> {
   const { triggerId: id } = run;
   if (outcome.kind === 'done') {
     await endJob(store, run.jobId, 'DONE', endedAt);
