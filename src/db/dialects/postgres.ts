@@ -43,6 +43,12 @@ export const postgresDialect: Dialect = {
     // An idle client that loses its server (restart, network) emits 'error' on the pool; without
     // a listener Node would exit. The next query reconnects.
     pool.on('error', () => undefined);
+    // A client in use when the server goes away also emits 'error' (after failing its query,
+    // which reports the error to the caller); pg-pool listens only on idle clients, so without
+    // this the process would crash on a database restart.
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   },
 
