@@ -39,6 +39,12 @@ export const mysqlDialect: Dialect = {
       dateStrings: true,
       charset: 'utf8mb4',
     });
+    // mysql2 listens for a pooled connection's 'error' only once; a connection that the server
+    // dropped (a restart) can emit it again when the next command meets it, and an unheard
+    // 'error' would crash the process. The failing command itself reports the error.
+    pool.on('connection', (connection) => {
+      connection.on('error', () => undefined);
+    });
     return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
   },
 
