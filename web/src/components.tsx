@@ -43,6 +43,28 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], tick: number
   return { data, error, reload };
 }
 
+/**
+ * Runs a form's request: clears the last error, shows the server's one-line error when it fails,
+ * and calls `onDone` when it succeeds.
+ */
+export function useAction(onDone: () => void): { error: string | null; busy: boolean; act: (work: () => Promise<unknown>) => Promise<void> } {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const act = async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      onDone();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, busy, act };
+}
+
 export function ErrorLine({ error }: { error: string | null | undefined }) {
   if (!error) return null;
   return (

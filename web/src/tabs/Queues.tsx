@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, query, type Page, type QueueElement, type QueueSummary } from '../api';
-import { BarChart, Dialog, ErrorLine, Field, HeadedTable, Pager, SortableTable, Status, usePoll, type Column } from '../components';
+import { BarChart, Dialog, ErrorLine, Field, HeadedTable, Pager, SortableTable, Status, useAction, usePoll, type Column } from '../components';
 import { label, showDate } from '../format';
 
 const STATUSES = ['NEW', 'IN_PROGRESS', 'DONE', 'FAILED', 'ABANDONED'];
@@ -8,16 +8,8 @@ const STATUSES = ['NEW', 'IN_PROGRESS', 'DONE', 'FAILED', 'ABANDONED'];
 function ElementDialog({ element, onDone, onClose }: { element: QueueElement; onDone: () => void; onClose: () => void }) {
   const [status, setStatus] = useState(element.status);
   const [message, setMessage] = useState(element.message ?? '');
-  const [error, setError] = useState<string | null>(null);
+  const { error, act } = useAction(onDone);
   const [confirm, setConfirm] = useState(false);
-  const act = async (work: () => Promise<unknown>) => {
-    try {
-      await work();
-      onDone();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
   return (
     <Dialog title={`Queue element ${element.reference ?? element.id.slice(0, 8)}`} onClose={onClose} wide>
       <dl className="facts">

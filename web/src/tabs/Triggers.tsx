@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, query, type Trigger } from '../api';
-import { Dialog, ErrorLine, Field, SortableTable, Status, usePoll, type Column } from '../components';
+import { Dialog, ErrorLine, Field, SortableTable, Status, useAction, usePoll, type Column } from '../components';
 import { label, localInputValue, showDate } from '../format';
 
 type TriggerType = Trigger['type'];
@@ -140,25 +140,12 @@ function CronPreview({ expr }: { expr: string }) {
 
 function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; trigger?: Trigger; onDone: () => void; onClose: () => void }) {
   const [form, setForm] = useState<FormState>(trigger ? formOf(trigger) : emptyForm());
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, act } = useAction(onDone);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) => setForm((f) => ({ ...f, [key]: value }));
   const errorField = error ? fieldOf(error) : null;
   const inline = (key: keyof FormState) => (errorField === key ? error : null);
 
-  const act = async (work: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await work();
-      onDone();
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
   const save = () => act(() => (trigger ? api('PUT', `/api/triggers/${trigger.id}`, bodyOf(type, form, true)) : api('POST', '/api/triggers', bodyOf(type, form, false))));
 
   return (

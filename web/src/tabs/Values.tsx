@@ -1,21 +1,13 @@
 import { useState } from 'react';
 import { api, type Constant, type Credential } from '../api';
-import { Dialog, ErrorLine, Field, SortableTable, usePoll, type Column } from '../components';
+import { Dialog, ErrorLine, Field, SortableTable, useAction, usePoll, type Column } from '../components';
 import { showDate } from '../format';
 
 function ConstantForm({ constant, onDone, onClose }: { constant?: Constant; onDone: () => void; onClose: () => void }) {
   const [name, setName] = useState(constant?.name ?? '');
   const [value, setValue] = useState(constant?.value ?? '');
-  const [error, setError] = useState<string | null>(null);
+  const { error, act } = useAction(onDone);
   const [confirm, setConfirm] = useState(false);
-  const act = async (work: () => Promise<unknown>) => {
-    try {
-      await work();
-      onDone();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
   return (
     <Dialog title={constant ? `Constant: ${constant.name}` : 'New constant'} onClose={onClose}>
       <form
@@ -53,16 +45,8 @@ function CredentialForm({ credential, hasKey, onDone, onClose }: { credential?: 
   const [name, setName] = useState(credential?.name ?? '');
   const [username, setUsername] = useState(credential?.username ?? '');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const { error, act } = useAction(onDone);
   const [confirm, setConfirm] = useState(false);
-  const act = async (work: () => Promise<unknown>) => {
-    try {
-      await work();
-      onDone();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
   return (
     <Dialog title={credential ? `Credential: ${credential.name}` : 'New credential'} onClose={onClose}>
       <form
