@@ -65,6 +65,16 @@ export function useAction(onDone: () => void): { error: string | null; busy: boo
   return { error, busy, act };
 }
 
+/** A Delete button that asks once more ("Really delete …?") before it calls `onDelete`. */
+export function DeleteButton({ what, onDelete }: { what?: string; onDelete: () => void }) {
+  const [confirm, setConfirm] = useState(false);
+  return (
+    <button type="button" className="danger" onClick={() => (confirm ? onDelete() : setConfirm(true))}>
+      {confirm ? (what ? `Really delete "${what}"?` : 'Really delete?') : 'Delete'}
+    </button>
+  );
+}
+
 export function ErrorLine({ error }: { error: string | null | undefined }) {
   if (!error) return null;
   return (

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, query, type Page, type QueueElement, type QueueSummary } from '../api';
-import { BarChart, Dialog, ErrorLine, Field, HeadedTable, Pager, SortableTable, Status, useAction, usePoll, type Column } from '../components';
+import { BarChart, DeleteButton, Dialog, ErrorLine, Field, HeadedTable, Pager, SortableTable, Status, useAction, usePoll, type Column } from '../components';
 import { label, showDate } from '../format';
 
 const STATUSES = ['NEW', 'IN_PROGRESS', 'DONE', 'FAILED', 'ABANDONED'];
@@ -9,7 +9,6 @@ function ElementDialog({ element, onDone, onClose }: { element: QueueElement; on
   const [status, setStatus] = useState(element.status);
   const [message, setMessage] = useState(element.message ?? '');
   const { error, act } = useAction(onDone);
-  const [confirm, setConfirm] = useState(false);
   return (
     <Dialog title={`Queue element ${element.reference ?? element.id.slice(0, 8)}`} onClose={onClose} wide>
       <dl className="facts">
@@ -59,9 +58,7 @@ function ElementDialog({ element, onDone, onClose }: { element: QueueElement; on
               Retry
             </button>
           )}
-          <button type="button" className="danger" onClick={() => (confirm ? void act(() => api('DELETE', `/api/queue-elements/${element.id}`)) : setConfirm(true))}>
-            {confirm ? 'Really delete?' : 'Delete'}
-          </button>
+          <DeleteButton onDelete={() => void act(() => api('DELETE', `/api/queue-elements/${element.id}`))} />
           <button type="button" onClick={onClose}>
             Cancel
           </button>

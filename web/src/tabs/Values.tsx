@@ -1,13 +1,12 @@
 import { useState } from 'react';
 import { api, type Constant, type Credential } from '../api';
-import { Dialog, ErrorLine, Field, SortableTable, useAction, usePoll, type Column } from '../components';
+import { DeleteButton, Dialog, ErrorLine, Field, SortableTable, useAction, usePoll, type Column } from '../components';
 import { showDate } from '../format';
 
 function ConstantForm({ constant, onDone, onClose }: { constant?: Constant; onDone: () => void; onClose: () => void }) {
   const [name, setName] = useState(constant?.name ?? '');
   const [value, setValue] = useState(constant?.value ?? '');
   const { error, act } = useAction(onDone);
-  const [confirm, setConfirm] = useState(false);
   return (
     <Dialog title={constant ? `Constant: ${constant.name}` : 'New constant'} onClose={onClose}>
       <form
@@ -28,9 +27,7 @@ function ConstantForm({ constant, onDone, onClose }: { constant?: Constant; onDo
             {constant ? 'Save' : 'Create'}
           </button>
           {constant && (
-            <button type="button" className="danger" onClick={() => (confirm ? void act(() => api('DELETE', `/api/constants/${encodeURIComponent(constant.name)}`)) : setConfirm(true))}>
-              {confirm ? `Really delete "${constant.name}"?` : 'Delete'}
-            </button>
+            <DeleteButton what={constant.name} onDelete={() => void act(() => api('DELETE', `/api/constants/${encodeURIComponent(constant.name)}`))} />
           )}
           <button type="button" onClick={onClose}>
             Cancel
@@ -46,7 +43,6 @@ function CredentialForm({ credential, hasKey, onDone, onClose }: { credential?: 
   const [username, setUsername] = useState(credential?.username ?? '');
   const [password, setPassword] = useState('');
   const { error, act } = useAction(onDone);
-  const [confirm, setConfirm] = useState(false);
   return (
     <Dialog title={credential ? `Credential: ${credential.name}` : 'New credential'} onClose={onClose}>
       <form
@@ -75,9 +71,7 @@ function CredentialForm({ credential, hasKey, onDone, onClose }: { credential?: 
             {credential ? 'Save' : 'Create'}
           </button>
           {credential && (
-            <button type="button" className="danger" onClick={() => (confirm ? void act(() => api('DELETE', `/api/credentials/${encodeURIComponent(credential.name)}`)) : setConfirm(true))}>
-              {confirm ? `Really delete "${credential.name}"?` : 'Delete'}
-            </button>
+            <DeleteButton what={credential.name} onDelete={() => void act(() => api('DELETE', `/api/credentials/${encodeURIComponent(credential.name)}`))} />
           )}
           <button type="button" onClick={onClose}>
             Cancel
