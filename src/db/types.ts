@@ -113,6 +113,11 @@ export interface MigrationsTable {
   applied_at: Encoded;
 }
 
+export interface RunRequestsTable {
+  trigger_id: Encoded;
+  requested_at: Encoded;
+}
+
 export interface Database {
   Constants: ConstantsTable;
   Credentials: CredentialsTable;
@@ -126,4 +131,5 @@ export interface Database {
   Jobs: JobsTable;
   alembic_version: AlembicVersionTable;
   oo_migrations: MigrationsTable;
+  oo_run_requests: RunRequestsTable;
 }

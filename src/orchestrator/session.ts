@@ -6,7 +6,7 @@
 import { redactConnectionString } from '../config/connection-string.js';
 import { validateKey } from '../crypto/fernet.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
-import { assertKnownRevision, describeRevision, isCurrent, readSchemaState, upgradeDatabase, type UpgradeResult } from '../db/schema/upgrade.js';
+import { checkSchema, upgradeDatabase, type UpgradeResult } from '../db/schema/upgrade.js';
 import { CryptoError, InputError } from '../errors.js';
 import { HttpError } from './http-error.js';
 
@@ -43,10 +43,7 @@ export class Session {
     let revision: string;
     let current: boolean;
     try {
-      const state = await readSchemaState(store.db, store.dialect);
-      assertKnownRevision(state);
-      revision = describeRevision(state);
-      current = isCurrent(state);
+      ({ revision, current } = await checkSchema(store.db, store.dialect));
     } catch (error) {
       await closeStore(store).catch(() => undefined);
       throw toDatabaseError(error, store.config);
@@ -108,9 +105,9 @@ export class Session {
     const store = this.requireConnection();
     try {
       const result = await upgradeDatabase(store.db, store.dialect, onStep);
-      const state = await readSchemaState(store.db, store.dialect);
-      this.revision = describeRevision(state);
-      this.current = isCurrent(state);
+      const check = await checkSchema(store.db, store.dialect);
+      this.revision = check.revision;
+      this.current = check.current;
       return result;
     } catch (error) {
       throw toDatabaseError(error, store.config);

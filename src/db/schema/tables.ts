@@ -34,8 +34,8 @@ export const ENUM_VALUES: Record<EnumName, readonly string[]> = {
   jobstatus: JOB_STATUSES,
 };
 
-/** The newest upstream (Python, alembic) revision whose shape this program writes. */
-export const UPSTREAM_HEAD = '9698388a0709';
+/** The newest upstream (Python, alembic) revision whose shape this program writes: 3.0.0's. */
+export const UPSTREAM_HEAD = '1c87ed320c78';
 
 const uuid: ColumnType = { kind: 'uuid' };
 const datetime: ColumnType = { kind: 'datetime' };
@@ -150,7 +150,12 @@ export const QUEUE_TRIGGERS: TableDef = {
   indexes: [],
 };
 
-/** Ours: one row per process run. `trigger_id` has no FK so history outlives deleted triggers. */
+/**
+ * One row per process run: upstream 3.0.0 (revision 1c87ed320c78) creates it without
+ * `trigger_id` and without indexes; both are ours. `trigger_id` has no FK so history outlives
+ * deleted triggers, and a Python Scheduler leaves it NULL.
+ */
+export const JOBS_TRIGGER_ID = col('trigger_id', uuid, true);
 export const JOBS: TableDef = {
   name: 'Jobs',
   columns: [
@@ -160,7 +165,7 @@ export const JOBS: TableDef = {
     col('start_time', datetime),
     col('end_time', datetime, true),
     col('status', enumOf('jobstatus')),
-    col('trigger_id', uuid, true),
+    JOBS_TRIGGER_ID,
   ],
   indexes: [
     { name: 'ix_Jobs_start_time', columns: ['start_time'] },
@@ -168,7 +173,19 @@ export const JOBS: TableDef = {
   ],
 };
 
+/** Upstream 3.0.0 (revision 1c87ed320c78) adds it, with no foreign key. */
 export const LOGS_JOB_ID = col('job_id', uuid, true);
+
+/**
+ * Ours: "run now" requests for queue triggers, which have no next_run to move. The Scheduler
+ * treats a queue trigger with a request as due and deletes the request when it claims the run.
+ * Python Schedulers do not read it (documented).
+ */
+export const RUN_REQUESTS: TableDef = {
+  name: 'oo_run_requests',
+  columns: [pk('trigger_id', uuid), col('requested_at', datetime)],
+  indexes: [],
+};
 
 /** Ours: indexes the Orchestrator's lists and the queue claim need on large tables. */
 export const EXTRA_INDEXES: { table: string; index: IndexDef }[] = [
@@ -195,4 +212,4 @@ export const UPSTREAM_TABLES: TableDef[] = [
 export const MIGRATIONS_TABLE = 'oo_migrations';
 
 /** Every table name this program reads or writes, as the contract spells it. */
-export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE];
+export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name];

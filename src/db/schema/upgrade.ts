@@ -14,9 +14,11 @@ import {
   EXTRA_INDEXES,
   GIT_BRANCH,
   JOBS,
+  JOBS_TRIGGER_ID,
   LOGS_JOB_ID,
   MIGRATIONS_TABLE,
   PRIORITY,
+  RUN_REQUESTS,
   SCHEDULERS,
   SCHEDULER_WHITELIST,
   TRIGGERS,
@@ -26,14 +28,18 @@ import {
   type TableDef,
 } from './tables.js';
 
-/** Python OpenOrchestrator's alembic revisions, oldest first. */
-export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3', '9698388a0709'] as const;
+/** Python OpenOrchestrator's alembic revisions, oldest first (1c87ed320c78 is 3.0.0). */
+export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3', '9698388a0709', '1c87ed320c78'] as const;
 
-/** Our own migrations, oldest first, recorded in `oo_migrations`. */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes'] as const;
+/**
+ * Our own migrations, oldest first, recorded in `oo_migrations`. oo-001 and oo-002 once created
+ * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
+ * list only ever grows.
+ */
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
-const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS];
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS];
 
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
 const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
@@ -116,11 +122,6 @@ export function assertKnownRevision(state: SchemaState): void {
   }
 }
 
-/** True when the database has everything this program needs. */
-export function isCurrent(state: SchemaState): boolean {
-  return state.upstreamRevision === UPSTREAM_HEAD && OWN_MIGRATIONS.every((m) => state.ownMigrations.has(m));
-}
-
 /** Reads the state and, for the tables that exist, their columns, indexes and enum values. */
 export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCatalog> {
   const state = await readSchemaState(db, dialect);
@@ -149,6 +150,45 @@ export async function planUpgrade(db: Kysely<Database>, dialect: Dialect): Promi
 /** A catalog of a database with no tables. */
 export function emptyCatalog(): SchemaCatalog {
   return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map() };
+}
+
+/** Where a database stands, as every part that opens one checks it at connect. */
+export interface SchemaCheck {
+  /** e.g. `1c87ed320c78+oo-005-run-requests`, `9698388a0709`, `empty` */
+  revision: string;
+  /** true when `upgrade` would change nothing */
+  current: boolean;
+  /** what `upgrade` would do first, when not current */
+  firstStep?: string;
+}
+
+/**
+ * Reads the catalog and tells whether the schema is what this program needs. "Current" means
+ * `upgrade` would plan no step, so a half-upgraded database (a Jobs table without trigger_id, a
+ * missing index) is not current whatever its revision says. Throws SchemaError for a database
+ * that a newer program changed.
+ */
+export async function checkSchema(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCheck> {
+  const catalog = await readCatalog(db, dialect);
+  assertKnownRevision(catalog);
+  const steps = computeSteps(dialect, catalog);
+  return { revision: describeRevision(catalog), current: steps.length === 0, firstStep: steps[0]?.description };
+}
+
+/**
+ * The one-line SchemaError for a database that is not current, naming what to do.
+ *
+ * @example
+ *   const check = await checkSchema(store.db, store.dialect);
+ *   if (!check.current) throw schemaNotCurrent(check);
+ */
+export function schemaNotCurrent(check: SchemaCheck): SchemaError {
+  if (check.revision === 'empty') {
+    return new SchemaError('the database has no OpenOrchestrator tables yet: run `openorchestrator upgrade` on it once to create them');
+  }
+  return new SchemaError(
+    `the database schema (${check.revision}) is older than this program needs (it would first ${check.firstStep ?? 'complete the schema'}): run \`openorchestrator upgrade\` on it once (the Python tools keep working after it)`,
+  );
 }
 
 /** The complete DDL for an empty database, in order (used for dialects tested by SQL text). */
@@ -228,6 +268,14 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
       statements: dialect.extendEnumSql(name, table, column, nullable, isPostgres ? missing : [...current, ...missing]),
     });
   }
+  // 1c87ed320c78 (3.0.0): Jobs and Logs.job_id. Our Jobs carries trigger_id and indexes beside
+  // upstream's columns; a Jobs table that upstream made gets them under oo-004 below.
+  if (!has(JOBS.name)) steps.push(createTable(JOBS, ' (upstream revision 1c87ed320c78)'));
+  if (has('Logs') && !catalog.columns.get('Logs')?.has(LOGS_JOB_ID.name)) {
+    steps.push({ description: 'add column Logs.job_id (upstream revision 1c87ed320c78)', statements: [addColumnSql(dialect, 'Logs', LOGS_JOB_ID)] });
+  }
+  // Stamped only once the shape is 3.0's, so that Python 3.0's own `alembic upgrade head` finds
+  // nothing to do (it would fail creating Jobs and jobstatus a second time).
   if (catalog.upstreamRevision !== UPSTREAM_HEAD) {
     const statements = has('alembic_version')
       ? [`DELETE FROM ${q('alembic_version')}`]
@@ -246,20 +294,9 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
     });
   }
   const done = catalog.ownMigrations;
-  if (!done.has('oo-001-jobs')) {
-    // A Jobs table without the record is a run that stopped before recording; its missing
-    // indexes were planned above with the other existing tables.
-    const step = has(JOBS.name) ? { description: 'record table Jobs', statements: [] } : createTable(JOBS, ' (job history)');
-    steps.push({ ...step, records: 'oo-001-jobs' });
-  }
-  if (!done.has('oo-002-logs-job-id')) {
-    const hasColumn = catalog.columns.get('Logs')?.has(LOGS_JOB_ID.name) ?? false;
-    steps.push({
-      description: 'add column Logs.job_id (which job wrote a log)',
-      statements: hasColumn ? [] : [addColumnSql(dialect, 'Logs', LOGS_JOB_ID)],
-      records: 'oo-002-logs-job-id',
-    });
-  }
+  // Jobs and Logs.job_id are upstream's now (created above): these two only complete the record.
+  if (!done.has('oo-001-jobs')) steps.push({ description: 'record table Jobs', statements: [], records: 'oo-001-jobs' });
+  if (!done.has('oo-002-logs-job-id')) steps.push({ description: 'record column Logs.job_id', statements: [], records: 'oo-002-logs-job-id' });
   if (!done.has('oo-003-indexes')) {
     // Only the missing ones: a run interrupted between two CREATE INDEX must be repeatable.
     const missing = EXTRA_INDEXES.filter(({ table, index }) => missingIndexes(table, [index]).length > 0);
@@ -268,6 +305,23 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
       statements: missing.map(({ table, index }) => createIndexSql(dialect, table, index)),
       records: 'oo-003-indexes',
     });
+  }
+  // A Jobs table made by Python 3.0 lacks trigger_id; one this program made has it (or gets it
+  // in CREATE TABLE above). Either way it is checked, not assumed, so a half-upgraded database
+  // whose record says done still gets the column.
+  if (has(JOBS.name) && !catalog.columns.get(JOBS.name)?.has(JOBS_TRIGGER_ID.name)) {
+    steps.push({
+      description: 'add column Jobs.trigger_id (which trigger started a job)',
+      statements: [addColumnSql(dialect, JOBS.name, JOBS_TRIGGER_ID)],
+      ...(done.has('oo-004-jobs-trigger-id') ? {} : { records: 'oo-004-jobs-trigger-id' }),
+    });
+  } else if (!done.has('oo-004-jobs-trigger-id')) {
+    steps.push({ description: 'record column Jobs.trigger_id', statements: [], records: 'oo-004-jobs-trigger-id' });
+  }
+  if (!has(RUN_REQUESTS.name)) {
+    steps.push({ ...createTable(RUN_REQUESTS, ' ("run now" requests of queue triggers)'), ...(done.has('oo-005-run-requests') ? {} : { records: 'oo-005-run-requests' }) });
+  } else if (!done.has('oo-005-run-requests')) {
+    steps.push({ description: `record table ${RUN_REQUESTS.name}`, statements: [], records: 'oo-005-run-requests' });
   }
   return steps;
 }
