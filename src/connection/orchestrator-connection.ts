@@ -21,11 +21,11 @@ import * as logs from '../db/store/logs.js';
 import * as queues from '../db/store/queues.js';
 import * as triggers from '../db/store/triggers.js';
 import type { LogLevel, QueueStatus } from '../db/types.js';
-import { checkText } from '../db/store/validate.js';
+import { checkId, checkText } from '../db/store/validate.js';
 
 export type { Constant } from '../db/store/constants.js';
 export type { Credential } from '../db/store/credentials.js';
-export type { QueueElement, NewQueueElement, QueueElementFilter } from '../db/store/queues.js';
+export type { QueueElement, NewQueueElement, QueueElementFilter, QueueElementChanges } from '../db/store/queues.js';
 
 /** Environment variables the Scheduler sets for every robot, beside the argv protocol. */
 export const ENV_PROCESS_NAME = 'OpenOrchestratorProcessName';
@@ -59,7 +59,8 @@ export class OrchestratorConnection {
     this.#key = options.cryptoKey;
     this.processArguments = options.processArguments ?? '';
     this.triggerId = options.triggerId || undefined;
-    this.jobId = options.jobId || undefined;
+    // Checked here, so a wrong value names itself instead of failing the first log write.
+    this.jobId = options.jobId ? checkId('job id', options.jobId) : undefined;
     this.#store = openStore(options.connectionString);
   }
 
@@ -136,6 +137,21 @@ export class OrchestratorConnection {
     return this.#run((store) => queues.getQueueElements(store, queueName, filter));
   }
 
+  /** One element by id, whatever its status; an unknown id throws NotFoundError. */
+  getQueueElement(id: string): Promise<queues.QueueElement> {
+    return this.#run((store) => queues.getQueueElement(store, id));
+  }
+
+  /**
+   * Changes the given fields of an element (reference, status, data, message, createdBy and
+   * the dates) and returns it as stored. A new status sets no date by itself.
+   *
+   * @example await oc.updateQueueElement(id, { message: 'waiting for approval', status: 'NEW' });
+   */
+  updateQueueElement(id: string, changes: queues.QueueElementChanges): Promise<queues.QueueElement> {
+    return this.#run((store) => queues.updateQueueElement(store, id, changes));
+  }
+
   setQueueElementStatus(id: string, status: QueueStatus, message?: string): Promise<void> {
     return this.#run((store) => queues.setQueueElementStatus(store, id, status, message));
   }
@@ -149,10 +165,16 @@ export class OrchestratorConnection {
     return this.triggerId;
   }
 
-  /** True when an admin asked this robot's trigger to pause after the current run. */
+  /**
+   * True when an admin asked this robot's trigger to pause (Pausing), or it is Paused already,
+   * as the Python 3.0 client answers.
+   */
   async isTriggerPausing(): Promise<boolean> {
     const id = this.#requireTrigger();
-    return this.#run(async (store) => (await triggers.getTrigger(store, id)).status === 'PAUSING');
+    return this.#run(async (store) => {
+      const { status } = await triggers.getTrigger(store, id);
+      return status === 'PAUSING' || status === 'PAUSED';
+    });
   }
 
   /**
@@ -179,15 +201,15 @@ export class OrchestratorConnection {
 }
 
 /**
- * Builds a connection from the argv protocol the Scheduler uses:
- * `<entry> <process_name> <connection_string> <crypto_key> <process_args> <trigger_id>`.
- * Values missing or empty on the command line (the Scheduler's `--secrets-in-env-only`) are
- * read from the environment.
+ * Builds a connection from the argv protocol of the Schedulers (ours and Python 3.0's):
+ * `<entry> <process_name> <connection_string> <crypto_key> <process_args> <trigger_id> <job_id>`
+ * (2.x Schedulers pass no job id). Values missing or empty on the command line (our Scheduler
+ * leaves the secrets out of argv for JavaScript robots) are read from the environment.
  *
  * @example const oc = createConnectionFromArgs(); // in a robot started by a Scheduler
  */
 export function createConnectionFromArgs(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): OrchestratorConnection {
-  const [processName, connectionString, cryptoKey, processArguments, triggerId] = argv;
+  const [processName, connectionString, cryptoKey, processArguments, triggerId, jobId] = argv;
   const fromEnv = readEnvironment(env);
   const pick = (value: string | undefined, fallback: string | undefined) => (value && value.length > 0 ? value : fallback);
   const conn = pick(connectionString, fromEnv.connectionString);
@@ -195,7 +217,7 @@ export function createConnectionFromArgs(argv: string[] = process.argv.slice(2),
   const name = pick(processName, env[ENV_PROCESS_NAME]);
   if (!name || !conn || !key) {
     throw new InputError(
-      'expected the arguments <process_name> <connection_string> <crypto_key> [process_args] [trigger_id], as a Scheduler passes them, or the environment variables OpenOrchestratorConnString and OpenOrchestratorKey',
+      'expected the arguments <process_name> <connection_string> <crypto_key> [process_args] [trigger_id] [job_id], as a Scheduler passes them, or the environment variables OpenOrchestratorConnString and OpenOrchestratorKey',
     );
   }
   return new OrchestratorConnection({
@@ -204,7 +226,7 @@ export function createConnectionFromArgs(argv: string[] = process.argv.slice(2),
     cryptoKey: key,
     processArguments: pick(processArguments, env[ENV_PROCESS_ARGS]) ?? '',
     triggerId: pick(triggerId, env[ENV_TRIGGER_ID]),
-    jobId: env[ENV_JOB_ID],
+    jobId: pick(jobId, env[ENV_JOB_ID]),
   });
 }
 

@@ -18,9 +18,11 @@ import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '
 import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
-import { startJob } from '../db/store/jobs.js';
-import { heartbeat, recordLatestTrigger } from '../db/store/schedulers.js';
-import { claimTrigger, getTriggerStatuses, listDueTriggers, setNextRun, transitionTriggerStatus, type Trigger } from '../db/store/triggers.js';
+import { newId } from '../db/dialects/encoding.js';
+import { checkSchema, schemaNotCurrent } from '../db/schema/upgrade.js';
+import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
+import { heartbeat } from '../db/store/schedulers.js';
+import { getTriggerStatuses, listDueTriggers, type Trigger } from '../db/store/triggers.js';
 import { InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
@@ -131,8 +133,8 @@ export class Scheduler {
   }
 
   /**
-   * Runs until stopped. Rejects only when the Scheduler cannot work at all (the database lacks
-   * the Jobs table: run `openorchestrator upgrade`).
+   * Runs until stopped. Rejects only when the Scheduler cannot work at all: the schema is not
+   * the one this program needs (run `openorchestrator upgrade`) or is newer than it knows.
    */
   async run(): Promise<void> {
     const { machineName, intervalSeconds, connectionString, exclusive } = this.options;
@@ -170,8 +172,10 @@ export class Scheduler {
     if (Date.now() < this.#dbRetryAt) return;
     try {
       const store = this.#store;
-      await heartbeat(store, this.options.machineName);
+      // The schema is checked before anything is written, so an old or newer database gets
+      // one line saying what to do, not a Scheduler that beats and claims but cannot record.
       if (!this.#ready) await this.#prepare();
+      await heartbeat(store, this.options.machineName);
       await this.#flush();
       await this.#checkKills();
       if (!this.#paused && !this.#stopping) await this.#startDue();
@@ -187,10 +191,8 @@ export class Scheduler {
   }
 
   async #prepare(): Promise<void> {
-    const tables = await this.#store.dialect.listTables(this.#store.db);
-    if (!tables.includes('Jobs')) {
-      throw new SchemaError('this database has no Jobs table yet: run `openorchestrator upgrade` on it once (the Python tools keep working after it)');
-    }
+    const check = await checkSchema(this.#store.db, this.#store.dialect);
+    if (!check.current) throw schemaNotCurrent(check);
     const stale = await reconcileStaleJobs(this.#store, this.options.machineName);
     for (const job of stale) {
       this.#log.warn('reconciled', `job of "${job.processName}" was left running by an earlier run of this Scheduler: marked failed`, { jobId: job.id });
@@ -280,18 +282,21 @@ export class Scheduler {
         cronProblem = `its cron expression "${trigger.cronExpr}" cannot be used: ${(error as Error).message}`;
       }
     }
-    if (!(await claimTrigger(store, trigger, at))) {
+    const jobId = newId();
+    let claimed: boolean;
+    try {
+      claimed = await claimRun(store, trigger, { jobId, schedulerName: machineName, at, nextRun: next });
+    } catch (error) {
+      // The claim rolled back, unless the connection broke during COMMIT: then undo it if it
+      // happened, once the database answers.
+      this.#later(`the release of "${trigger.triggerName}"`, (s) =>
+        releaseUncertainRun(s, { jobId, triggerId: trigger.id, processName: trigger.processName, reason: `the Scheduler on ${machineName} lost the database while starting this run; the run did not start` }),
+      );
+      throw error;
+    }
+    if (!claimed) {
       this.#log.debug('claim-lost', `"${trigger.triggerName}" was claimed by another Scheduler`);
       return;
-    }
-    let jobId: string;
-    try {
-      if (next) await setNextRun(store, trigger.id, 'SCHEDULED', next);
-      jobId = await startJob(store, { processName: trigger.processName, schedulerName: machineName, triggerId: trigger.id });
-      await recordLatestTrigger(store, machineName, trigger.triggerName);
-    } catch (error) {
-      this.#later(`the release of "${trigger.triggerName}"`, (s) => transitionTriggerStatus(s, trigger.id, ['RUNNING'], 'IDLE'));
-      throw error;
     }
     const record: RunRecord = { jobId, triggerId: trigger.id, triggerType: trigger.type, processName: trigger.processName };
     if (cronProblem) {

@@ -13,14 +13,17 @@ import { recordOutcome } from './outcome.js';
 
 /** Returns the stale jobs found (and ended). */
 export async function reconcileStaleJobs(store: Store, machineName: string): Promise<Job[]> {
-  const stale = await listJobs(store, { status: 'RUNNING', schedulerName: machineName, limit: 10_000 });
+  // A Python Scheduler on a machine of the same name writes Jobs rows without trigger_id; those
+  // runs are its own to end, and may well still be running.
+  const stale = (await listJobs(store, { status: 'RUNNING', schedulerName: machineName, limit: 10_000 })).filter((job) => job.triggerId !== null);
   const at = now();
   for (const job of stale) {
     const message = `the Scheduler on ${machineName} stopped while this job was running (it was started ${formatNaive(job.startTime).slice(0, 19)}); found at the Scheduler's next start-up and marked failed`;
-    const owner = job.triggerId ? await triggerOwnedBy(store, job.triggerId) : undefined;
-    if (job.triggerId && owner === job.id) {
-      const trigger = await getTrigger(store, job.triggerId);
-      await recordOutcome(store, { jobId: job.id, triggerId: job.triggerId, triggerType: trigger.type, processName: job.processName }, { kind: 'failed', message }, at);
+    const triggerId = job.triggerId!;
+    const owner = await triggerOwnedBy(store, triggerId);
+    if (owner === job.id) {
+      const trigger = await getTrigger(store, triggerId);
+      await recordOutcome(store, { jobId: job.id, triggerId, triggerType: trigger.type, processName: job.processName }, { kind: 'failed', message }, at);
     } else {
       await endJob(store, job.id, 'FAILED', at);
       await createLog(store, { level: 'ERROR', processName: job.processName, message, jobId: job.id });

@@ -17,13 +17,14 @@ export interface Job {
   triggerId: string | null;
 }
 
+/** Inserts a Running job; `id` lets a caller know the id before the insert commits. */
 export async function startJob(
   { db, dialect }: Store,
-  job: { processName: string; schedulerName: string; triggerId?: string },
+  job: { processName: string; schedulerName: string; triggerId?: string; id?: string },
 ): Promise<string> {
   checkText('process name', job.processName, 100);
   checkText('scheduler name', job.schedulerName, 100);
-  const id = newId();
+  const id = job.id ? checkId('job id', job.id) : newId();
   await db
     .insertInto('Jobs')
     .values({

@@ -6,7 +6,7 @@ import type { RawRow } from '../dialects/dialect.js';
 import { newId } from '../dialects/encoding.js';
 import type { Store } from '../open.js';
 import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
-import { checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
+import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
 import { paged } from './paging.js';
 
 export interface QueueElement {
@@ -219,6 +219,50 @@ export async function setQueueElementStatus(store: Store, id: string, status: Qu
     .where('id', '=', dialect.encodeUuid(canonical))
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`no queue element with id ${canonical}`);
+}
+
+/** The fields `updateQueueElement` may change; a field left out keeps its value. */
+export interface QueueElementChanges {
+  reference?: string | null;
+  status?: QueueStatus;
+  data?: string | null;
+  message?: string | null;
+  createdBy?: string | null;
+  createdDate?: Date;
+  startDate?: Date | null;
+  endDate?: Date | null;
+}
+
+/**
+ * Changes an element's fields as given, and nothing else: unlike setQueueElementStatus, a new
+ * status sets no date by itself (the Python client's update offers the same). Every value is
+ * checked before anything is written.
+ *
+ * @example
+ *   await updateQueueElement(store, id, { reference: 'INV-18', data: '{"invoice": 18}' });
+ */
+export async function updateQueueElement(store: Store, id: string, changes: QueueElementChanges): Promise<QueueElement> {
+  const { db, dialect } = store;
+  const canonical = checkId('queue element id', id);
+  if (typeof changes !== 'object' || changes === null) throw new InputError('changes must be an object of the fields to change');
+  const known = ['reference', 'status', 'data', 'message', 'createdBy', 'createdDate', 'startDate', 'endDate'];
+  const unknown = Object.keys(changes).find((key) => !known.includes(key));
+  if (unknown) throw new InputError(`unknown queue element field "${unknown}"; the fields are ${known.join(', ')}`);
+  const date = (field: string, value: Date | null | undefined) => (value === null ? null : dialect.encodeDate(checkDate(field, value)));
+  const set: Record<string, unknown> = {};
+  if ('reference' in changes) set.reference = checkOptionalText('queue element reference', changes.reference, LIMITS.reference);
+  if ('status' in changes) set.status = checkEnum('queue element status', changes.status, QUEUE_STATUSES);
+  if ('data' in changes) set.data = checkOptionalText('queue element data', changes.data, LIMITS.data);
+  if ('message' in changes) set.message = checkOptionalText('queue element message', changes.message, LIMITS.message);
+  if ('createdBy' in changes) set.created_by = checkOptionalText('queue element created_by', changes.createdBy, LIMITS.created_by);
+  if ('createdDate' in changes) set.created_date = dialect.encodeDate(checkDate('created date', changes.createdDate));
+  if ('startDate' in changes) set.start_date = date('start date', changes.startDate);
+  if ('endDate' in changes) set.end_date = date('end date', changes.endDate);
+  if (Object.keys(set).length > 0) {
+    const result = await db.updateTable('Queues').set(set).where('id', '=', dialect.encodeUuid(canonical)).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`no queue element with id ${canonical}`);
+  }
+  return getQueueElement(store, canonical);
 }
 
 export async function deleteQueueElement(store: Store, id: string): Promise<void> {

@@ -63,8 +63,12 @@ export function parseWhitelist(text: string | null): string[] {
   }
 }
 
-function encodeWhitelist(names: string[] | undefined): string | null {
-  if (!names || names.length === 0) return null;
+/**
+ * Always text, `[]` when empty: databases made by the Python 2.0.0/2.0.1 migrations have this
+ * column NOT NULL DEFAULT '[]' (SCHEMA.md), and `[]` reads as "any machine" everywhere.
+ */
+function encodeWhitelist(names: string[] | undefined): string {
+  if (!names || names.length === 0) return '[]';
   for (const name of names) checkText('scheduler whitelist entry', name, 100);
   // Python writes json.dumps(list): `["PC1", "PC2"]`, with a space after the comma.
   const text = `[${names.map((n) => JSON.stringify(n)).join(', ')}]`;
