@@ -37,7 +37,7 @@ describe('openorchestrator CLI', () => {
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/\[1\/\d+\] /);
     expect(first.stdout).toContain('create table Triggers');
-    expect(first.stdout).toMatch(/done: empty -> 9698388a0709\+oo-/);
+    expect(first.stdout).toMatch(/done: empty -> 1c87ed320c78\+oo-/);
     const second = runCli(['upgrade', url]);
     expect(second.status).toBe(0);
     expect(second.stdout).toContain('already up to date');

@@ -22,7 +22,7 @@ import { createTrigger, listDueTriggers, listTriggers, setTriggerStatus } from '
 import type { Database } from '../src/db/types.js';
 import { CONTRACT_ENUMS, CONTRACT_TABLES } from './helpers/contract.js';
 
-const HEAD = '9698388a0709';
+const HEAD = '1c87ed320c78';
 const width = (name: string) => Math.max(...CONTRACT_ENUMS[name]!.map((v) => v.length));
 const createTable = (statements: string[], quoted: string) => statements.find((s) => s.startsWith(`CREATE TABLE ${quoted} (`));
 
@@ -47,11 +47,15 @@ function pythonCatalog(options: { alembic?: string; queueIndexes?: boolean; enum
   return catalog;
 }
 
+/** Upstream 3.0.0's additions, planned before the stamp. */
+const JOBS_STEPS = ['create table Jobs (upstream revision 1c87ed320c78)', 'add column Logs.job_id (upstream revision 1c87ed320c78)'];
 const OWN_STEPS = [
   "create table oo_migrations (this program's migration record)",
-  'create table Jobs (job history)',
-  'add column Logs.job_id (which job wrote a log)',
+  'record table Jobs',
+  'record column Logs.job_id',
   'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date',
+  'record column Jobs.trigger_id',
+  'create table oo_run_requests ("run now" requests of queue triggers)',
 ];
 
 describe('MSSQL DDL', () => {
@@ -104,6 +108,7 @@ describe('MSSQL DDL', () => {
       'add column Triggers.scheduler_whitelist (upstream revision 90d46abd44a3)',
       'add column Triggers.priority (upstream revision 90d46abd44a3)',
       'add column Triggers.git_branch (upstream revision 9698388a0709)',
+      ...JOBS_STEPS,
       `set upstream revision b67b7649b282 -> ${HEAD}`,
       ...OWN_STEPS,
     ]);
@@ -168,6 +173,7 @@ describe('Oracle DDL', () => {
       'add column Triggers.scheduler_whitelist (upstream revision 90d46abd44a3)',
       'add column Triggers.priority (upstream revision 90d46abd44a3)',
       'add column Triggers.git_branch (upstream revision 9698388a0709)',
+      ...JOBS_STEPS,
       `set upstream revision none -> ${HEAD}`,
       ...OWN_STEPS,
     ]);

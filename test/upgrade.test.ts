@@ -7,31 +7,22 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchemaError } from '../src/errors.js';
 import { closeStore, openStore, type Store } from '../src/db/open.js';
-import { upgradeDatabase } from '../src/db/schema/upgrade.js';
+import { checkSchema, schemaNotCurrent, upgradeDatabase } from '../src/db/schema/upgrade.js';
+import { listJobs } from '../src/db/store/jobs.js';
 import { getConstant } from '../src/db/store/constants.js';
 import { createLog, listLogs } from '../src/db/store/logs.js';
 import { getQueueElement, setQueueElementStatus } from '../src/db/store/queues.js';
-import { getTrigger, setTriggerStatus } from '../src/db/store/triggers.js';
+import { createTrigger, deleteTrigger, getTrigger, setTriggerStatus, updateTrigger } from '../src/db/store/triggers.js';
 import { readAllRows, readCatalogSnapshot } from './helpers/catalog.js';
 import { CONTRACT_ENUMS, CONTRACT_TABLES, expectedCatalogType } from './helpers/contract.js';
 import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase } from './helpers/databases.js';
-import {
-  atLeast,
-  buildUpstreamSchema,
-  insertPythonRows,
-  pythonRows,
-  PYTHON_IDS,
-  UPSTREAM_REVISIONS,
-  type UpstreamRevision,
-} from './helpers/upstream-schemas.js';
+import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
-const HEAD = '9698388a0709';
-const OWN_STEPS = [
-  "create table oo_migrations (this program's migration record)",
-  'create table Jobs (job history)',
-  'add column Logs.job_id (which job wrote a log)',
-  'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date',
-];
+const HEAD = '1c87ed320c78';
+const LAST_OWN = 'oo-005-run-requests';
+const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
+const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
+const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
 const q = (dialect: LiveDialect, name: string) => (dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
 
@@ -42,11 +33,15 @@ async function upgrade(store: Store): Promise<{ lines: string[]; result: Awaited
   return { lines, result };
 }
 
-/** The steps upgrade must report from `revision` on `dialect`, in order. */
-function expectedSteps(dialect: LiveDialect, revision: UpstreamRevision): string[] {
+/** The steps upgrade must report from `shape` on `dialect`, in order. */
+function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
+  const revision = shape.revision;
+  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP];
   const steps: string[] = [];
-  if (dialect === 'postgres') steps.push('create enum type jobstatus');
+  const jobs = hasJobs(shape);
+  if (dialect === 'postgres' && !jobs) steps.push('create enum type jobstatus');
   if (!atLeast(revision, '526b6edac328')) steps.push('create table Schedulers (upstream revision 526b6edac328)');
+  if (jobs) steps.push('create index ix_Jobs_start_time on Jobs', 'create index ix_Jobs_process_name_start_time on Jobs');
   if (!atLeast(revision, '90d46abd44a3')) {
     steps.push('add column Triggers.scheduler_whitelist (upstream revision 90d46abd44a3)', 'add column Triggers.priority (upstream revision 90d46abd44a3)');
   }
@@ -57,17 +52,21 @@ function expectedSteps(dialect: LiveDialect, revision: UpstreamRevision): string
     const killing = revision === 'pre-alembic' ? 'PAUSING, KILLING, KILLED' : 'KILLING, KILLED';
     steps.push(`add ${killing} to enum triggerstatus${where('Triggers.process_status')}`);
   }
+  if (!jobs) steps.push('create table Jobs (upstream revision 1c87ed320c78)', 'add column Logs.job_id (upstream revision 1c87ed320c78)');
   if (revision !== HEAD) steps.push(`set upstream revision ${revision === 'pre-alembic' ? 'none' : revision} -> ${HEAD}`);
-  return [...steps, ...OWN_STEPS];
+  steps.push(...OWN_STEPS);
+  steps.push(jobs ? 'add column Jobs.trigger_id (which trigger started a job)' : 'record column Jobs.trigger_id');
+  return [...steps, RUN_REQUESTS_STEP];
 }
 
 /** Columns the upgrade adds to rows that existed before, with the values they must get. */
-function addedColumns(table: string, revision: UpstreamRevision): Record<string, unknown> {
-  if (table === 'Logs') return { job_id: null };
+function addedColumns(table: string, shape: Shape): Record<string, unknown> {
+  if (table === 'Logs') return hasJobs(shape) ? {} : { job_id: null };
+  if (table === 'Jobs') return shape.ours ? {} : { trigger_id: null };
   if (table !== 'Triggers') return {};
   return {
-    ...(atLeast(revision, '90d46abd44a3') ? {} : { scheduler_whitelist: null, priority: 0 }),
-    ...(atLeast(revision, '9698388a0709') ? {} : { git_branch: null }),
+    ...(atLeast(shape.revision, '90d46abd44a3') ? {} : { scheduler_whitelist: null, priority: 0 }),
+    ...(atLeast(shape.revision, '9698388a0709') ? {} : { git_branch: null }),
   };
 }
 
@@ -91,41 +90,43 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     first.lines.forEach((line, i) => expect(line).toMatch(new RegExp(`^\\[${i + 1}/${first.lines.length}\\] \\S`)));
     expect(first.lines.map((line) => line.replace(/^\[\d+\/\d+\] /, ''))).toEqual(first.result.steps);
     expect(first.result.steps).toContain('create table Triggers');
-    expect(first.result).toMatchObject({ from: 'empty', to: `${HEAD}+oo-003-indexes` });
+    expect(first.result).toMatchObject({ from: 'empty', to: `${HEAD}+${LAST_OWN}` });
 
     const catalog = await readCatalogSnapshot(store.db, dialect);
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);
-    expect(second.result).toEqual({ from: `${HEAD}+oo-003-indexes`, to: `${HEAD}+oo-003-indexes`, steps: [] });
+    expect(second.result).toEqual({ from: `${HEAD}+${LAST_OWN}`, to: `${HEAD}+${LAST_OWN}`, steps: [] });
     expect(await readCatalogSnapshot(store.db, dialect)).toEqual(catalog);
     expect(await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations'])).toEqual(bookkeeping);
   });
 
-  describe.each(UPSTREAM_REVISIONS)('from the Python schema at %s', (revision) => {
-    it('keeps every row, reaches 9698388a0709 with our additions, accepts KILLING/KILLED, and a re-run does nothing', async () => {
-      await buildUpstreamSchema(store.db, dialect, revision);
-      await insertPythonRows(store.db, dialect, revision);
-      const tables = Object.keys(pythonRows(dialect, revision));
+  describe.each(SHAPES.map((shape) => [shape.label, shape] as const))('from a database made at %s', (_label, shape) => {
+    const revision = shape.revision;
+    it(`keeps every row, reaches ${HEAD} with our additions, accepts KILLING/KILLED, and a re-run does nothing`, async () => {
+      await buildShape(store.db, dialect, shape);
+      await insertPythonRows(store.db, dialect, revision, shape);
+      const tables = Object.keys(pythonRows(dialect, revision, shape));
       const before = await readAllRows(store.db, dialect, tables);
       const setKilling = sql.raw(`UPDATE ${q(dialect, 'Triggers')} SET process_status = 'KILLING'`);
       // The builders reproduce the Python enums: without upgrade, PostgreSQL and MySQL refuse KILLING.
-      if (dialect !== 'sqlite') await expect(setKilling.execute(store.db)).rejects.toThrow();
+      if (dialect !== 'sqlite' && !shape.ours) await expect(setKilling.execute(store.db)).rejects.toThrow();
 
       const { result } = await upgrade(store);
-      expect(result.steps).toEqual(expectedSteps(dialect, revision));
-      expect(result.from).toBe(revision === 'pre-alembic' ? 'pre-alembic (v1.x)' : revision);
-      expect(result.to).toBe(`${HEAD}+oo-003-indexes`);
+      expect(result.steps).toEqual(expectedSteps(dialect, shape));
+      expect(result.from).toBe(shape.ours ? '9698388a0709+oo-003-indexes' : revision === 'pre-alembic' ? 'pre-alembic (v1.x)' : revision);
+      expect(result.to).toBe(`${HEAD}+${LAST_OWN}`);
 
-      // Every Python row is still there with the same values; new columns got their defaults.
+      // Every row is still there with the same values; new columns got their defaults.
       const after = await readAllRows(store.db, dialect, tables);
       for (const table of tables) {
-        expect(after[table], table).toEqual(before[table]!.map((row) => ({ ...row, ...addedColumns(table, revision) })));
+        expect(after[table], table).toEqual(before[table]!.map((row) => ({ ...row, ...addedColumns(table, shape) })));
       }
+      // Python 3.0's `alembic upgrade head` compares this with its head and then has nothing to do.
       expect((await readAllRows(store.db, dialect, ['alembic_version'])).alembic_version).toEqual([{ version_num: HEAD }]);
 
       // The store reads what Python wrote.
@@ -149,8 +150,15 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
       expect(element.createdDate).toEqual(new Date(2024, 2, 4, 9, 15, 30, mysqlDrops ? 0 : 123));
       expect((await getConstant(store, 'greeting')).value).toBe('hello');
       expect((await listLogs(store, { processName: 'report' })).map((log) => [log.level, log.message, log.jobId])).toEqual([
-        ['ERROR', 'Invoice 17: “ø” not found', null],
+        ['ERROR', 'Invoice 17: “ø” not found', hasJobs(shape) ? PYTHON_IDS.doneJob : null],
       ]);
+      if (hasJobs(shape)) {
+        const jobs = await listJobs(store, { processName: 'report' });
+        expect(jobs.map((job) => [job.id, job.status, job.schedulerName, job.triggerId])).toEqual([
+          [PYTHON_IDS.runningJob, 'RUNNING', 'PC1', shape.ours ? PYTHON_IDS.trigger : null],
+          [PYTHON_IDS.doneJob, 'DONE', 'PC1', shape.ours ? PYTHON_IDS.trigger : null],
+        ]);
+      }
 
       // The values Python never added are accepted now.
       await setTriggerStatus(store, PYTHON_IDS.trigger, 'KILLING');
@@ -160,11 +168,20 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
       await setQueueElementStatus(store, PYTHON_IDS.queueElement, 'ABANDONED');
       expect((await getQueueElement(store, PYTHON_IDS.queueElement)).status).toBe('ABANDONED');
 
+      // A trigger with an empty whitelist can be created and edited, also where 2.0.x made the column NOT NULL.
+      const id = await createTrigger(store, { type: 'SINGLE', triggerName: 'fresh', processName: 'p', processPath: '/x.py', nextRun: new Date(2030, 0, 1) });
+      await updateTrigger(store, id, { type: 'SINGLE', triggerName: 'fresh 2', processName: 'p', processPath: '/x.py', nextRun: new Date(2030, 0, 1), schedulerWhitelist: [] });
+      const raw = await sql<{ w: string | null }>`SELECT scheduler_whitelist AS w FROM ${sql.table('Triggers')} WHERE trigger_name = 'fresh 2'`.execute(store.db);
+      expect(raw.rows).toEqual([{ w: '[]' }]);
+      await deleteTrigger(store, id);
+
       // Jobs and Logs.job_id exist and work; enums hold every value in the contract's order.
       const catalog = await readCatalogSnapshot(store.db, dialect);
       expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
       for (const [name, contract] of Object.entries(CONTRACT_TABLES)) {
-        expect(catalog.tables[name]!.columns.map((c) => [c.name, c.nullable]), name).toEqual(contract.columns.map((c) => [c.name, c.nullable]));
+        // 2.0.x made the whitelist NOT NULL; SCHEMA.md keeps it so (we always write '[]').
+        const expected = contract.columns.map((c) => [c.name, c.nullable && !(shape.whitelistNotNull && name === 'Triggers' && c.name === 'scheduler_whitelist')]);
+        expect(catalog.tables[name]!.columns.map((c) => [c.name, c.nullable]), name).toEqual(expected);
         expect(catalog.tables[name]!.indexes, name).toEqual(contract.indexes);
       }
       if (dialect === 'postgres') expect(catalog.enums).toEqual(CONTRACT_ENUMS);
@@ -173,10 +190,12 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
         expect(type('Triggers', 'process_status')).toBe(expectedCatalogType('mysql', 'enum:triggerstatus'));
         expect(type('Queues', 'status')).toBe(expectedCatalogType('mysql', 'enum:queuestatus'));
         expect(type('Logs', 'log_level')).toBe(expectedCatalogType('mysql', 'enum:loglevel'));
+        expect(type('Jobs', 'status')).toBe(expectedCatalogType('mysql', 'enum:jobstatus'));
       }
       const jobId = '11111111-2222-4333-8444-555555555555';
       await createLog(store, { level: 'INFO', processName: 'report', message: 'with job', jobId });
       expect((await listLogs(store, { jobId })).map((log) => log.message)).toEqual(['with job']);
+      expect(await checkSchema(store.db, store.dialect)).toEqual({ revision: `${HEAD}+${LAST_OWN}`, current: true, firstStep: undefined });
 
       const rows = await readAllRows(store.db, dialect, [...tables, 'alembic_version', 'oo_migrations']);
       const again = await upgrade(store);
@@ -185,6 +204,22 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
       expect(await readCatalogSnapshot(store.db, dialect)).toEqual(catalog);
       expect(await readAllRows(store.db, dialect, [...tables, 'alembic_version', 'oo_migrations'])).toEqual(rows);
     });
+
+    it('before upgrade, every part that checks the schema is told in one line to run upgrade', async () => {
+      await buildShape(store.db, dialect, shape);
+      const check = await checkSchema(store.db, store.dialect);
+      expect(check.current).toBe(false);
+      expect(schemaNotCurrent(check).message).toMatch(/^the database schema \(.+\) is older than this program needs \(it would first .+\): run `openorchestrator upgrade` on it once/);
+    });
+  });
+
+  it('a half-upgraded database (recorded complete, Jobs without trigger_id) is not current, and upgrade adds the column', async () => {
+    await upgrade(store);
+    await sql.raw(dialect === 'mysql' ? 'ALTER TABLE `Jobs` DROP COLUMN trigger_id' : 'ALTER TABLE "Jobs" DROP COLUMN trigger_id').execute(store.db);
+    const check = await checkSchema(store.db, store.dialect);
+    expect(check).toMatchObject({ revision: `${HEAD}+${LAST_OWN}`, current: false, firstStep: 'add column Jobs.trigger_id (which trigger started a job)' });
+    expect((await upgrade(store)).result.steps).toEqual(['add column Jobs.trigger_id (which trigger started a job)']);
+    expect((await checkSchema(store.db, store.dialect)).current).toBe(true);
   });
 
   it('refuses a database at an unknown (newer) upstream revision and changes nothing', async () => {
@@ -234,7 +269,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-003-indexes'`).execute(store.db);
 
     const { result } = await upgrade(store);
-    expect(result.steps).toEqual(['create index ix_Queues_queue_name on Queues', OWN_STEPS[3]]);
+    expect(result.steps).toEqual(['create index ix_Queues_queue_name on Queues', INDEXES_STEP]);
     expect(await readCatalogSnapshot(store.db, dialect)).toEqual(complete);
     expect((await upgrade(store)).result.steps).toEqual([]);
   });

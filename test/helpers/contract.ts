@@ -126,6 +126,7 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
   ),
   alembic_version: table([col('version_num', 'varchar(32)')], ['version_num']),
   oo_migrations: table([col('name', 'varchar(100)'), col('applied_at', 'datetime')], ['name']),
+  oo_run_requests: table([col('trigger_id', 'uuid'), col('requested_at', 'datetime')], ['trigger_id']),
 };
 
 const longest = (values: string[]) => Math.max(...values.map((v) => v.length));

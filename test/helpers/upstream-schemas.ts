@@ -10,13 +10,48 @@
  * - `526b6edac328`: + Schedulers.
  * - `90d46abd44a3`: + Triggers.scheduler_whitelist, Triggers.priority (server default '0').
  * - `9698388a0709`: + Triggers.git_branch. The enums still lack KILLING/KILLED.
+ * - `1c87ed320c78` (3.0.0): + Jobs (no trigger_id, no indexes; PostgreSQL gets the type
+ *   jobstatus from CREATE TABLE), + Logs.job_id (no FK).
+ *
+ * `whitelistNotNull`: the 2.0.0/2.0.1 releases shipped 90d46abd44a3 with
+ * `scheduler_whitelist VARCHAR(250) NOT NULL DEFAULT '[]'`; upstream later edited that migration
+ * in place to nullable, so a database made by 2.0.x (and later upgraded by 3.0) keeps NOT NULL
+ * while one made by 3.0 from scratch has NULL.
+ *
+ * Our own earlier release (`ts-0.1.0`): the DDL it generated, kept verbatim per dialect in
+ * test/fixtures/schemas/, stamped 9698388a0709, with our Jobs and oo_migrations.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../src/db/types.js';
 import type { LiveDialect } from './databases.js';
 
-export type UpstreamRevision = 'pre-alembic' | 'b67b7649b282' | '526b6edac328' | '90d46abd44a3' | '9698388a0709';
-export const UPSTREAM_REVISIONS: UpstreamRevision[] = ['pre-alembic', 'b67b7649b282', '526b6edac328', '90d46abd44a3', '9698388a0709'];
+export type UpstreamRevision = 'pre-alembic' | 'b67b7649b282' | '526b6edac328' | '90d46abd44a3' | '9698388a0709' | '1c87ed320c78';
+export const UPSTREAM_REVISIONS: UpstreamRevision[] = ['pre-alembic', 'b67b7649b282', '526b6edac328', '90d46abd44a3', '9698388a0709', '1c87ed320c78'];
+
+/** A database as some release left it: an upstream revision, how 2.0.x made the whitelist, or ours. */
+export interface Shape {
+  label: string;
+  revision: UpstreamRevision;
+  /** made by the 2.0.0/2.0.1 migration: scheduler_whitelist NOT NULL DEFAULT '[]' */
+  whitelistNotNull?: boolean;
+  /** made by openorchestrator-ts 0.1.0 (stamped 9698388a0709, our Jobs, oo_migrations) */
+  ours?: boolean;
+}
+
+/** Every shape `upgrade` must bring to the contract, oldest first. */
+export const SHAPES: Shape[] = [
+  { label: 'pre-alembic (v1.x)', revision: 'pre-alembic' },
+  { label: 'b67b7649b282', revision: 'b67b7649b282' },
+  { label: '526b6edac328', revision: '526b6edac328' },
+  { label: '90d46abd44a3 as released in 2.0.0/2.0.1', revision: '90d46abd44a3', whitelistNotNull: true },
+  { label: '90d46abd44a3 as edited upstream', revision: '90d46abd44a3' },
+  { label: '9698388a0709', revision: '9698388a0709' },
+  { label: '1c87ed320c78 (3.0.0 from scratch)', revision: '1c87ed320c78' },
+  { label: '1c87ed320c78 (2.0.1 upgraded by 3.0.0)', revision: '1c87ed320c78', whitelistNotNull: true },
+  { label: 'openorchestrator-ts 0.1.0', revision: '9698388a0709', ours: true },
+];
 
 type EnumType = { enum: string; values: string[] };
 type OldType = 'uuid' | 'datetime' | 'boolean' | 'integer' | { varchar: number } | EnumType;
@@ -130,6 +165,21 @@ function initialTables(enums: Record<string, string[]>): OldTable[] {
   ];
 }
 
+const JOBS_3_0 = (jobstatus: string[]): OldTable => ({
+  name: 'Jobs',
+  primaryKey: 'id',
+  indexes: [],
+  columns: [
+    c('id', 'uuid'),
+    c('process_name', str(100)),
+    c('scheduler_name', str(100)),
+    c('start_time', 'datetime'),
+    c('end_time', 'datetime', true),
+    c('status', { enum: 'jobstatus', values: jobstatus }),
+  ],
+});
+const JOBSTATUS = ['RUNNING', 'DONE', 'FAILED', 'KILLED'];
+
 const SCHEDULERS: OldTable = {
   name: 'Schedulers',
   primaryKey: 'machine_name',
@@ -190,6 +240,7 @@ const REVISION_INDEX: Record<UpstreamRevision, number> = {
   '526b6edac328': 2,
   '90d46abd44a3': 3,
   '9698388a0709': 4,
+  '1c87ed320c78': 5,
 };
 
 /** True when `revision` includes the changes of `than` (pre-alembic counts as the initial shape). */
@@ -201,7 +252,7 @@ export function atLeast(revision: UpstreamRevision, than: UpstreamRevision): boo
  * The statements that build a database at `revision`, in the order the Python tool ran them:
  * the initial tables, then each alembic migration, then the alembic_version row.
  */
-export function upstreamSchemaSql(dialect: LiveDialect, revision: UpstreamRevision): string[] {
+export function upstreamSchemaSql(dialect: LiveDialect, revision: UpstreamRevision, options: { whitelistNotNull?: boolean } = {}): string[] {
   const enums = upstreamEnums(revision);
   const statements: string[] = [];
   if (dialect === 'postgres') {
@@ -212,10 +263,18 @@ export function upstreamSchemaSql(dialect: LiveDialect, revision: UpstreamRevisi
   for (const table of initialTables(enums)) statements.push(...createTableSql(dialect, table));
   if (atLeast(revision, '526b6edac328')) statements.push(...createTableSql(dialect, SCHEDULERS));
   if (atLeast(revision, '90d46abd44a3')) {
-    statements.push(addColumnSql(dialect, 'Triggers', c('scheduler_whitelist', str(250), true)));
+    statements.push(
+      addColumnSql(dialect, 'Triggers', options.whitelistNotNull ? c('scheduler_whitelist', str(250), false, '[]') : c('scheduler_whitelist', str(250), true)),
+    );
     statements.push(addColumnSql(dialect, 'Triggers', c('priority', 'integer', false, '0')));
   }
   if (atLeast(revision, '9698388a0709')) statements.push(addColumnSql(dialect, 'Triggers', c('git_branch', str(100), true)));
+  if (atLeast(revision, '1c87ed320c78')) {
+    // op.create_table with sa.Enum(name='jobstatus') creates the PostgreSQL type first.
+    if (dialect === 'postgres') statements.push(`CREATE TYPE jobstatus AS ENUM (${JOBSTATUS.map((v) => `'${v}'`).join(', ')})`);
+    statements.push(...createTableSql(dialect, JOBS_3_0(JOBSTATUS)));
+    statements.push(addColumnSql(dialect, 'Logs', c('job_id', 'uuid', true)));
+  }
   if (revision !== 'pre-alembic') {
     statements.push('CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)');
     statements.push(`INSERT INTO alembic_version (version_num) VALUES ('${revision}')`);
@@ -224,15 +283,41 @@ export function upstreamSchemaSql(dialect: LiveDialect, revision: UpstreamRevisi
 }
 
 /** Builds the database at `revision` on the connected, empty database. */
-export async function buildUpstreamSchema(db: Kysely<Database>, dialect: LiveDialect, revision: UpstreamRevision): Promise<void> {
-  for (const statement of upstreamSchemaSql(dialect, revision)) await sql.raw(statement).execute(db);
+export async function buildUpstreamSchema(db: Kysely<Database>, dialect: LiveDialect, revision: UpstreamRevision, options: { whitelistNotNull?: boolean } = {}): Promise<void> {
+  for (const statement of upstreamSchemaSql(dialect, revision, options)) await sql.raw(statement).execute(db);
 }
+
+/** Our 0.1.0's DDL for `dialect`, as it generated it (test/fixtures/schemas/). */
+export function ours010Sql(dialect: LiveDialect): string[] {
+  const text = readFileSync(fileURLToPath(new URL(`../fixtures/schemas/openorchestrator-ts-0.1.0.${dialect}.sql`, import.meta.url)), 'utf8');
+  return text
+    .split(/;\n/)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement !== '');
+}
+
+/** Builds a database in `shape` (tables, bookkeeping, no rows) on the connected, empty database. */
+export async function buildShape(db: Kysely<Database>, dialect: LiveDialect, shape: Shape): Promise<void> {
+  if (!shape.ours) return buildUpstreamSchema(db, dialect, shape.revision, shape);
+  for (const statement of ours010Sql(dialect)) await sql.raw(statement).execute(db);
+  // 0.1.0 recorded each of its migrations after running its statements.
+  for (const name of ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes']) {
+    await sql`INSERT INTO oo_migrations (name, applied_at) VALUES (${name}, ${'2026-06-01 12:00:00.000000'})`.execute(db);
+  }
+}
+
+/** True when the shape has Jobs and Logs.job_id (3.0.0, or ours). */
+export const hasJobs = (shape: Shape): boolean => shape.ours === true || atLeast(shape.revision, '1c87ed320c78');
 
 /** Ids of the rows `insertPythonRows` writes, in the canonical dashed form. */
 export const PYTHON_IDS = {
   trigger: '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b',
   queueElement: '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d',
   log: 'f0e1d2c3-b4a5-4968-8776-5a4b3c2d1e0f',
+  /** a finished job a Python 3.0 Scheduler wrote (no trigger_id) */
+  doneJob: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+  /** a job a Python 3.0 Scheduler on machine PC1 is running now */
+  runningJob: '1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e',
 };
 
 /** A naive datetime as the Python side writes it: microseconds, dropped by MySQL's plain DATETIME. */
@@ -247,7 +332,7 @@ const pyBool = (dialect: LiveDialect, value: boolean): unknown => (dialect === '
  * Rows as the Python tool writes them at `revision`: a scheduled trigger, a queue element in
  * progress, a log, a constant and (from 526b6edac328) a scheduler heartbeat.
  */
-export function pythonRows(dialect: LiveDialect, revision: UpstreamRevision): Record<string, Record<string, unknown>[]> {
+export function pythonRows(dialect: LiveDialect, revision: UpstreamRevision, shape: Pick<Shape, 'ours'> = {}): Record<string, Record<string, unknown>[]> {
   const trigger: Record<string, unknown> = {
     id: pyId(dialect, PYTHON_IDS.trigger),
     trigger_name: 'Nightly report',
@@ -293,12 +378,26 @@ export function pythonRows(dialect: LiveDialect, revision: UpstreamRevision): Re
   if (atLeast(revision, '526b6edac328')) {
     rows.Schedulers = [{ machine_name: 'PC1', last_update: pyDate(dialect, '2024-03-04 09:16:02.000000'), latest_trigger: 'Nightly report', latest_trigger_time: null }];
   }
+  if (atLeast(revision, '1c87ed320c78') || shape.ours) {
+    const job = (id: string, status: string, start: string, end: string | null) => ({
+      id: pyId(dialect, id),
+      process_name: 'report',
+      scheduler_name: 'PC1',
+      start_time: pyDate(dialect, start),
+      end_time: end === null ? null : pyDate(dialect, end),
+      status,
+      // Python Schedulers write no trigger_id; our 0.1.0 always did.
+      ...(shape.ours ? { trigger_id: pyId(dialect, PYTHON_IDS.trigger) } : {}),
+    });
+    rows.Jobs = [job(PYTHON_IDS.doneJob, 'DONE', '2024-03-04 02:00:01.250000', '2024-03-04 02:03:11.500000'), job(PYTHON_IDS.runningJob, 'RUNNING', '2024-03-05 02:00:00.750000', null)];
+    rows.Logs![0]!.job_id = pyId(dialect, PYTHON_IDS.doneJob);
+  }
   return rows;
 }
 
 /** Inserts `pythonRows` with plain parameterised INSERTs, parents first. */
-export async function insertPythonRows(db: Kysely<Database>, dialect: LiveDialect, revision: UpstreamRevision): Promise<void> {
-  for (const [table, rows] of Object.entries(pythonRows(dialect, revision))) {
+export async function insertPythonRows(db: Kysely<Database>, dialect: LiveDialect, revision: UpstreamRevision, shape: Pick<Shape, 'ours'> = {}): Promise<void> {
+  for (const [table, rows] of Object.entries(pythonRows(dialect, revision, shape))) {
     for (const row of rows) {
       const columns = Object.keys(row);
       const names = sql.raw(columns.map((name) => quote(dialect, name)).join(', '));

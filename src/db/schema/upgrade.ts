@@ -271,7 +271,8 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   // 1c87ed320c78 (3.0.0): Jobs and Logs.job_id. Our Jobs carries trigger_id and indexes beside
   // upstream's columns; a Jobs table that upstream made gets them under oo-004 below.
   if (!has(JOBS.name)) steps.push(createTable(JOBS, ' (upstream revision 1c87ed320c78)'));
-  if (has('Logs') && !catalog.columns.get('Logs')?.has(LOGS_JOB_ID.name)) {
+  // Logs exists by now (created above from the base definition, which lacks job_id, if missing).
+  if (!catalog.columns.get('Logs')?.has(LOGS_JOB_ID.name)) {
     steps.push({ description: 'add column Logs.job_id (upstream revision 1c87ed320c78)', statements: [addColumnSql(dialect, 'Logs', LOGS_JOB_ID)] });
   }
   // Stamped only once the shape is 3.0's, so that Python 3.0's own `alembic upgrade head` finds
