@@ -316,12 +316,16 @@ export function normalizeCron(expression: string): string {
 }
 
 /**
- * True if `parseCron` accepts the expression (which is exactly when cronsim accepts it).
+ * True if `parseCron` accepts the expression: cronsim's five fields (names, ranges, steps,
+ * lists, `L`, `LW`, `nL`, `n#k`, the day-of-month/day-of-week OR rule), and also the shorthands
+ * `@hourly` ... `@annually` and `?` in the day fields, which cronsim itself rejects: those are
+ * stored in their `normalizeCron` form, which cronsim reads. `nW` is refused, as by cronsim.
  * An accepted expression can still have no run within 50 years (`nextRun` then throws).
  *
  * @example
  *   isValidCron('0 0 L * *') // true
- *   isValidCron('0 0 ? * *') // false
+ *   isValidCron('0 0 ? * *') // true (stored as '0 0 * * *')
+ *   isValidCron('0 0 15W * *') // false
  */
 export function isValidCron(expression: string): boolean {
   try {
