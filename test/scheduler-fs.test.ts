@@ -4,7 +4,7 @@
  * folders inside the work folder; the entry search is bounded and does not follow folder links.
  * Runs as root here: "another user" is a folder chowned to nobody (uid 65534).
  */
-import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENTRY_SEARCH_LIMITS, findEntry } from '../src/scheduler/entry.js';
@@ -39,13 +39,27 @@ describe('the work folder', () => {
     expect(mode(root)).toBe(0o700);
   });
 
-  it('tightens a folder of ours that others may read (left 0755 by an older version)', () => {
+  it('tightens a machine folder of ours that others may read (left 0755 by an older version), not the work folder', () => {
     const workDir = tempDir();
+    chmodSync(workDir, 0o755);
     mkdirSync(join(workDir, 'pc'), { mode: 0o755 });
     expect(mode(join(workDir, 'pc'))).toBe(0o755);
     openWorkFolder(workDir, 'pc');
-    expect(mode(workDir)).toBe(0o700);
+    expect(mode(workDir)).toBe(0o755);
     expect(mode(join(workDir, 'pc'))).toBe(0o700);
+  });
+
+  it('is refused when others may write in it, unless it has the sticky bit (as /tmp)', () => {
+    const open = tempDir();
+    chmodSync(open, 0o777);
+    expect(() => openWorkFolder(open, 'pc')).toThrow(`the Scheduler's work folder ${open} may be written by other users (mode 777), so it is not used: chmod 700 it or give another --work-dir`);
+    chmodSync(open, 0o775);
+    expect(() => openWorkFolder(open, 'pc')).toThrow(/may be written by other users \(mode 775\)/);
+    expect(existsSync(join(open, 'pc'))).toBe(false);
+    chmodSync(open, 0o1777);
+    expect(openWorkFolder(open, 'pc')).toBe(join(open, 'pc'));
+    expect(mode(open)).toBe(0o777);
+    expect(mode(join(open, 'pc'))).toBe(0o700);
   });
 
   it('is refused when it is a symbolic link, and nothing behind the link is touched', () => {

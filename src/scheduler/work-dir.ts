@@ -44,17 +44,28 @@ export function jobFolder(root: string, jobId: string): string {
 
 /**
  * Creates (0700) or checks the work directory and this machine's folder in it; returns the
- * machine folder. Throws InputError when either is a symbolic link or belongs to another user,
- * since the start-up clean-up would then delete what that link or user chose.
+ * machine folder, private (0700). Throws InputError when either is a symbolic link or belongs
+ * to another user, or when others may write in the work directory without the sticky bit,
+ * since the start-up clean-up could then delete what that link or user chose.
  */
 export function openWorkFolder(workDir: string, machineName: string): string {
   const root = machineFolder(workDir, machineName);
-  ensurePrivateFolder(resolve(workDir), 'work folder');
-  ensurePrivateFolder(root, 'machine folder');
+  const work = ensureOwnFolder(resolve(workDir), 'work folder');
+  // Others who may write in the work folder could swap the machine folder for a link after it
+  // was checked; the sticky bit (as on /tmp) stops them.
+  if (process.platform !== 'win32' && (work.mode & 0o022) !== 0 && (work.mode & 0o1000) === 0) {
+    throw new InputError(`the Scheduler's work folder ${resolve(workDir)} may be written by other users (mode ${(work.mode & 0o7777).toString(8)}), so it is not used: chmod 700 it or give another --work-dir`);
+  }
+  const machine = ensureOwnFolder(root, 'machine folder');
+  // The machine folder is the Scheduler's alone: one left 0755 by an older version (or made by
+  // hand) is tightened, so other users cannot read the clones and what robots write next to them.
+  // The work folder is left as it is: it may be a folder others need (a --work-dir of /tmp).
+  if (process.platform !== 'win32' && (machine.mode & 0o077) !== 0) chmodSync(root, 0o700);
   return root;
 }
 
-function ensurePrivateFolder(folder: string, what: string): void {
+/** The folder, created 0700 when missing; refused unless it is a real folder of this user. */
+function ensureOwnFolder(folder: string, what: string): Stats {
   let stats = lstatSync(folder, { throwIfNoEntry: false });
   if (!stats) {
     try {
@@ -66,9 +77,7 @@ function ensurePrivateFolder(folder: string, what: string): void {
   }
   const problem = folderProblem(stats);
   if (problem) throw new InputError(`the Scheduler's ${what} ${folder} ${problem}, so it is not used: remove it or give another --work-dir`);
-  // A folder of ours left 0755 by an older version (or made by hand) is tightened, so other
-  // users cannot read the clones (robot code, and whatever the robots write next to it).
-  if (process.platform !== 'win32' && (stats.mode & 0o077) !== 0) chmodSync(folder, 0o700);
+  return stats;
 }
 
 /** Why a folder must not be used, or undefined. Windows has no uid to compare (skipped). */
