@@ -52,7 +52,7 @@ describe('the work folder', () => {
   it('is refused when others may write in it, unless it has the sticky bit (as /tmp)', () => {
     const open = tempDir();
     chmodSync(open, 0o777);
-    expect(() => openWorkFolder(open, 'pc')).toThrow(`the Scheduler's work folder ${open} may be written by other users (mode 777), so it is not used: chmod 700 it or give another --work-dir`);
+    expect(() => openWorkFolder(open, 'pc')).toThrow(`the Scheduler's work folder ${open} may be written by other users (mode 777), so it is not used: make it private (chmod 700) or give another --work-dir`);
     chmodSync(open, 0o775);
     expect(() => openWorkFolder(open, 'pc')).toThrow(/may be written by other users \(mode 775\)/);
     expect(existsSync(join(open, 'pc'))).toBe(false);

@@ -54,7 +54,7 @@ export function openWorkFolder(workDir: string, machineName: string): string {
   // Others who may write in the work folder could swap the machine folder for a link after it
   // was checked; the sticky bit (as on /tmp) stops them.
   if (process.platform !== 'win32' && (work.mode & 0o022) !== 0 && (work.mode & 0o1000) === 0) {
-    throw new InputError(`the Scheduler's work folder ${resolve(workDir)} may be written by other users (mode ${(work.mode & 0o7777).toString(8)}), so it is not used: chmod 700 it or give another --work-dir`);
+    throw new InputError(`the Scheduler's work folder ${resolve(workDir)} may be written by other users (mode ${(work.mode & 0o7777).toString(8)}), so it is not used: make it private (chmod 700) or give another --work-dir`);
   }
   const machine = ensureOwnFolder(root, 'machine folder');
   // The machine folder is the Scheduler's alone: one left 0755 by an older version (or made by
