@@ -2,6 +2,7 @@
  * `openorchestrator scheduler` as a process: JSON lines without secrets, and clean stops on
  * SIGTERM (wait for the robot) and a second SIGINT (kill it, record Killed).
  */
+import { chownSync, existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLatestJobOfTrigger } from '../src/db/store/jobs.js';
@@ -58,6 +59,28 @@ describe('openorchestrator scheduler (CLI)', () => {
     expect((await listLogs(live.store, { jobId: job.id }))[0]?.message).toMatch(/killed because the Scheduler on cli-two was stopped/);
     expect(cli.stdout()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}Scheduler "cli-two" started on postgresql\+psycopg2:\/\/postgres:\*\*\*@/);
     expect(cli.stdout() + cli.stderr()).not.toContain(PASSWORD);
+  });
+
+  it('refuses, in one line, a work folder that is a symbolic link or another user\'s, before touching anything', async () => {
+    const home = tempDir('oo-victim-');
+    writeFileSync(join(home, 'precious.txt'), 'keep');
+    const workDir = tempDir();
+    symlinkSync(home, join(workDir, 'cli-link'));
+    let cli = spawnCliScheduler(['--connection-string', url, '--key', KEY, '--machine-name', 'cli-link', '--work-dir', workDir]);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toBe(`error: the Scheduler's machine folder ${join(workDir, 'cli-link')} is a symbolic link, so it is not used: remove it or give another --work-dir\n`);
+    expect(existsSync(join(home, 'precious.txt'))).toBe(true);
+    const planted = tempDir();
+    chownSync(planted, 65534, 65534);
+    cli = spawnCliScheduler(['--connection-string', url, '--key', KEY, '--machine-name', 'cli-owner', '--work-dir', planted]);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toMatch(/^error: the Scheduler's work folder .* belongs to another user \(uid 65534, this Scheduler runs as uid \d+\), so it is not used: remove it or give another --work-dir\n$/);
+  });
+
+  it('refuses --secrets-in-env-only with --secrets-in-argv in one line', async () => {
+    const cli = spawnCliScheduler(['--connection-string', url, '--key', KEY, '--secrets-in-env-only', '--secrets-in-argv', '--work-dir', tempDir()]);
+    expect(await cli.exited).toBe(1);
+    expect(cli.stderr()).toBe('error: --secrets-in-env-only and --secrets-in-argv contradict each other: give one of them\n');
   });
 
   it('fails in one line when the key is missing', async () => {

@@ -56,20 +56,20 @@ describe('BoundedText', () => {
 });
 
 describe('entries', () => {
-  it('finds the first main.py breadth-first, else main.ts or main.js, skipping .git and node_modules', () => {
+  it('finds the first main.py breadth-first, else main.ts or main.js, skipping .git and node_modules', async () => {
     const root = tempDir();
     for (const path of ['a/b/main.py', 'node_modules/x/main.py', 'main.js', 'z/main.py', '.git/main.py']) {
       mkdirSync(join(root, path, '..'), { recursive: true });
       writeFileSync(join(root, path), '');
     }
-    expect(findEntry(root)).toBe(join(root, 'z', 'main.py'));
+    expect(await findEntry(root)).toBe(join(root, 'z', 'main.py'));
     const js = tempDir();
     writeFileSync(join(js, 'main.js'), '');
     mkdirSync(join(js, 'src'));
     writeFileSync(join(js, 'src', 'main.ts'), '');
-    expect(findEntry(js)).toBe(join(js, 'src', 'main.ts'));
-    expect(findEntry(tempDir())).toBeUndefined();
-    expect(() => localEntry(join(js, 'nope.py'))).toThrow(/process path not found/);
+    expect(await findEntry(js)).toBe(join(js, 'src', 'main.ts'));
+    expect(await findEntry(tempDir())).toBeUndefined();
+    await expect(localEntry(join(js, 'nope.py'))).rejects.toThrow(/process path not found/);
   });
 
   it('runs each kind with its interpreter', () => {

@@ -29,6 +29,7 @@ interface Flags {
   workDir: string;
   python: string;
   secretsInEnvOnly?: boolean;
+  secretsInArgv?: boolean;
   killGrace: number;
   cloneTimeout: number;
   maxBackoff: number;
@@ -56,7 +57,8 @@ export function registerScheduler(program: Command): void {
     .option('--exclusive', 'run only triggers whose whitelist names this machine')
     .option('--work-dir <path>', 'where git triggers are cloned', defaultWorkDir())
     .option('--python <command>', 'command that runs .py robots', defaultPython())
-    .option('--secrets-in-env-only', 'pass the connection string and key in the environment only (empty in argv)')
+    .option('--secrets-in-env-only', 'pass the connection string and key to every robot in the environment only (empty in argv)')
+    .option('--secrets-in-argv', 'also pass them in the argv of .js/.ts robots (default: environment only for those; argv is visible to every local user)')
     .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL when killing a robot', seconds, DEFAULT_KILL_GRACE_SECONDS)
     .option('--clone-timeout <seconds>', 'seconds a git clone may take', seconds, DEFAULT_CLONE_TIMEOUT_SECONDS)
     .option('--max-backoff <seconds>', 'longest wait between reconnection attempts while the database is down', seconds, DEFAULT_MAX_BACKOFF_SECONDS)
@@ -81,6 +83,7 @@ export function registerScheduler(program: Command): void {
             workDir: flags.workDir,
             python: flags.python,
             secretsInEnvOnly: flags.secretsInEnvOnly,
+            secretsInArgv: flags.secretsInArgv,
             killGraceSeconds: flags.killGrace,
             cloneTimeoutSeconds: flags.cloneTimeout,
             maxBackoffSeconds: flags.maxBackoff,

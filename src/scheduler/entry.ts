@@ -3,58 +3,86 @@
  * file according to its kind (`.py` with Python, `.js` with node, `.ts` with node and tsx,
  * anything else directly).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LaunchError } from './launch-error.js';
 
 const SKIPPED_FOLDERS = new Set(['.git', 'node_modules', '__pycache__', '.venv', 'venv']);
+/** Entry names in order of preference: Python robots first, as the Python Scheduler looks for them. */
+const ENTRY_NAMES = ['main.py', 'main.ts', 'main.js', 'main.mjs'] as const;
 
-/** Files in `root` (breadth-first, names sorted within a folder) that `matches` accepts. */
-function breadthFirst(root: string, matches: (name: string) => boolean): string | undefined {
+/** How far the entry search goes: folder levels below the root, and names looked at in all. */
+export interface EntrySearchLimits {
+  maxDepth: number;
+  maxEntries: number;
+}
+
+/** A repository is someone else's code: its shape must not make the search endless or long. */
+export const ENTRY_SEARCH_LIMITS: EntrySearchLimits = { maxDepth: 10, maxEntries: 10_000 };
+
+/**
+ * The entry of a robot folder: the first `main.py` breadth-first (names sorted within a folder),
+ * else the first `main.ts`, `main.js`, `main.mjs` (`main.ts` wins in a folder that has both).
+ * Undefined when there is none. One breadth-first walk, asynchronous so the Scheduler keeps
+ * beating meanwhile; it never follows a symbolic link to a folder (a link such as `a -> .` would
+ * make it endless), looks at most `maxDepth` levels deep and throws LaunchError after
+ * `maxEntries` names without a `main.py`.
+ */
+export async function findEntry(root: string, limits: EntrySearchLimits = ENTRY_SEARCH_LIMITS): Promise<string | undefined> {
+  const found = new Map<string, string>();
+  let seen = 0;
   let level = [root];
-  while (level.length > 0) {
+  for (let depth = 0; level.length > 0 && depth <= limits.maxDepth; depth++) {
     const next: string[] = [];
     for (const folder of level) {
-      let names: string[];
+      let entries;
       try {
-        names = readdirSync(folder).sort();
+        entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       } catch {
         continue;
       }
-      const found = names.find((name) => matches(name) && statSync(join(folder, name), { throwIfNoEntry: false })?.isFile());
-      if (found) return join(folder, found);
-      for (const name of names) {
-        if (SKIPPED_FOLDERS.has(name)) continue;
-        const path = join(folder, name);
-        if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) next.push(path);
+      seen += entries.length;
+      for (const entry of entries) {
+        const path = join(folder, entry.name);
+        if ((ENTRY_NAMES as readonly string[]).includes(entry.name) && !found.has(entry.name) && (await isFile(entry, path))) found.set(entry.name, path);
+        else if (entry.isDirectory() && !SKIPPED_FOLDERS.has(entry.name)) next.push(path);
+      }
+      const python = found.get('main.py');
+      if (python) return python;
+      if (seen > limits.maxEntries) {
+        const other = firstFound(found);
+        if (other) return other;
+        throw new LaunchError(`gave up looking for main.py, main.ts or main.js after ${limits.maxEntries} files and folders: put the entry nearer the top of the repository`);
       }
     }
     level = next;
   }
+  return firstFound(found);
+}
+
+function firstFound(found: Map<string, string>): string | undefined {
+  for (const name of ENTRY_NAMES) {
+    const path = found.get(name);
+    if (path) return path;
+  }
   return undefined;
 }
 
-/**
- * The entry of a robot folder: the first `main.py` breadth-first (Python robots, as the Python
- * Scheduler looks for them), else the first `main.ts` or `main.js` (`main.ts` wins in a folder
- * that has both). Undefined when there is none.
- */
-export function findEntry(root: string): string | undefined {
-  return (
-    breadthFirst(root, (name) => name === 'main.py') ??
-    breadthFirst(root, (name) => name === 'main.ts') ??
-    breadthFirst(root, (name) => name === 'main.js') ??
-    breadthFirst(root, (name) => name === 'main.mjs')
-  );
+/** A regular file, or a symbolic link to one (a link to a folder is not an entry). */
+async function isFile(entry: { isFile(): boolean; isSymbolicLink(): boolean }, path: string): Promise<boolean> {
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
 }
 
 /** The entry for a local process path: the file itself, or the entry of a folder. */
-export function localEntry(processPath: string): string {
+export async function localEntry(processPath: string): Promise<string> {
   if (!existsSync(processPath)) throw new LaunchError(`process path not found: ${processPath} (on this machine)`);
   if (statSync(processPath).isDirectory()) {
-    const entry = findEntry(processPath);
+    const entry = await findEntry(processPath);
     if (!entry) throw new LaunchError(`no main.py, main.ts or main.js found in the folder ${processPath}`);
     return entry;
   }
@@ -83,6 +111,11 @@ export interface Command {
   args: string[];
   /** a readable name of what runs it, for messages */
   runner: string;
+  /**
+   * cmd.exe parses its own command line: `args` and the robot's arguments are to be quoted with
+   * cmdArguments (windows-quote.ts) and passed verbatim
+   */
+  windowsCmd?: boolean;
 }
 
 /** How to run an entry file. */
@@ -102,7 +135,7 @@ export function commandFor(entry: string, options: { python: string }): Command 
       return { command: process.execPath, args: ['--import', resolveTsxLoader(), entry], runner: 'node with tsx' };
     case '.bat':
     case '.cmd':
-      return { command: process.env.ComSpec ?? 'cmd.exe', args: ['/d', '/c', entry], runner: 'cmd.exe' };
+      return { command: process.env.ComSpec ?? 'cmd.exe', args: [entry], runner: 'cmd.exe', windowsCmd: true };
     default:
       return { command: entry, args: [], runner: basename(entry) };
   }

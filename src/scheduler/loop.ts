@@ -26,15 +26,16 @@ import { getTriggerStatuses, listDueTriggers, type Trigger } from '../db/store/t
 import { InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
-import { commandFor, findEntry, localEntry, workingFolderOf } from './entry.js';
+import { commandFor, ENTRY_SEARCH_LIMITS, findEntry, localEntry, workingFolderOf } from './entry.js';
 import { cloneRepository, redactGitUrl } from './git.js';
 import { LaunchError } from './launch-error.js';
 import { resolveOptions, type ResolvedOptions, type SchedulerOptions } from './options.js';
 import { recordOutcome, type RunOutcome, type RunRecord } from './outcome.js';
 import { candidatesHere, mayStartNow, type RunningHere } from './poll.js';
 import { reconcileStaleJobs } from './reconcile.js';
+import { launchArgs, robotArgv, secretsInArgvFor } from './robot-argv.js';
 import { startProcess, type ProcessEnd, type RobotProcess } from './runner.js';
-import { cleanLeftovers, jobFolder, machineFolder, removeFolder } from './work-dir.js';
+import { cleanLeftovers, jobFolder, machineFolder, openWorkFolder, removeFolder } from './work-dir.js';
 
 interface RunningJob {
   jobId: string;
@@ -138,7 +139,13 @@ export class Scheduler {
    */
   async run(): Promise<void> {
     const { machineName, intervalSeconds, connectionString, exclusive } = this.options;
-    const leftovers = cleanLeftovers(this.#jobsRoot);
+    let leftovers: number;
+    try {
+      leftovers = cleanLeftovers(openWorkFolder(this.options.workDir, machineName));
+    } catch (error) {
+      await closeStore(this.#store).catch(() => undefined);
+      throw error;
+    }
     this.#log.info(
       'started',
       `Scheduler "${machineName}" started on ${redactConnectionString(connectionString)}, every ${intervalSeconds} s${exclusive ? ', exclusive (whitelisted triggers only)' : ''}${this.#paused ? ', paused' : ''}`,
@@ -309,9 +316,11 @@ export class Scheduler {
     try {
       const entry = await this.#entryFor(trigger, job);
       const command = commandFor(entry, this.options);
+      const launch = launchArgs(command, this.#robotArgs(trigger, jobId, entry));
       const child = await startProcess({
         command: command.command,
-        args: [...command.args, ...this.#robotArgs(trigger)],
+        args: launch.args,
+        windowsVerbatimArguments: launch.windowsVerbatimArguments,
         cwd: workingFolderOf(entry),
         env: this.#robotEnv(trigger, jobId),
         runner: command.runner,
@@ -342,15 +351,16 @@ export class Scheduler {
     job.folder = folder;
     this.#log.info('cloning', `cloning ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''}`, { jobId: job.jobId });
     await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000 });
-    const entry = findEntry(folder);
-    if (!entry) throw new LaunchError(`the repository ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''} has no main.py, main.ts or main.js`);
+    const entry = await findEntry(folder);
+    if (!entry) throw new LaunchError(`the repository ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''} has no main.py, main.ts or main.js (searched ${ENTRY_SEARCH_LIMITS.maxDepth} folder levels deep; links to folders are not followed)`);
     return entry;
   }
 
-  /** The argv protocol: process_name connection_string crypto_key process_args trigger_id. */
-  #robotArgs(trigger: Trigger): string[] {
-    const hide = this.options.secretsInEnvOnly;
-    return [trigger.processName, hide ? '' : this.options.connectionString, hide ? '' : this.options.cryptoKey, trigger.processArgs ?? '', trigger.id];
+  /** The argv protocol (robot-argv.ts); the secrets go on the command line only where needed. */
+  #robotArgs(trigger: Trigger, jobId: string, entry: string): string[] {
+    const { connectionString, cryptoKey } = this.options;
+    const run = { processName: trigger.processName, connectionString, cryptoKey, processArgs: trigger.processArgs, triggerId: trigger.id, jobId };
+    return robotArgv(run, secretsInArgvFor(entry, this.options));
   }
 
   #robotEnv(trigger: Trigger, jobId: string): NodeJS.ProcessEnv {

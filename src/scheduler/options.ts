@@ -1,6 +1,7 @@
 /** What a Scheduler is started with, and the defaults the CLI and the docs share. */
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
+import { InputError } from '../errors.js';
 
 export interface SchedulerOptions {
   /** SQLAlchemy-style URL of the central database */
@@ -17,8 +18,13 @@ export interface SchedulerOptions {
   workDir?: string;
   /** the command that runs `.py` entries */
   python?: string;
-  /** keep the connection string and key off robots' command lines (environment only) */
+  /** keep the connection string and key off every robot's command line (environment only) */
   secretsInEnvOnly?: boolean;
+  /**
+   * also put them on the command line of `.js`/`.ts` robots (by default only Python and other
+   * robots get them there; ours read the environment)
+   */
+  secretsInArgv?: boolean;
   /** seconds between asking a process tree to stop (SIGTERM) and forcing it (SIGKILL) */
   killGraceSeconds?: number;
   /** seconds a git clone may take */
@@ -41,6 +47,7 @@ export const defaultMachineName = (): string => hostname();
 export type ResolvedOptions = Required<SchedulerOptions>;
 
 export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
+  if (options.secretsInEnvOnly && options.secretsInArgv) throw new InputError('--secrets-in-env-only and --secrets-in-argv contradict each other: give one of them');
   return {
     connectionString: options.connectionString,
     cryptoKey: options.cryptoKey,
@@ -50,6 +57,7 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
     workDir: options.workDir ?? defaultWorkDir(),
     python: options.python ?? defaultPython(),
     secretsInEnvOnly: options.secretsInEnvOnly ?? false,
+    secretsInArgv: options.secretsInArgv ?? false,
     killGraceSeconds: options.killGraceSeconds ?? DEFAULT_KILL_GRACE_SECONDS,
     cloneTimeoutSeconds: options.cloneTimeoutSeconds ?? DEFAULT_CLONE_TIMEOUT_SECONDS,
     maxBackoffSeconds: options.maxBackoffSeconds ?? DEFAULT_MAX_BACKOFF_SECONDS,

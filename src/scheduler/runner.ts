@@ -21,6 +21,8 @@ export interface ProcessSpec {
   env: NodeJS.ProcessEnv;
   /** a readable name of what runs it, for the error when it cannot start */
   runner: string;
+  /** Windows: pass `args` as they are (already quoted for cmd.exe) */
+  windowsVerbatimArguments?: boolean;
 }
 
 export interface ProcessEnd {
@@ -97,6 +99,7 @@ export function startProcess(spec: ProcessSpec): Promise<RobotProcess> {
         stdio: ['ignore', 'ignore', 'pipe'],
         detached: process.platform !== 'win32',
         windowsHide: true,
+        windowsVerbatimArguments: spec.windowsVerbatimArguments ?? false,
       });
     } catch (error) {
       reject(new LaunchError(`could not start ${spec.runner}: ${(error as Error).message}`));

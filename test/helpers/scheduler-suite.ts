@@ -22,6 +22,7 @@ import {
   sleep,
   startScheduler,
   tempDir,
+  commitSymlinks,
   waitFor,
   waitForEndedJob,
   waitForRunningJob,
@@ -32,7 +33,9 @@ const ARGV_PY = join(ROBOTS, 'argv.py');
 const ROBOT_MJS = join(ROBOTS, 'robot.mjs');
 const LOGGER_TS = join(ROBOTS, 'logger.ts');
 const QUEUE_WORKER_TS = join(ROBOTS, 'queue-worker.ts');
+const ARGV_CONNECTION_TS = join(ROBOTS, 'argv-connection.ts');
 const ARGV_PY_TEXT = readFileSync(ARGV_PY, 'utf8');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ago = (ms: number) => new Date(Date.now() - ms);
 const soon = (ms: number) => new Date(Date.now() + ms);
@@ -71,7 +74,9 @@ export function schedulerSuite(dialect: LiveDialect): void {
         expect(job.startTime.getTime()).toBeGreaterThanOrEqual(dueAt.getTime());
         expect(job.schedulerName).toBe(s.scheduler.options.machineName);
         const seen = JSON.parse(readFileSync(out, 'utf8')) as { argv: string[]; env: Record<string, string> };
-        expect(seen.argv).toEqual(['py-argv', url, KEY, out, py]);
+        // The 3.0 protocol: seven values in sys.argv, the job id (this run's Jobs row) last.
+        expect(seen.argv).toEqual(['py-argv', url, KEY, out, py, job.id]);
+        expect(seen.argv[5]).toMatch(UUID);
         expect(seen.env).toMatchObject({ OpenOrchestratorConnString: url, OpenOrchestratorKey: KEY, OpenOrchestratorJobId: job.id, OpenOrchestratorTriggerId: py, OpenOrchestratorProcessName: 'py-argv', OpenOrchestratorProcessArgs: out });
         const trigger = await getTrigger(store, py);
         expect(trigger.status).toBe('DONE');
@@ -283,7 +288,7 @@ export function schedulerSuite(dialect: LiveDialect): void {
         const job = await waitForEndedJob(store, id);
         expect(job.status).toBe('DONE');
         const seen = JSON.parse(readFileSync(out, 'utf8')) as { argv: string[]; script: string; cwd: string };
-        expect(seen.argv).toEqual(['from-git', url, KEY, out, id]);
+        expect(seen.argv).toEqual(['from-git', url, KEY, out, id, job.id]);
         const root = machineFolder(s.scheduler.options.workDir, s.scheduler.options.machineName);
         expect(seen.script).toBe(join(root, job.id, 'robot', 'main.py'));
         expect(seen.cwd).toBe(join(root, job.id, 'robot'));
@@ -300,14 +305,61 @@ export function schedulerSuite(dialect: LiveDialect): void {
       const ts = await createTrigger(store, robot('ts-env', {}, { processPath: LOGGER_TS, processArgs: 'x' }));
       const s = startScheduler({ connectionString: url, secretsInEnvOnly: true });
       try {
-        await waitForEndedJob(store, py);
+        const pyJob = await waitForEndedJob(store, py);
         const seen = JSON.parse(readFileSync(out, 'utf8')) as { argv: string[]; env: Record<string, string> };
-        expect(seen.argv).toEqual(['py-env', '', '', out, py]);
+        expect(seen.argv).toEqual(['py-env', '', '', out, py, pyJob.id]);
         expect(seen.env).toMatchObject({ OpenOrchestratorConnString: url, OpenOrchestratorKey: KEY });
         const tsJob = await waitForEndedJob(store, ts);
         expect(tsJob.status).toBe('DONE');
         const logs = await listLogs(store, { processName: 'ts-env' });
         expect(logs.map((l) => [l.message, l.jobId])).toEqual([['hello from ts-env (args: x)', tsJob.id]]);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    it('keeps the connection string and key off the command line of a TypeScript robot by default (it connects through the environment); --secrets-in-argv puts them back', async () => {
+      const { store, url } = live;
+      const hidden = join(tmp, 'hidden.json');
+      const shown = join(tmp, 'shown.json');
+      const id = await createTrigger(store, robot('ts-argv', {}, { processPath: ARGV_CONNECTION_TS, processArgs: hidden }));
+      let s = startScheduler({ connectionString: url });
+      try {
+        const job = await waitForEndedJob(store, id);
+        expect(job.status).toBe('DONE');
+        const seen = JSON.parse(readFileSync(hidden, 'utf8')) as { argv: string[] };
+        // process.argv[3] and [4] (the robot's argv[1] and [2]) are empty; the positions stay.
+        expect(seen.argv).toEqual(['ts-argv', '', '', hidden, id, job.id]);
+        expect((await listLogs(store, { jobId: job.id })).map((l) => l.message)).toEqual(['connected as ts-argv']);
+      } finally {
+        await s.stop();
+      }
+      const again = await createTrigger(store, robot('ts-argv-shown', {}, { processPath: ARGV_CONNECTION_TS, processArgs: shown }));
+      s = startScheduler({ connectionString: url, secretsInArgv: true });
+      try {
+        const job = await waitForEndedJob(store, again);
+        expect(job.status).toBe('DONE');
+        expect((JSON.parse(readFileSync(shown, 'utf8')) as { argv: string[] }).argv).toEqual(['ts-argv-shown', url, KEY, shown, again, job.id]);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    it('fails a repository whose folders link to themselves (a -> .) and has no entry, at once, and keeps beating meanwhile', async () => {
+      const { store, url } = live;
+      const repo = makeGitRepo({ main: { 'README.md': 'links only\n' } });
+      // With three links to "." a search that follows links has 3^40 paths to walk.
+      commitSymlinks(repo, { a: '.', b: '.', c: '.', 'deep/up': '..' });
+      const id = await createTrigger(store, robot('link-loop', {}, { processPath: `file://${repo}`, isGitRepo: true }));
+      const s = startScheduler({ connectionString: url });
+      const beat = async () => (await listSchedulers(store)).find((r) => r.machineName === s.scheduler.options.machineName)?.lastUpdate.getTime();
+      try {
+        const job = await waitForEndedJob(store, id);
+        expect(job.status).toBe('FAILED');
+        const logs = await listLogs(store, { jobId: job.id });
+        expect(logs.map((l) => [l.level, l.message])).toEqual([['ERROR', expect.stringMatching(/could not start process "link-loop".*: the repository .* has no main\.py, main\.ts or main\.js \(searched 10 folder levels deep; links to folders are not followed\)$/)]]);
+        const afterFailure = await waitFor('a heartbeat', beat);
+        await waitFor('a later heartbeat', async () => ((await beat()) ?? 0) > afterFailure);
       } finally {
         await s.stop();
       }

@@ -3,7 +3,7 @@
  * jobs, local git repositories, live-process checks.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,7 +90,7 @@ export async function resetTables(store: Store): Promise<void> {
 /** A git repository with the given files committed on `branch` (and optionally more branches). */
 export function makeGitRepo(branches: Record<string, Record<string, string>>): string {
   const dir = tempDir('oo-repo-');
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'pipe', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+  const git = gitIn(dir);
   git('init', '--quiet', '--initial-branch', Object.keys(branches)[0]!);
   let first = true;
   for (const [branch, files] of Object.entries(branches)) {
@@ -105,6 +105,21 @@ export function makeGitRepo(branches: Record<string, Record<string, string>>): s
     first = false;
   }
   return dir;
+}
+
+function gitIn(dir: string): (...args: string[]) => Buffer {
+  return (...args) => execFileSync('git', args, { cwd: dir, stdio: 'pipe', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+}
+
+/** Commits symbolic links (path -> target) on the current branch of a makeGitRepo repository. */
+export function commitSymlinks(repo: string, links: Record<string, string>): void {
+  for (const [path, target] of Object.entries(links)) {
+    mkdirSync(dirname(join(repo, path)), { recursive: true });
+    symlinkSync(target, join(repo, path));
+  }
+  const git = gitIn(repo);
+  git('add', '-A');
+  git('commit', '--quiet', '-m', 'symbolic links');
 }
 
 /** True while the process exists and is no zombie. */
