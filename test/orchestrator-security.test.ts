@@ -107,6 +107,15 @@ describe('Orchestrator HTTP server: token on every spelling of a path', () => {
     }
   });
 
+  it('serves the UI files without the token (the page reads the token from its URL)', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const page = await request(port, method, '/');
+      expect(page.status, `${method} /`).toBe(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
+    }
+  });
+
   it('needs the token for the OpenAPI description, unknown routes and OPTIONS', async () => {
     for (const [method, target] of [
       ['GET', '/api/openapi.json'],
