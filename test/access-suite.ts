@@ -22,7 +22,7 @@ import { getJob, listJobs, startJob } from '../src/db/store/jobs.js';
 import { listLogs } from '../src/db/store/logs.js';
 import { createQueueElement, getQueueElements } from '../src/db/store/queues.js';
 import { createTrigger, deleteTrigger, getTrigger, transitionTriggerStatus, type NewTrigger } from '../src/db/store/triggers.js';
-import { buildOrchestrator } from '../src/orchestrator/server.js';
+import { REQUEST_HEADER, buildOrchestrator } from '../src/orchestrator/server.js';
 import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
 import { KEY, ROBOTS, startScheduler, waitFor } from './helpers/scheduler.js';
 
@@ -118,7 +118,7 @@ export function accessSuite(dialect: Dialect): void {
         const res = await (app as FastifyInstance).inject({
           method: method as 'GET',
           url,
-          headers: { host: '127.0.0.1', ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: { host: '127.0.0.1', [REQUEST_HEADER]: '1', ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
           payload: payload === undefined ? undefined : JSON.stringify(payload),
         });
         expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(300);

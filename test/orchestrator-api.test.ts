@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildOrchestrator } from '../src/orchestrator/server.js';
+import { REQUEST_HEADER, buildOrchestrator } from '../src/orchestrator/server.js';
 import { openStore, closeStore, type Store } from '../src/db/open.js';
 import { getCredential } from '../src/db/store/credentials.js';
 import { createLog } from '../src/db/store/logs.js';
@@ -31,7 +31,7 @@ function client(app: FastifyInstance, headers: Record<string, string> = {}) {
     const res = await app.inject({
       method: method as 'GET',
       url,
-      headers: { host: '127.0.0.1', ...(payload !== undefined && typeof payload !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers, ...extra },
+      headers: { host: '127.0.0.1', [REQUEST_HEADER]: '1', ...(payload !== undefined && typeof payload !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers, ...extra },
       payload: payload === undefined ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload),
     });
     let body: Reply['body'] = {};

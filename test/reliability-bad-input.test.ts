@@ -10,7 +10,7 @@ import { generateKey } from '../src/crypto/fernet.js';
 import { createCredential } from '../src/db/store/credentials.js';
 import { createConstant } from '../src/db/store/constants.js';
 import { bulkCreateQueueElements } from '../src/db/store/queues.js';
-import { buildOrchestrator } from '../src/orchestrator/server.js';
+import { REQUEST_HEADER, buildOrchestrator } from '../src/orchestrator/server.js';
 import { runBundledCli, snapshotDatabase } from './helpers/reliability.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
 
@@ -167,7 +167,7 @@ describe('HTTP API', () => {
     const res = await app.inject({
       method: method as 'GET',
       url,
-      headers: { host: '127.0.0.1', ...(payload !== undefined && typeof payload !== 'string' ? json : {}), ...headers },
+      headers: { host: '127.0.0.1', [REQUEST_HEADER]: '1', ...(payload !== undefined && typeof payload !== 'string' ? json : {}), ...headers },
       payload: payload === undefined ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload),
     });
     expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);

@@ -12,7 +12,7 @@ import { generateKey } from '../src/crypto/fernet.js';
 import { getLatestJobOfTrigger } from '../src/db/store/jobs.js';
 import { bulkCreateQueueElements, getQueueElement, listQueues, listStaleInProgress } from '../src/db/store/queues.js';
 import { createTrigger } from '../src/db/store/triggers.js';
-import { buildOrchestrator } from '../src/orchestrator/server.js';
+import { REQUEST_HEADER, buildOrchestrator } from '../src/orchestrator/server.js';
 import { LIVE_DIALECTS } from './helpers/databases.js';
 import { bundles, robotArgv, spawnNode, WORKER } from './helpers/reliability.js';
 import { startScheduler, waitFor, waitForEndedJob } from './helpers/scheduler.js';
@@ -98,7 +98,7 @@ describe('a robot killed mid-element (PostgreSQL, under the Scheduler)', () => {
         const retried = await app.inject({
           method: 'POST',
           url: '/api/queue-elements/retry-stale',
-          headers: { host: '127.0.0.1', 'content-type': 'application/json' },
+          headers: { host: '127.0.0.1', [REQUEST_HEADER]: '1', 'content-type': 'application/json' },
           payload: JSON.stringify({ ids: [stale[0]!.id] }),
         });
         expect(JSON.parse(retried.body)).toEqual({ retried: 1 });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorConnection } from '../src/connection/orchestrator-connection.js';
 import { generateKey } from '../src/crypto/fernet.js';
 import { createTrigger } from '../src/db/store/triggers.js';
-import { buildOrchestrator } from '../src/orchestrator/server.js';
+import { REQUEST_HEADER, buildOrchestrator } from '../src/orchestrator/server.js';
 import { bundles, runBundledCli, spawnNode, snapshotDatabase } from './helpers/reliability.js';
 import { ROBOTS, tempDir, waitFor, waitForEndedJob } from './helpers/scheduler.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
@@ -54,7 +54,7 @@ describe('secrets never leave', () => {
     const { app } = await buildOrchestrator({ connectionString: url, cryptoKey: KEY });
     try {
       const call = async (method: string, path: string, body?: unknown) => {
-        const res = await app.inject({ method: method as 'GET', url: path, headers: { host: '127.0.0.1', ...(body ? { 'content-type': 'application/json' } : {}) }, payload: body ? JSON.stringify(body) : undefined });
+        const res = await app.inject({ method: method as 'GET', url: path, headers: { host: '127.0.0.1', [REQUEST_HEADER]: '1', ...(body ? { 'content-type': 'application/json' } : {}) }, payload: body ? JSON.stringify(body) : undefined });
         record(`http ${method} ${path} (${res.statusCode})`, `${JSON.stringify(res.headers)}\n${res.body}`);
         return res;
       };

@@ -1,21 +1,22 @@
 /**
  * The Orchestrator's HTTP server: a JSON API over db/store (one file per route group under
- * routes/) and the built browser UI. It binds to 127.0.0.1 unless told otherwise; beyond
- * loopback every API call needs the access token.
+ * routes/) and the built browser UI. It binds to 127.0.0.1 unless told otherwise; with a token
+ * (required beyond loopback) every request but the UI files needs it; every change must come
+ * from the app's own page (see access.ts). docs/security.md lists each guard and its test.
  *
  * @example
  *   const server = await startOrchestrator({ port: 0, connectionString, cryptoKey });
  *   console.log(server.url); ... await server.close();
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { fastifySwagger } from '@fastify/swagger';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isUserFacingError } from '../errors.js';
-import { TOKEN_ENV, isLoopback } from './access.js';
+import { TOKEN_ENV, crossSiteRefusal, isLoopback } from './access.js';
 import { HttpError } from './http-error.js';
 import { Session } from './session.js';
-import { registerStaticFiles } from './static-files.js';
+import { isStaticFilesRequest, registerStaticFiles } from './static-files.js';
 import { registerSettingsRoutes } from './routes/settings.js';
 import { registerTriggerRoutes } from './routes/triggers.js';
 import { registerLogRoutes } from './routes/logs.js';
@@ -24,7 +25,7 @@ import { registerQueueRoutes } from './routes/queues.js';
 import { registerSchedulerRoutes } from './routes/schedulers.js';
 import { registerJobRoutes } from './routes/jobs.js';
 
-export { TOKEN_ENV, isLoopback } from './access.js';
+export { REQUEST_HEADER, TOKEN_ENV, isLoopback } from './access.js';
 
 export interface OrchestratorOptions {
   /** default 127.0.0.1 */
@@ -37,6 +38,38 @@ export interface OrchestratorOptions {
   cryptoKey?: string;
   /** folder of the built UI; default web/dist of this package */
   webRoot?: string;
+  /** how long a client may take to send a request; defaults in DEFAULT_TIMEOUTS */
+  timeouts?: Partial<ServerTimeouts>;
+}
+
+/** Limits that keep slow or silent clients from holding sockets open. */
+export interface ServerTimeouts {
+  /** to send the request line and all headers */
+  headersMs: number;
+  /** to send the whole request, body included (at least headersMs) */
+  requestMs: number;
+  /** of silence on a connection, while sending or waiting */
+  idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 20_000, requestMs: 60_000, idleMs: 120_000 };
+
+// Every answer that is not a UI file: nothing in it may run, be framed or be sniffed as HTML.
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+function setSecurityHeaders(reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff');
+  if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', API_CSP);
+  if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
+}
+
+/** The one-line answer for a request the router could not even read (bad escapes, overlong segments). */
+function describeUnroutable(error: FastifyError): { status: number; message: string } {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return { status: 400, message: 'the path is not valid percent-encoding: each "%" must start an escape of two hex digits (write a literal "%" as %25)' };
+  }
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return { status: 414, message: 'a part of the path is too long (limit 100 characters)' };
+  return { status: 400, message: `the request cannot be routed: ${error.message.split('\n')[0]}` };
 }
 
 export interface RunningOrchestrator {
@@ -116,7 +149,23 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   const session = new Session();
   if (options.connectionString) await session.connect(options.connectionString, options.cryptoKey);
 
-  const app = Fastify({ logger: false, bodyLimit: 1_048_576, return503OnClosing: true });
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  timeouts.requestMs = Math.max(timeouts.requestMs, timeouts.headersMs);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1_048_576,
+    return503OnClosing: true,
+    connectionTimeout: timeouts.idleMs,
+    requestTimeout: timeouts.requestMs,
+    // Node checks the headers and request timeouts only every connectionsCheckingInterval (30 s by default).
+    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeouts.headersMs / 4))) },
+    frameworkErrors: (error, _request, genericReply) => {
+      const reply = genericReply as FastifyReply;
+      const { status, message } = describeUnroutable(error);
+      setSecurityHeaders(reply);
+      void reply.code(status).send({ error: message });
+    },
+  });
   const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
   const lenient = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
@@ -165,14 +214,17 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
       const hostname = (request.headers.host ?? '').replace(/:\d+$/, '');
       if (!isLoopback(hostname)) return reply.code(403).send({ error: `this server answers only requests addressed to 127.0.0.1 or localhost, not "${hostname.slice(0, 60)}"` });
     }
-    if (!request.url.startsWith('/api')) return;
-    if (token) {
+    // Decided on the route the router matched, never on the raw URL: /%61pi/..., absolute-form
+    // and every other spelling that reaches an API route meets the same check.
+    if (token && !isStaticFilesRequest(request)) {
       const header = request.headers.authorization;
       const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : request.headers['x-openorchestrator-token'];
       if (typeof given !== 'string' || !sameSecret(given, token)) {
         return reply.code(401).send({ error: 'this server needs its access token: send "Authorization: Bearer <token>" (the token is in the URL the server printed)' });
       }
     }
+    const refusal = crossSiteRefusal(request.method, request.headers);
+    if (refusal) return reply.code(403).send({ error: refusal });
     const method = request.method;
     if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && request.headers['content-length'] !== '0' && request.headers['content-type'] !== undefined) {
       if (!/^application\/json\b/i.test(request.headers['content-type'])) {
@@ -182,6 +234,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
+    setSecurityHeaders(reply);
     return payload;
   });
 
@@ -191,7 +244,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
         title: 'OpenOrchestrator API',
         version: '1',
         description:
-          'The JSON API the Orchestrator web UI uses. Dates are naive local date-times (YYYY-MM-DDTHH:MM:SS). Errors are {"error": "<one line>"} with a 4xx status. When the server has a token, send it as "Authorization: Bearer <token>".',
+          'The JSON API the Orchestrator web UI uses. Dates are naive local date-times (YYYY-MM-DDTHH:MM:SS). Errors are {"error": "<one line>"} with a 4xx status. When the server has a token, send it as "Authorization: Bearer <token>". Every POST, PUT, PATCH and DELETE must send "X-OpenOrchestrator-Request: 1".',
       },
       components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
       security: token ? [{ token: [] }] : [],

@@ -1,11 +1,19 @@
 /**
  * Serves the built browser UI (web/dist) with a strict Content-Security-Policy. Unknown paths
- * outside /api get index.html, so the single-page app owns its own routes.
+ * outside /api get index.html, so the single-page app owns its own routes. This route is the only
+ * one the server answers without its token (the page must load to read the token from its URL).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** set on the static-files route only: the token check skips it */
+    staticFiles?: boolean;
+  }
+}
 
 /** web/dist, found from this file in src/orchestrator/ and in dist/orchestrator/ alike. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
@@ -33,10 +41,16 @@ function send(reply: FastifyReply, path: string, cacheable: boolean): FastifyRep
     .send(readFileSync(path));
 }
 
+/** True when the router matched the request to the UI files (decided by route, never by the raw URL). */
+export function isStaticFilesRequest(request: FastifyRequest): boolean {
+  return request.routeOptions.config?.staticFiles === true;
+}
+
 export function registerStaticFiles(app: FastifyInstance, webRoot: string = DEFAULT_WEB_ROOT): void {
   const root = resolve(webRoot);
-  app.get('/*', { schema: { hide: true } }, async (request, reply) => {
-    const url = decodeURIComponent((request.params as { '*': string })['*'] ?? '');
+  app.get('/*', { schema: { hide: true }, config: { staticFiles: true } }, async (request, reply) => {
+    // The router has already decoded the path once; decoding again would let %2561 stand for "a".
+    const url = (request.params as { '*': string })['*'] ?? '';
     if (url.startsWith('api/') || url === 'api') return reply.code(404).send({ error: `no API route ${request.method} /${url}` });
     const index = join(root, 'index.html');
     if (!existsSync(index)) {

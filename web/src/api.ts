@@ -25,7 +25,9 @@ export class ApiError extends Error {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
+  // Proves to the server that the request comes from this page: another site's page cannot set
+  // a custom header without a CORS preflight, which the server never grants.
+  const headers: Record<string, string> = { 'x-openorchestrator-request': '1' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
