@@ -69,6 +69,20 @@ describe.each(LIVE_DIALECTS)('robot API on %s', (dialect) => {
       }
     });
 
+    it('reads the job id of the 3.0 argv (sys.argv[6]) and logs with it; refuses one that is no UUID', async () => {
+      const jobId = randomUUID();
+      const conn = createConnectionFromArgs(['argv30-robot', live.url, KEY, '', randomUUID(), jobId], {});
+      try {
+        expect(conn.jobId).toBe(jobId);
+        await conn.logInfo('from the 3.0 argv');
+        const row = await live.store.db.selectFrom('Logs').selectAll().where('log_message', '=', 'from the 3.0 argv').executeTakeFirstOrThrow();
+        expect(live.store.dialect.decodeUuid(row.job_id)).toBe(jobId);
+      } finally {
+        await conn.close();
+      }
+      expect(() => createConnectionFromArgs(['argv30-robot', live.url, KEY, '', '', 'not-a-uuid'], {})).toThrow(/^job id must be a UUID/);
+    });
+
     it('falls back to the environment for empty argv values', async () => {
       const triggerId = randomUUID();
       const jobId = randomUUID();
@@ -479,6 +493,31 @@ describe.each(LIVE_DIALECTS)('robot API on %s', (dialect) => {
     });
   });
 
+  describe('one queue element (Python 3.0 parity)', () => {
+    it('reads an element by id and updates exactly the fields given', async () => {
+      const created = await oc.createQueueElement('parity', { reference: 'R-1', data: '{"a": 1}' });
+      expect(await oc.getQueueElement(created.id)).toMatchObject({ id: created.id, status: 'NEW', reference: 'R-1', data: '{"a": 1}', createdBy: null });
+      const start = new Date(2026, 0, 2, 3, 4, 5);
+      const updated = await oc.updateQueueElement(created.id, { reference: 'R-2', status: 'IN_PROGRESS', message: 'halfway', createdBy: 'someone', startDate: start });
+      expect(updated).toMatchObject({ reference: 'R-2', status: 'IN_PROGRESS', message: 'halfway', createdBy: 'someone', data: '{"a": 1}', endDate: null });
+      expect(updated.startDate).toEqual(start);
+      // A status alone sets no date; null clears a nullable field.
+      const again = await oc.updateQueueElement(created.id, { status: 'DONE', reference: null, startDate: null });
+      expect(again).toMatchObject({ status: 'DONE', reference: null, startDate: null, endDate: null, message: 'halfway' });
+      expect(await oc.getQueueElement(created.id)).toEqual(again);
+    });
+
+    it('refuses unknown ids, unknown fields and over-long values, changing nothing', async () => {
+      const created = await oc.createQueueElement('parity', { reference: 'keep' });
+      await expect(oc.getQueueElement(randomUUID())).rejects.toBeInstanceOf(NotFoundError);
+      await expect(oc.updateQueueElement(randomUUID(), { message: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(oc.updateQueueElement(created.id, { colour: 'red' } as never)).rejects.toThrow(/^unknown queue element field "colour"/);
+      await expect(oc.updateQueueElement(created.id, { reference: 'x'.repeat(101) })).rejects.toThrow(/reference is 101 characters long; the limit is 100/);
+      await expect(oc.updateQueueElement(created.id, { status: 'LOST' as never })).rejects.toBeInstanceOf(InputError);
+      expect(await oc.getQueueElement(created.id)).toMatchObject({ reference: 'keep', status: 'NEW' });
+    });
+  });
+
   describe('triggers', () => {
     async function connectionForNewTrigger(name: string): Promise<{ conn: OrchestratorConnection; triggerId: string }> {
       const triggerId = await createTrigger(live.store, {
@@ -512,7 +551,8 @@ describe.each(LIVE_DIALECTS)('robot API on %s', (dialect) => {
       try {
         await conn.pauseMyTrigger();
         expect((await getTrigger(live.store, triggerId)).status).toBe('PAUSED');
-        expect(await conn.isTriggerPausing()).toBe(false);
+        // Python 3.0's is_trigger_pausing answers true for Paused as well as Pausing.
+        expect(await conn.isTriggerPausing()).toBe(true);
       } finally {
         await conn.close();
       }
