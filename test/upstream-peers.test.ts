@@ -5,9 +5,11 @@
  * nothing; after it, the Orchestrator's API and a real Scheduler work, robots get the 3.0 argv
  * with the job id, and a Python Scheduler's running job is never taken for ours.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OrchestratorConnection } from '../src/connection/orchestrator-connection.js';
 import { closeStore, openStore, type Store } from '../src/db/open.js';
 import { upgradeDatabase } from '../src/db/schema/upgrade.js';
 import { getJob } from '../src/db/store/jobs.js';
@@ -35,6 +37,25 @@ describe.each(LIVE_DIALECTS)('a database shared with the Python tools, on %s', (
   afterEach(async () => {
     await closeStore(store);
     await database.drop();
+  });
+
+  it('a robot on a 2.0.x database nobody upgraded works; what needs the newer schema says to run upgrade', async () => {
+    const shape = SHAPES.find((s) => s.whitelistNotNull && s.revision === '90d46abd44a3')!;
+    await buildShape(store.db, dialect, shape);
+    await insertPythonRows(store.db, dialect, shape.revision, shape);
+    const plain = new OrchestratorConnection({ processName: 'old-db-robot', connectionString: database.url, cryptoKey: KEY });
+    const withJob = new OrchestratorConnection({ processName: 'old-db-robot', connectionString: database.url, cryptoKey: KEY, jobId: randomUUID() });
+    try {
+      await plain.logInfo('works on 2.0.x');
+      expect((await plain.getConstant('greeting')).value).toBe('hello');
+      expect((await plain.getQueueElement(PYTHON_IDS.queueElement)).reference).toBe('INV-17');
+      const error = await withJob.logInfo('needs Logs.job_id').then(() => undefined, (e: unknown) => e as Error);
+      expect(error?.message).toMatch(/the database schema lacks what this program needs \(.*job_id.*\): run `openorchestrator upgrade` on it once/);
+      expect(error?.message).not.toContain('\n');
+    } finally {
+      await plain.close();
+      await withJob.close();
+    }
   });
 
   describe.each(PEERS.map((shape) => [shape.label, shape] as const))('made at %s', (_label, shape: Shape) => {

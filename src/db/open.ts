@@ -58,9 +58,24 @@ export function toDatabaseError(error: unknown, config: ConnectionConfig): Error
   const err = error as { code?: string; message?: string };
   const where = describeConnection(config);
   const known = err.code ? DRIVER_CODES[err.code] : undefined;
-  let detail = known ?? permissionDenied(error) ?? String(err.message ?? error).split('\n')[0] ?? 'unknown error';
+  let detail = known ?? permissionDenied(error) ?? missingFromSchema(error) ?? String(err.message ?? error).split('\n')[0] ?? 'unknown error';
   if (config.password) detail = detail.split(config.password).join('***');
   return new DatabaseError(`database error (${where}): ${detail}`);
+}
+
+/**
+ * A statement that names a table or column the database lacks: a schema older than this program
+ * (a robot on a database nobody upgraded), said as what to do. Undefined for other errors.
+ */
+export function missingFromSchema(error: unknown): string | undefined {
+  const err = error as { code?: unknown; errno?: unknown; message?: unknown };
+  const message = String(err?.message ?? '').split('\n')[0] ?? '';
+  const missing =
+    err?.code === '42P01' || err?.code === '42703' || err?.code === 'ER_NO_SUCH_TABLE' || err?.code === 'ER_BAD_FIELD_ERROR' || /^(no such (table|column): |table \S+ has no column named )/.test(message)
+      ? message
+      : undefined;
+  if (!missing) return undefined;
+  return `the database schema lacks what this program needs (${missing}): run \`openorchestrator upgrade\` on it once (the Python tools keep working after it)`;
 }
 
 const GRANTS_HINT = 'give the login the rights of its role (`openorchestrator grants`, docs/access.md)';
