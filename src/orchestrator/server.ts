@@ -11,6 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { fastifySwagger } from '@fastify/swagger';
 import { Ajv, type ErrorObject } from 'ajv';
+import { scrubSecrets } from '../config/secrets.js';
 import { isUserFacingError } from '../errors.js';
 import { TOKEN_ENV, isLoopback } from './access.js';
 import { HttpError } from './http-error.js';
@@ -152,7 +153,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
       status = statusOf(translated);
       message = isUserFacingError(translated) ? translated.message : `unexpected error: ${String((translated as Error).message).split('\n')[0]}`;
     }
-    for (const secret of secrets()) message = message.split(secret).join('***');
+    message = scrubSecrets(message, secrets());
     void reply.code(status).send({ error: message.split('\n')[0] });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -83,7 +83,7 @@ export class Scheduler {
     if (!machineName || machineName.length > 100) throw new InputError('the machine name must be 1 to 100 characters');
     if (!(intervalSeconds > 0)) throw new InputError('the interval must be a number of seconds above 0');
     const config = parseConnectionString(connectionString);
-    this.#secrets = [cryptoKey, config.password ?? '', encodeURIComponent(config.password ?? '')];
+    this.#secrets = [cryptoKey, config.password ?? '', config.tls?.keyPassword ?? ''];
     this.#store = openStore(connectionString);
     this.#log = withSecrets(log, this.#secrets);
     this.#paused = this.options.paused;
