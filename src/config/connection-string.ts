@@ -13,6 +13,7 @@
  *   console.log(describeConnection(config)); // postgres at 127.0.0.1:5432/oo (user oo)
  */
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import { ConnectionStringError } from '../errors.js';
 import { ENV_CONN_STRING } from './environment.js';
 
@@ -340,7 +341,7 @@ export function parseConnectionString(url: string): ConnectionConfig {
     case 'mysql':
       if (host === undefined && !query.unix_socket) noHost(', or ?unix_socket=/path/to/mysqld.sock');
       if (database === undefined) noDatabase();
-      return { ...common, dialect: 'mysql', nodeDriver: 'mysql2', tls: mysqlTls(query) };
+      return { ...common, dialect: 'mysql', nodeDriver: 'mysql2', tls: mysqlTls(query, host) };
     case 'oracle': {
       if (host === undefined) noHost();
       const serviceName = query.service_name || undefined;
@@ -450,7 +451,18 @@ const MYSQL_TLS_KEYS = [
  * `ssl_verify_identity=false` drops the name check); `ssl_verify_cert`/`ssl_verify_identity`
  * say so explicitly.
  */
-function mysqlTls(query: Record<string, string>): TlsConfig {
+function mysqlTls(query: Record<string, string>, host: string | undefined): TlsConfig {
+  const tls = mysqlTlsMode(query);
+  // mysql2 checks the name only for a host name; for an address Node would check "localhost".
+  if (tls.mode === 'verify-full' && host !== undefined && isIP(host) !== 0) {
+    fail(
+      `mysql connection string asks to check the server's host name (ssl_ca verifies it unless told otherwise) but names the server by its address ${host}, which the Node driver cannot check: write the host name the certificate is made out to, or add ssl_check_hostname=false to check the chain only`,
+    );
+  }
+  return tls;
+}
+
+function mysqlTlsMode(query: Record<string, string>): TlsConfig {
   rejectMiscased(query, MYSQL_TLS_KEYS, 'mysql');
   const files = {
     ...(file(query, 'ssl_ca') ? { caFile: file(query, 'ssl_ca'), caOption: 'ssl_ca' } : {}),

@@ -65,7 +65,10 @@ export function toDatabaseError(error: unknown, config: ConnectionConfig): Error
   const where = describeConnection(config);
   const code = rootCode(error);
   const known = code ? DRIVER_CODES[code] : undefined;
-  let detail = known ?? tlsRefusal(code, error) ?? permissionDenied(error) ?? String(err.message ?? error).split('\n')[0] ?? 'unknown error';
+  const firstLine = String(err.message ?? error).split('\n')[0] ?? 'unknown error';
+  let detail = known ?? tlsRefusal(code, error) ?? permissionDenied(error) ?? firstLine;
+  // PostgreSQL's reason (pg_hba.conf demands TLS, a client certificate, ...) is what to fix.
+  if (code === '28000' && firstLine !== '') detail = `the server refused this login (${firstLine}); check the user name, the password and what the server's pg_hba.conf asks for`;
   detail = scrubSecrets(detail, connectionSecrets(config));
   return new DatabaseError(`database error (${where}): ${detail}`);
 }
@@ -91,12 +94,14 @@ const CERT_CODES = /^(?:SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UN
 
 /** A refused server certificate as one line that says which check failed and what to change. */
 function tlsRefusal(code: string | undefined, error: unknown): string | undefined {
-  const message = String((error as { message?: unknown } | undefined)?.message ?? '').split('\n')[0];
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+  const message = String((error as { message?: unknown } | undefined)?.message ?? '').split('\n')[0] ?? '';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (code === 'HANDSHAKE_SSL_ERROR' && /altnames/.test(message))) {
     return `the server's TLS certificate is not made out to this host name (${message}); connect by a name the certificate lists, or verify the chain only (sslmode=verify-ca, ssl_mode=VERIFY_CA)`;
   }
-  if (code !== undefined && CERT_CODES.test(code)) {
-    return `the server's TLS certificate is not trusted (${code}: ${message}); name the CA that signed it (sslrootcert=, ssl_ca=) or check that it is still valid`;
+  // mysql2 reports every TLS failure as HANDSHAKE_SSL_ERROR with Node's message only.
+  const certificate = (code !== undefined && CERT_CODES.test(code)) || (code === 'HANDSHAKE_SSL_ERROR' && /certificate/i.test(message));
+  if (certificate) {
+    return `the server's TLS certificate is not trusted (${code === 'HANDSHAKE_SSL_ERROR' ? message : `${code}: ${message}`}); name the CA that signed it (sslrootcert=, ssl_ca=) or check that it is still valid`;
   }
   return undefined;
 }
