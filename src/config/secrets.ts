@@ -39,10 +39,12 @@ function percentPattern(char: string): string {
 
 /** Every way one character of a secret can be written in a log line or a URL. */
 function charPattern(char: string): string {
-  const ways = [escapeRegExp(char), percentPattern(char)];
-  if (char === ' ') ways.push('\\+');
+  // The longer spellings first: '%' must not win over '%25' and leave '25' behind.
+  const ways = [percentPattern(char)];
   if (char === '"') ways.push('\\\\"');
   if (char === '\\') ways.push('\\\\\\\\');
+  if (char === ' ') ways.push('\\+');
+  ways.push(escapeRegExp(char));
   return `(?:${ways.join('|')})`;
 }
 
