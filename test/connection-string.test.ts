@@ -377,10 +377,13 @@ describe('parseConnectionString: tls and connect timeout', () => {
   it('reads each dialect\'s own TLS options into one typed field', () => {
     const cases: Array<[string, ConnectionConfig['tls']]> = [
       ['postgresql://u:p@db/oo', { mode: 'off' }],
-      ['postgresql://u:p@db/oo?sslmode=require', { mode: 'encrypt' }],
+      ['postgresql://u:p@db/oo?sslmode=require', { mode: 'encrypt', defaultRoot: 'if-present' }],
       ['postgresql://u:p@db/oo?sslmode=verify-ca&sslrootcert=%2Fetc%2Fca.pem', { mode: 'verify-ca', caFile: '/etc/ca.pem', caOption: 'sslrootcert' }],
-      ['postgresql://u:p@db/oo?sslmode=verify-full', { mode: 'verify-full', caOption: 'default' }],
-      ['postgresql://u:p@db/oo?sslmode=require&sslcert=c.pem&sslkey=k.pem&sslpassword=kp', { mode: 'encrypt', certFile: 'c.pem', keyFile: 'k.pem', keyPassword: 'kp' }],
+      ['postgresql://u:p@db/oo?sslmode=verify-full', { mode: 'verify-full', defaultRoot: 'required' }],
+      [
+        'postgresql://u:p@db/oo?sslmode=require&sslcert=c.pem&sslkey=k.pem&sslpassword=kp',
+        { mode: 'encrypt', defaultRoot: 'if-present', certFile: 'c.pem', keyFile: 'k.pem', keyPassword: 'kp' },
+      ],
       ['mysql+pymysql://u:p@db/oo?ssl_ca=ca.pem', { mode: 'verify-full', caFile: 'ca.pem', caOption: 'ssl_ca' }],
       ['mysql+mysqldb://u:p@db/oo?ssl_mode=REQUIRED', { mode: 'encrypt' }],
       ['mariadb+mariadbconnector://u:p@db/oo?ssl=true', { mode: 'encrypt' }],

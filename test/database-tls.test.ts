@@ -20,10 +20,14 @@ import { oracleConnectString, oraclePoolAttributes } from '../src/db/dialects/or
 import { postgresPoolConfig } from '../src/db/dialects/postgres.js';
 import { closeStore, openStore, toDatabaseError } from '../src/db/open.js';
 import { ConnectionStringError, DatabaseError } from '../src/errors.js';
-import { freePort, makeCerts, startMariadbTls, startPostgresTls, type TestCerts, type TestServer } from './helpers/tls-servers.js';
+import { freePort, isolateHome, makeCerts, startMariadbTls, startPostgresTls, type TestCerts, type TestServer } from './helpers/tls-servers.js';
 
 const certs: TestCerts = makeCerts();
-afterAll(() => rmSync(certs.dir, { recursive: true, force: true }));
+const restoreHome = isolateHome();
+afterAll(() => {
+  restoreHome();
+  rmSync(certs.dir, { recursive: true, force: true });
+});
 
 /** The ConnectionStringError message `fn` throws. */
 function refusal(fn: () => unknown): string {
@@ -91,15 +95,21 @@ describe('PostgreSQL: libpq sslmode as pg options', () => {
     expect(refusal(() => openStore(`postgresql://u@h/oo?sslmode=require&sslcert=${missing}`))).toMatch(/option sslcert names the file .*nope\.crt, which does not exist/);
   });
 
-  it('verify-full without sslrootcert reads ~/.postgresql/root.crt and refuses to start without it', () => {
+  it('without sslrootcert, ~/.postgresql/root.crt: needed by verify-full, used by require when present', () => {
     const home = mkdtempSync(join(tmpdir(), 'oo-home-'));
     const saved = process.env.HOME;
     process.env.HOME = home;
     try {
       expect(refusal(() => pgConfig('sslmode=verify-full'))).toMatch(/^sslmode=verify-full needs the server's root certificate, and .*root\.crt does not exist: add sslrootcert=/);
       mkdirSync(join(home, '.postgresql'));
+      expect(pgConfig('sslmode=require').ssl).toEqual({ rejectUnauthorized: false });
       writeFileSync(join(home, '.postgresql', 'root.crt'), 'pem here');
       expect(String((pgConfig('sslmode=verify-ca').ssl as Record<string, unknown>).ca)).toBe('pem here');
+      // libpq: require with a root certificate present verifies the chain.
+      const require = pgConfig('sslmode=require').ssl as Record<string, unknown>;
+      expect(require).toMatchObject({ rejectUnauthorized: true });
+      expect(String(require.ca)).toBe('pem here');
+      expect((require.checkServerIdentity as () => unknown)()).toBeUndefined();
     } finally {
       process.env.HOME = saved;
       rmSync(home, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import { connectionSecrets, LONG_SECRET, scrubSecrets } from '../src/config/secr
 import { closeStore, openStore, toDatabaseError } from '../src/db/open.js';
 import { createConsoleLog, scrub, withSecrets } from '../src/scheduler/console-log.js';
 import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
-import { freePort, makeCerts, startPostgresTls, type TestServer } from './helpers/tls-servers.js';
+import { freePort, isolateHome, makeCerts, startPostgresTls, type TestServer } from './helpers/tls-servers.js';
 
 /** Python's quote_plus: everything but letters, digits and _.-~ encoded, space as '+'. */
 function quotePlus(text: string, hex: 'upper' | 'lower' = 'upper'): string {
@@ -105,6 +105,7 @@ describe('toDatabaseError with real drivers', () => {
   let server: TestServer;
   let database: TestDatabase;
   const certs = makeCerts();
+  const restoreHome = isolateHome();
 
   beforeAll(async () => {
     server = await startPostgresTls(certs.selfCert, certs.selfKey, certs.caCert);
@@ -120,6 +121,7 @@ describe('toDatabaseError with real drivers', () => {
     await server?.stop();
     await database?.drop();
     rmSync(certs.dir, { recursive: true, force: true });
+    restoreHome();
   });
 
   /** The translated error of one query on `url`. */

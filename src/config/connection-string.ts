@@ -31,7 +31,7 @@ export type DialectName = 'sqlite' | 'postgres' | 'mysql' | 'mssql' | 'oracle';
  * @example
  *   parseConnectionString('mysql+pymysql://oo:pw@db:3306/oo');
  *   // { dialect: 'mysql', pythonDriver: 'pymysql', nodeDriver: 'mysql2', host: 'db', port: 3306,
- *   //   database: 'oo', user: 'oo', password: 'pw', query: {} }
+ *   //   database: 'oo', user: 'oo', password: 'pw', query: {}, tls: { mode: 'off' }, connectTimeoutSeconds: 15 }
  */
 export interface ConnectionConfig {
   dialect: DialectName;
@@ -78,8 +78,13 @@ export interface TlsConfig {
   mode: 'off' | 'encrypt' | 'verify-ca' | 'verify-full';
   /** PEM file of the trusted root (or the server's own self-signed certificate) */
   caFile?: string;
-  /** the query option `caFile` came from, named in errors (or `default` for libpq's ~/.postgresql/root.crt) */
+  /** the query option `caFile` came from, named in errors */
   caOption?: string;
+  /**
+   * PostgreSQL without sslrootcert, as libpq: the verifying modes need ~/.postgresql/root.crt
+   * (`required`); `require` verifies the chain when that file exists (`if-present`).
+   */
+  defaultRoot?: 'required' | 'if-present';
   /** client certificate and key files, for servers that ask for one */
   certFile?: string;
   keyFile?: string;
@@ -397,7 +402,8 @@ const POSTGRES_TLS_KEYS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpa
 /**
  * libpq's sslmode. node-postgres cannot fall back from TLS to plain text, so `allow` and
  * `prefer` (libpq's default) connect without TLS; both accept a forged server anyway.
- * As in libpq, `require` with a root certificate verifies the chain (verify-ca), and
+ * As in libpq, `require` with a root certificate (sslrootcert, or ~/.postgresql/root.crt when
+ * present) verifies the chain (verify-ca), and
  * `sslrootcert=system` means Node's public roots and verify-full.
  */
 function postgresTls(query: Record<string, string>): TlsConfig {
@@ -430,7 +436,11 @@ function postgresTls(query: Record<string, string>): TlsConfig {
     fail('postgresql connection string has sslrootcert=system, which (as in libpq) needs sslmode=verify-full: change sslmode, or name a root certificate file');
   }
   if (mode === 'off') return { mode };
-  const ca = system ? {} : root !== undefined ? { caFile: root, caOption: 'sslrootcert' } : mode === 'encrypt' ? {} : { caOption: 'default' };
+  const ca = system
+    ? {}
+    : root !== undefined
+      ? { caFile: root, caOption: 'sslrootcert' }
+      : { defaultRoot: mode === 'encrypt' ? ('if-present' as const) : ('required' as const) };
   return {
     mode,
     ...ca,

@@ -68,6 +68,21 @@ export function makeCerts(): TestCerts {
   };
 }
 
+/**
+ * Points HOME at an empty folder until the returned function is called: libpq's defaults
+ * (~/.postgresql/root.crt) must not depend on the account the tests run under.
+ */
+export function isolateHome(): () => void {
+  const saved = process.env.HOME;
+  const home = mkdtempSync(join(tmpdir(), 'oo-home-'));
+  process.env.HOME = home;
+  return () => {
+    if (saved === undefined) delete process.env.HOME;
+    else process.env.HOME = saved;
+    rmSync(home, { recursive: true, force: true });
+  };
+}
+
 /** A port nobody listens on right now. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -110,7 +125,11 @@ function waitReady(child: ChildProcess, ready: RegExp, what: string): Promise<vo
 }
 
 function stopper(child: ChildProcess, signal: NodeJS.Signals, dirs: string[]): () => Promise<void> {
+  // A test process that dies without afterAll must not leave a server behind.
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
   return async () => {
+    process.off('exit', orphan);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill(signal);

@@ -3,7 +3,7 @@
  * (pg, mysql2, tedious). Certificate files are read here, when the database is opened, so a
  * missing file is one clear line at start-up and never a connection that quietly trusts all.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, type ConnectionConfig, type TlsConfig } from '../../config/connection-string.js';
@@ -44,19 +44,23 @@ export interface NodeTlsOptions {
  */
 export function nodeTlsOptions(tls: TlsConfig | undefined, names: { cert: string; key: string } = { cert: 'certificate', key: 'key' }): NodeTlsOptions | undefined {
   if (tls === undefined || tls.mode === 'off') return undefined;
-  const options: NodeTlsOptions = { rejectUnauthorized: tls.mode !== 'encrypt' };
-  if (tls.mode === 'verify-ca') options.checkServerIdentity = () => undefined;
-  if (tls.caFile !== undefined) options.ca = readTlsFile(tls.caFile, tls.caOption ?? 'ca');
-  else if (tls.caOption === 'default' && tls.mode !== 'encrypt') {
+  let mode = tls.mode;
+  let ca: Buffer | undefined;
+  if (tls.caFile !== undefined) ca = readTlsFile(tls.caFile, tls.caOption ?? 'ca');
+  else if (tls.defaultRoot !== undefined) {
     const root = defaultPostgresRoot();
-    try {
-      options.ca = readFileSync(root);
-    } catch {
+    if (existsSync(root)) {
+      ca = readTlsFile(root, 'sslrootcert (default)');
+      if (mode === 'encrypt') mode = 'verify-ca';
+    } else if (tls.defaultRoot === 'required') {
       throw new ConnectionStringError(
         `sslmode=${tls.mode} needs the server's root certificate, and ${root} does not exist: add sslrootcert=/path/to/root.crt, sslrootcert=system for the public roots, or sslmode=require to encrypt without verifying`,
       );
     }
   }
+  const options: NodeTlsOptions = { rejectUnauthorized: mode !== 'encrypt' };
+  if (mode === 'verify-ca') options.checkServerIdentity = () => undefined;
+  if (ca !== undefined) options.ca = ca;
   if (tls.certFile !== undefined) options.cert = readTlsFile(tls.certFile, names.cert);
   if (tls.keyFile !== undefined) options.key = readTlsFile(tls.keyFile, names.key);
   if (tls.keyPassword !== undefined) options.passphrase = tls.keyPassword;
