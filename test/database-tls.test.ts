@@ -283,6 +283,16 @@ describe('connection errors name host, port and cause, soon', () => {
   });
 });
 
+describe('live: the shared servers, which have no TLS', () => {
+  it('asking for TLS is refused, not answered in plain text', async () => {
+    const message = 'the server does not offer TLS, which the connection string asks for; enable TLS on the server, or drop the TLS options (sslmode, ssl_*) to connect in plain text';
+    const pg = await attempt('postgresql://postgres@127.0.0.1:5432/postgres?sslmode=require', 'SELECT 1');
+    expect(pg.error).toBe(`database error (postgres at 127.0.0.1:5432/postgres (user postgres)): ${message}`);
+    const maria = await attempt('mysql+pymysql://root@127.0.0.1:3306/mysql?ssl=true', 'SELECT 1');
+    expect(maria.error).toBe(`database error (mysql at 127.0.0.1:3306/mysql (user root)): ${message}`);
+  });
+});
+
 /** Opens `url`, runs `query`, closes; returns the rows or the translated one-line error. */
 async function attempt<T>(url: string, query: string): Promise<{ rows?: T[]; error?: string }> {
   const store = openStore(url);

@@ -98,6 +98,9 @@ function tlsRefusal(code: string | undefined, error: unknown): string | undefine
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (code === 'HANDSHAKE_SSL_ERROR' && /altnames/.test(message))) {
     return `the server's TLS certificate is not made out to this host name (${message}); connect by a name the certificate lists, or verify the chain only (sslmode=verify-ca, ssl_mode=VERIFY_CA)`;
   }
+  if (code === 'HANDSHAKE_NO_SSL_SUPPORT' || message === 'The server does not support SSL connections') {
+    return 'the server does not offer TLS, which the connection string asks for; enable TLS on the server, or drop the TLS options (sslmode, ssl_*) to connect in plain text';
+  }
   // mysql2 reports every TLS failure as HANDSHAKE_SSL_ERROR with Node's message only.
   const certificate = (code !== undefined && CERT_CODES.test(code)) || (code === 'HANDSHAKE_SSL_ERROR' && /certificate/i.test(message));
   if (certificate) {
