@@ -19,7 +19,8 @@ export {
   type QueueElementFilter,
 } from './connection/orchestrator-connection.js';
 export { encrypt, decrypt, decryptString, generateKey, validateKey } from './crypto/fernet.js';
-export { parseConnectionString, redactConnectionString, type ConnectionConfig } from './config/connection-string.js';
+export { parseConnectionString, redactConnectionString, type ConnectionConfig, type TlsConfig } from './config/connection-string.js';
+export { scrubSecrets, connectionSecrets } from './config/secrets.js';
 export { openStore, closeStore, type Store } from './db/open.js';
 export { upgradeDatabase } from './db/schema/upgrade.js';
 export type { LogLevel, QueueStatus, TriggerStatus, TriggerType, JobStatus } from './db/types.js';

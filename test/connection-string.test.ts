@@ -371,6 +371,55 @@ describe('assertDriverAvailable', () => {
   });
 });
 
+describe('parseConnectionString: tls and connect timeout', () => {
+  const tlsOf = (url: string) => parseConnectionString(url).tls;
+
+  it('reads each dialect\'s own TLS options into one typed field', () => {
+    const cases: Array<[string, ConnectionConfig['tls']]> = [
+      ['postgresql://u:p@db/oo', { mode: 'off' }],
+      ['postgresql://u:p@db/oo?sslmode=require', { mode: 'encrypt', defaultRoot: 'if-present' }],
+      ['postgresql://u:p@db/oo?sslmode=verify-ca&sslrootcert=%2Fetc%2Fca.pem', { mode: 'verify-ca', caFile: '/etc/ca.pem', caOption: 'sslrootcert' }],
+      ['postgresql://u:p@db/oo?sslmode=verify-full', { mode: 'verify-full', defaultRoot: 'required' }],
+      [
+        'postgresql://u:p@db/oo?sslmode=require&sslcert=c.pem&sslkey=k.pem&sslpassword=kp',
+        { mode: 'encrypt', defaultRoot: 'if-present', certFile: 'c.pem', keyFile: 'k.pem', keyPassword: 'kp' },
+      ],
+      ['mysql+pymysql://u:p@db/oo?ssl_ca=ca.pem', { mode: 'verify-full', caFile: 'ca.pem', caOption: 'ssl_ca' }],
+      ['mysql+mysqldb://u:p@db/oo?ssl_mode=REQUIRED', { mode: 'encrypt' }],
+      ['mariadb+mariadbconnector://u:p@db/oo?ssl=true', { mode: 'encrypt' }],
+      ['mssql+pyodbc://u:p@db:1433/oo', { mode: 'verify-full' }],
+      ['mssql+pyodbc://u:p@db:1433/oo?TrustServerCertificate=yes', { mode: 'encrypt' }],
+      ['mssql+pyodbc://u:p@db:1433/oo?Encrypt=Strict', { mode: 'verify-full', strict: true }],
+      ['mssql+pymssql://u:p@db:1433/oo?encrypt=no', { mode: 'off' }],
+      ['oracle+oracledb://u:p@db:1521/?service_name=S', { mode: 'off' }],
+      ['oracle+oracledb://u:p@db:2484/?service_name=S&protocol=tcps', { mode: 'verify-full' }],
+      ['sqlite:///oo.db', undefined],
+    ];
+    for (const [url, tls] of cases) expect([url, tlsOf(url)]).toEqual([url, tls]);
+  });
+
+  it('refuses an unknown value in one line that never echoes something odd', () => {
+    expect(errorOf(() => tlsOf('postgresql://u:p@db/oo?sslmode=on'))).toMatch(/^postgresql connection string has sslmode="on", which libpq does not know/);
+    expect(errorOf(() => tlsOf(`postgresql://u:p@db/oo?sslmode=${SECRET}%20x`))).toBe(
+      'postgresql connection string has sslmode=that value, which libpq does not know: use disable, allow, prefer, require, verify-ca or verify-full',
+    );
+    expect(errorOf(() => tlsOf('mysql://u:p@db/oo?ssl_mode=yes'))).toMatch(/ssl_mode="yes", which is not known/);
+    expect(errorOf(() => tlsOf('mssql+pyodbc://u:p@db:1433/oo?Encrypt=sometimes'))).toMatch(/Encrypt="sometimes", which is not known/);
+  });
+
+  it('reads the connect timeout each Python driver names, 15 s by default', () => {
+    expect(parseConnectionString('postgresql://u:p@db/oo').connectTimeoutSeconds).toBe(15);
+    expect(parseConnectionString('postgresql://u:p@db/oo?connect_timeout=3').connectTimeoutSeconds).toBe(3);
+    expect(parseConnectionString('mysql+pymysql://u:p@db/oo?connect_timeout=4').connectTimeoutSeconds).toBe(4);
+    expect(parseConnectionString('mssql+pyodbc://u:p@db:1433/oo?timeout=5').connectTimeoutSeconds).toBe(5);
+    expect(parseConnectionString('mssql+pymssql://u:p@db:1433/oo?login_timeout=6').connectTimeoutSeconds).toBe(6);
+    expect(parseConnectionString('oracle+oracledb://u:p@db/?service_name=S&tcp_connect_timeout=7').connectTimeoutSeconds).toBe(7);
+    expect(parseConnectionString('sqlite:///oo.db').connectTimeoutSeconds).toBeUndefined();
+    expect(errorOf(() => parseConnectionString('postgresql://u:p@db/oo?connect_timeout=0'))).toMatch(/connect_timeout="0": write a number of seconds above 0/);
+    expect(errorOf(() => parseConnectionString('mssql+pyodbc://u:p@db:1433/oo?timeout=5&connect_timeout=5'))).toBe('mssql connection string gives both connect_timeout and timeout: keep one');
+  });
+});
+
 describe('readEnvironment', () => {
   it('reads and trims both variables; blank means undefined', () => {
     expect(ENV_CONN_STRING).toBe('OpenOrchestratorConnString');

@@ -13,6 +13,7 @@
  *   console.log(describeConnection(config)); // postgres at 127.0.0.1:5432/oo (user oo)
  */
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import { ConnectionStringError } from '../errors.js';
 import { ENV_CONN_STRING } from './environment.js';
 
@@ -30,7 +31,7 @@ export type DialectName = 'sqlite' | 'postgres' | 'mysql' | 'mssql' | 'oracle';
  * @example
  *   parseConnectionString('mysql+pymysql://oo:pw@db:3306/oo');
  *   // { dialect: 'mysql', pythonDriver: 'pymysql', nodeDriver: 'mysql2', host: 'db', port: 3306,
- *   //   database: 'oo', user: 'oo', password: 'pw', query: {} }
+ *   //   database: 'oo', user: 'oo', password: 'pw', query: {}, tls: { mode: 'off' }, connectTimeoutSeconds: 15 }
  */
 export interface ConnectionConfig {
   dialect: DialectName;
@@ -55,7 +56,50 @@ export interface ConnectionConfig {
   mssql?: { odbcDsn?: string; integratedSecurity: boolean; odbcDriver?: string; instanceName?: string };
   /** oracle only: `?service_name=X`, or the database part of the string as a SID. */
   oracle?: { serviceName?: string; sid?: string };
+  /** every dialect but sqlite: how the connection is encrypted and what is verified (see `TlsConfig`) */
+  tls?: TlsConfig;
+  /** every dialect but sqlite: seconds to wait for a server to answer a connection attempt */
+  connectTimeoutSeconds?: number;
 }
+
+/**
+ * What the connection checks, decided by the connection string's own options (libpq `sslmode`,
+ * PyMySQL/mysqlclient `ssl_*`, ODBC `Encrypt`/`TrustServerCertificate`, Oracle `protocol=tcps`):
+ * `off`: plain TCP (SQL Server still encrypts the login, as its drivers do); `encrypt`: TLS,
+ * any certificate accepted; `verify-ca`: the certificate must chain to a trusted root, any host
+ * name; `verify-full`: the chain and the host name. Files are paths, read when the database is
+ * opened; without `caFile` the verifying modes trust Node's list of public roots.
+ *
+ * @example
+ *   parseConnectionString('postgresql://u:p@db/oo?sslmode=verify-full&sslrootcert=/etc/oo/ca.pem').tls;
+ *   // { mode: 'verify-full', caFile: '/etc/oo/ca.pem', caOption: 'sslrootcert' }
+ */
+export interface TlsConfig {
+  mode: 'off' | 'encrypt' | 'verify-ca' | 'verify-full';
+  /** PEM file of the trusted root (or the server's own self-signed certificate) */
+  caFile?: string;
+  /** the query option `caFile` came from, named in errors */
+  caOption?: string;
+  /**
+   * PostgreSQL without sslrootcert, as libpq: the verifying modes need ~/.postgresql/root.crt
+   * (`required`); `require` verifies the chain when that file exists (`if-present`).
+   */
+  defaultRoot?: 'required' | 'if-present';
+  /** client certificate and key files, for servers that ask for one */
+  certFile?: string;
+  keyFile?: string;
+  /** passphrase of an encrypted `keyFile` or Oracle wallet: a secret, scrubbed like the password */
+  keyPassword?: string;
+  /** SQL Server `Encrypt=strict`: TDS 8, TLS before any byte of the protocol */
+  strict?: boolean;
+  /** Oracle: the distinguished name the server certificate must carry (`ssl_server_cert_dn`) */
+  serverCertDn?: string;
+  /** Oracle: the folder holding ewallet.pem (`wallet_location`) */
+  walletLocation?: string;
+}
+
+/** Seconds a connection attempt may take when the connection string does not say. */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 15;
 
 interface SchemeSpec {
   dialect: DialectName;
@@ -285,7 +329,8 @@ export function parseConnectionString(url: string): ConnectionConfig {
   }
   const { host, port } = parseHostPort(parts.hostport, spec.example);
   const database = parts.path === undefined || parts.path === '' ? undefined : parts.path;
-  const common = { pythonDriver, host, port, database, user, password, query };
+  const connectTimeoutSeconds = parseConnectTimeout(query, spec.dialect, pythonDriver);
+  const common = { pythonDriver, host, port, database, user, password, query, connectTimeoutSeconds };
   const noHost = (hint = ''): never => fail(`${base} connection string has no host: write e.g. ${spec.example}${hint}`);
   const noDatabase = (): never =>
     fail(`${base} connection string has no database name: add it after the host, e.g. ${spec.example} (create the database first if needed)`);
@@ -296,23 +341,270 @@ export function parseConnectionString(url: string): ConnectionConfig {
       const socketHost = host ?? (query.host || undefined);
       if (socketHost === undefined) noHost(', or ?host=/path/to/socket/dir for a Unix socket');
       if (database === undefined) noDatabase();
-      return { ...common, dialect: 'postgres', nodeDriver: 'pg', host: socketHost };
+      return { ...common, dialect: 'postgres', nodeDriver: 'pg', host: socketHost, tls: postgresTls(query) };
     }
     case 'mysql':
       if (host === undefined && !query.unix_socket) noHost(', or ?unix_socket=/path/to/mysqld.sock');
       if (database === undefined) noDatabase();
-      return { ...common, dialect: 'mysql', nodeDriver: 'mysql2' };
+      return { ...common, dialect: 'mysql', nodeDriver: 'mysql2', tls: mysqlTls(query, host) };
     case 'oracle': {
       if (host === undefined) noHost();
       const serviceName = query.service_name || undefined;
       if (serviceName !== undefined && database !== undefined) {
         fail('oracle connection string gives both a SID (the part after the port) and ?service_name=: keep one, e.g. oracle+oracledb://user:password@host:1521/?service_name=SERVICE');
       }
-      return { ...common, dialect: 'oracle', nodeDriver: 'oracledb', oracle: { serviceName, sid: database } };
+      // These become part of a connect descriptor, where '(', ')' and '=' would change its meaning.
+      for (const [what, value] of [['host', host], ['service name', serviceName], ['SID', database]] as const) {
+        if (value !== undefined && !/^[\w.:$#-]+$/.test(value)) {
+          fail(`oracle connection string has a ${what} with characters Oracle names cannot hold: use letters, digits and . _ - $ # only`);
+        }
+      }
+      return { ...common, dialect: 'oracle', nodeDriver: 'oracledb', oracle: { serviceName, sid: database }, tls: oracleTls(query) };
     }
     case 'mssql':
-      return parseMssql(common, base);
+      return { ...parseMssql(common, base), tls: mssqlTls(query, common.pythonDriver) };
   }
+}
+
+/** A query option's value as a plain name, or a neutral phrase when it might be something private. */
+function shown(value: string): string {
+  return /^[\w.+-]{1,40}$/.test(value) ? `"${value}"` : 'that value';
+}
+
+/**
+ * Python drivers take these options as keyword arguments, so their names are case-sensitive
+ * there; one written in another case would be ignored, and a TLS option ignored fails open.
+ */
+function rejectMiscased(query: Record<string, string>, names: readonly string[], dialect: string): void {
+  for (const key of Object.keys(query)) {
+    const known = names.find((name) => name.toLowerCase() === key.toLowerCase());
+    if (known !== undefined && known !== key) fail(`${dialect} connection string option "${key}" must be written in lower case: ${known}`);
+  }
+}
+
+/** A yes/no option; `undefined` when absent. */
+function flag(query: Record<string, string>, key: string, dialect: string): boolean | undefined {
+  const value = query[key];
+  if (value === undefined) return undefined;
+  const lower = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+  if (['0', 'false', 'no', 'off'].includes(lower)) return false;
+  return fail(`${dialect} connection string option ${key} has the value ${shown(value)}, which is not a yes/no value: write ${key}=true or ${key}=false`);
+}
+
+/** A file option: absent and empty both mean "not given". */
+function file(query: Record<string, string>, key: string): string | undefined {
+  return query[key] || undefined;
+}
+
+const POSTGRES_TLS_KEYS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword'] as const;
+
+/**
+ * libpq's sslmode. node-postgres cannot fall back from TLS to plain text, so `allow` and
+ * `prefer` (libpq's default) connect without TLS; both accept a forged server anyway.
+ * As in libpq, `require` with a root certificate (sslrootcert, or ~/.postgresql/root.crt when
+ * present) verifies the chain (verify-ca), and
+ * `sslrootcert=system` means Node's public roots and verify-full.
+ */
+function postgresTls(query: Record<string, string>): TlsConfig {
+  rejectMiscased(query, POSTGRES_TLS_KEYS, 'postgresql');
+  const given = query.sslmode?.trim().toLowerCase();
+  const root = file(query, 'sslrootcert');
+  const system = root?.toLowerCase() === 'system';
+  let mode: TlsConfig['mode'];
+  switch (given) {
+    case undefined:
+    case '':
+      mode = system ? 'verify-full' : 'off';
+      break;
+    case 'disable':
+    case 'allow':
+    case 'prefer':
+      mode = 'off';
+      break;
+    case 'require':
+      mode = root !== undefined ? 'verify-ca' : 'encrypt';
+      break;
+    case 'verify-ca':
+    case 'verify-full':
+      mode = given;
+      break;
+    default:
+      return fail(`postgresql connection string has sslmode=${shown(query.sslmode ?? '')}, which libpq does not know: use disable, allow, prefer, require, verify-ca or verify-full`);
+  }
+  if (system && mode !== 'verify-full' && mode !== 'off') {
+    fail('postgresql connection string has sslrootcert=system, which (as in libpq) needs sslmode=verify-full: change sslmode, or name a root certificate file');
+  }
+  if (mode === 'off') return { mode };
+  const ca = system
+    ? {}
+    : root !== undefined
+      ? { caFile: root, caOption: 'sslrootcert' }
+      : { defaultRoot: mode === 'encrypt' ? ('if-present' as const) : ('required' as const) };
+  return {
+    mode,
+    ...ca,
+    ...(file(query, 'sslcert') ? { certFile: file(query, 'sslcert') } : {}),
+    ...(file(query, 'sslkey') ? { keyFile: file(query, 'sslkey') } : {}),
+    ...(query.sslpassword ? { keyPassword: query.sslpassword } : {}),
+  };
+}
+
+const MYSQL_TLS_KEYS = [
+  'ssl', 'ssl_mode', 'ssl_disabled', 'ssl_ca', 'ssl_cert', 'ssl_key', 'ssl_key_password',
+  'ssl_verify_cert', 'ssl_verify_identity', 'ssl_check_hostname',
+] as const;
+
+/**
+ * mysqlclient's `ssl_mode` decides when given. Otherwise PyMySQL's rules: any `ssl_*` file or
+ * `ssl=true` turns TLS on; a CA verifies the chain and the host name (`ssl_check_hostname` or
+ * `ssl_verify_identity=false` drops the name check); `ssl_verify_cert`/`ssl_verify_identity`
+ * say so explicitly.
+ */
+function mysqlTls(query: Record<string, string>, host: string | undefined): TlsConfig {
+  const tls = mysqlTlsMode(query);
+  // mysql2 checks the name only for a host name; for an address Node would check "localhost".
+  if (tls.mode === 'verify-full' && host !== undefined && isIP(host) !== 0) {
+    fail(
+      `mysql connection string asks to check the server's host name (ssl_ca verifies it unless told otherwise) but names the server by its address ${host}, which the Node driver cannot check: write the host name the certificate is made out to, or add ssl_check_hostname=false to check the chain only`,
+    );
+  }
+  return tls;
+}
+
+function mysqlTlsMode(query: Record<string, string>): TlsConfig {
+  rejectMiscased(query, MYSQL_TLS_KEYS, 'mysql');
+  const files = {
+    ...(file(query, 'ssl_ca') ? { caFile: file(query, 'ssl_ca'), caOption: 'ssl_ca' } : {}),
+    ...(file(query, 'ssl_cert') ? { certFile: file(query, 'ssl_cert') } : {}),
+    ...(file(query, 'ssl_key') ? { keyFile: file(query, 'ssl_key') } : {}),
+    ...(query.ssl_key_password ? { keyPassword: query.ssl_key_password } : {}),
+  };
+  const sslMode = query.ssl_mode?.trim().toUpperCase();
+  if (sslMode !== undefined) {
+    const modes: Record<string, TlsConfig['mode']> = { DISABLED: 'off', PREFERRED: 'off', REQUIRED: 'encrypt', VERIFY_CA: 'verify-ca', VERIFY_IDENTITY: 'verify-full' };
+    const mode = Object.hasOwn(modes, sslMode) ? modes[sslMode] : undefined;
+    if (mode === undefined) {
+      fail(`mysql connection string has ssl_mode=${shown(query.ssl_mode ?? '')}, which is not known: use DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY`);
+    }
+    return mode === 'off' ? { mode } : { mode, ...files };
+  }
+  if (flag(query, 'ssl_disabled', 'mysql') === true) return { mode: 'off' };
+  const verifyCert = flag(query, 'ssl_verify_cert', 'mysql');
+  const verifyIdentity = flag(query, 'ssl_verify_identity', 'mysql') ?? flag(query, 'ssl_check_hostname', 'mysql');
+  const on = flag(query, 'ssl', 'mysql');
+  const wanted = on === true || Object.keys(files).length > 0 || verifyCert === true || verifyIdentity === true;
+  if (!wanted) return { mode: 'off' };
+  const chain = verifyCert ?? (verifyIdentity === true || files.caFile !== undefined);
+  const name = verifyIdentity ?? (chain && files.caFile !== undefined);
+  if (name && verifyCert === false) fail('mysql connection string asks to check the host name but not the certificate (ssl_verify_cert=false): drop one of them');
+  return { mode: name ? 'verify-full' : chain ? 'verify-ca' : 'encrypt', ...files };
+}
+
+/**
+ * ODBC's Encrypt and TrustServerCertificate, keys and values in any case, as ODBC reads them.
+ * The default follows the named ODBC driver: version 18 (and pymssql here) encrypts and
+ * verifies; 17 and older encrypt only the login.
+ */
+function mssqlTls(query: Record<string, string>, pythonDriver: string | undefined): TlsConfig {
+  const odbc = (name: string): string | undefined => {
+    const keys = Object.keys(query).filter((key) => key.toLowerCase() === name.toLowerCase());
+    if (keys.length > 1) fail(`mssql connection string gives the option ${name} twice (${keys.join(', ')}): keep only one`);
+    const key = keys[0];
+    return key === undefined ? undefined : (query[key] ?? '').trim();
+  };
+  const encryptText = odbc('Encrypt');
+  const trustText = odbc('TrustServerCertificate');
+  let encrypt: 'yes' | 'no' | 'strict';
+  switch (encryptText?.toLowerCase()) {
+    case undefined: {
+      const version = /ODBC Driver (\d+)/i.exec(odbc('driver') ?? '')?.[1];
+      const oldDriver = (version !== undefined && Number(version) < 18) || /^(?:SQL Server|SQL Native Client|SQL Server Native Client.*)$/i.test(odbc('driver') ?? '');
+      encrypt = oldDriver && pythonDriver !== 'pymssql' ? 'no' : 'yes';
+      break;
+    }
+    case 'yes':
+    case 'true':
+    case 'mandatory':
+      encrypt = 'yes';
+      break;
+    case 'no':
+    case 'false':
+    case 'optional':
+      encrypt = 'no';
+      break;
+    case 'strict':
+      encrypt = 'strict';
+      break;
+    default:
+      return fail(`mssql connection string has Encrypt=${shown(encryptText ?? '')}, which is not known: use yes, no, strict, mandatory or optional`);
+  }
+  let trust: boolean;
+  switch (trustText?.toLowerCase()) {
+    case undefined:
+    case 'no':
+    case 'false':
+      trust = false;
+      break;
+    case 'yes':
+    case 'true':
+      trust = true;
+      break;
+    default:
+      return fail(`mssql connection string has TrustServerCertificate=${shown(trustText ?? '')}, which is not known: use yes or no`);
+  }
+  // ODBC ignores TrustServerCertificate under strict: the certificate is always checked.
+  if (encrypt === 'strict') return { mode: 'verify-full', strict: true };
+  if (encrypt === 'no') return { mode: 'off' };
+  return { mode: trust ? 'encrypt' : 'verify-full' };
+}
+
+const ORACLE_TLS_KEYS = ['protocol', 'ssl_server_dn_match', 'ssl_server_cert_dn', 'wallet_location', 'wallet_password'] as const;
+
+/**
+ * python-oracledb's thin-mode options. `protocol=tcps` turns TLS on; the server certificate
+ * is checked against the wallet (or Node's public roots) and, unless ssl_server_dn_match=false,
+ * its name against the host (or ssl_server_cert_dn).
+ */
+function oracleTls(query: Record<string, string>): TlsConfig {
+  rejectMiscased(query, ORACLE_TLS_KEYS, 'oracle');
+  const protocol = query.protocol?.trim().toLowerCase();
+  if (protocol !== undefined && protocol !== 'tcp' && protocol !== 'tcps') {
+    fail(`oracle connection string has protocol=${shown(query.protocol ?? '')}, which thin mode cannot use: write protocol=tcp or protocol=tcps`);
+  }
+  const tlsOnly = ORACLE_TLS_KEYS.filter((key) => key !== 'protocol' && query[key] !== undefined);
+  if (protocol !== 'tcps') {
+    if (tlsOnly.length > 0) fail(`oracle connection string has ${tlsOnly.join(', ')} but no protocol=tcps: add protocol=tcps to encrypt, or remove them`);
+    return { mode: 'off' };
+  }
+  const dnMatch = flag(query, 'ssl_server_dn_match', 'oracle') ?? true;
+  return {
+    mode: dnMatch ? 'verify-full' : 'verify-ca',
+    ...(query.ssl_server_cert_dn ? { serverCertDn: query.ssl_server_cert_dn } : {}),
+    ...(query.wallet_location ? { walletLocation: query.wallet_location } : {}),
+    ...(query.wallet_password ? { keyPassword: query.wallet_password } : {}),
+  };
+}
+
+/**
+ * The connect timeout options each Python driver reads: libpq and PyMySQL `connect_timeout`,
+ * pyodbc `timeout`, pymssql `login_timeout`, python-oracledb `tcp_connect_timeout`; all seconds.
+ */
+function parseConnectTimeout(query: Record<string, string>, dialect: DialectName, pythonDriver: string | undefined): number | undefined {
+  if (dialect === 'sqlite') return undefined;
+  const keys = ['connect_timeout'];
+  if (dialect === 'mssql') keys.push(pythonDriver === 'pymssql' ? 'login_timeout' : 'timeout');
+  if (dialect === 'oracle') keys.push('tcp_connect_timeout');
+  const given = keys.filter((key) => query[key] !== undefined);
+  if (given.length > 1) fail(`${dialect} connection string gives both ${given.join(' and ')}: keep one`);
+  const key = given[0];
+  if (key === undefined) return DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  const text = (query[key] ?? '').trim();
+  const seconds = /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(seconds > 0 && seconds <= 3600)) {
+    fail(`${dialect} connection string has ${key}=${shown(query[key] ?? '')}: write a number of seconds above 0 and at most 3600, e.g. ${key}=15`);
+  }
+  return seconds;
 }
 
 type Common = Omit<ConnectionConfig, 'dialect' | 'nodeDriver'>;

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import { assertDriverAvailable, describeConnection, parseConnectionString, type ConnectionConfig } from '../config/connection-string.js';
+import { connectionSecrets, scrubSecrets } from '../config/secrets.js';
 import { DatabaseError, isUserFacingError } from '../errors.js';
 import { dialectFor, type Dialect } from './dialects/index.js';
 import type { Database } from './types.js';
@@ -38,6 +39,11 @@ const DRIVER_CODES: Record<string, string> = {
   ENOTFOUND: 'host not found; check the host name',
   ETIMEDOUT: 'connection timed out; check the host, port and firewall',
   ECONNRESET: 'the server closed the connection',
+  EHOSTUNREACH: 'host unreachable; check the host name, the network and the firewall',
+  ENETUNREACH: 'network unreachable; check the host name, the network and the firewall',
+  EAI_AGAIN: 'the host name could not be resolved now; check DNS',
+  // tedious's own code for its connect timeout
+  ETIMEOUT: 'connection timed out; check the host, port and firewall (connect_timeout sets the wait)',
   '28P01': 'password authentication failed; check the user name and password',
   '28000': 'the server refused this login; check the user name and password',
   '3D000': 'the database does not exist; create it first',
@@ -57,10 +63,50 @@ export function toDatabaseError(error: unknown, config: ConnectionConfig): Error
   if (isUserFacingError(error)) return error;
   const err = error as { code?: string; message?: string };
   const where = describeConnection(config);
-  const known = err.code ? DRIVER_CODES[err.code] : undefined;
-  let detail = known ?? permissionDenied(error) ?? missingFromSchema(error) ?? String(err.message ?? error).split('\n')[0] ?? 'unknown error';
-  if (config.password) detail = detail.split(config.password).join('***');
+  const code = rootCode(error);
+  const known = code ? DRIVER_CODES[code] : undefined;
+  const firstLine = String(err.message ?? error).split('\n')[0] ?? 'unknown error';
+  let detail = known ?? tlsRefusal(code, error) ?? permissionDenied(error) ?? missingFromSchema(error) ?? firstLine;
+  // PostgreSQL's reason (pg_hba.conf demands TLS, a client certificate, ...) is what to fix.
+  if (code === '28000' && firstLine !== '') detail = `the server refused this login (${firstLine}); check the user name, the password and what the server's pg_hba.conf asks for`;
+  detail = scrubSecrets(detail, connectionSecrets(config));
   return new DatabaseError(`database error (${where}): ${detail}`);
+}
+
+const NETWORK_CODE = /\b(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)\b/;
+
+/**
+ * The most telling code of a driver error. tedious wraps the socket's error as an AggregateError
+ * in `cause` (its own message says only "Could not connect (sequence)"), node-oracledb puts it
+ * on the message's second line; a known code there beats the wrapper's generic one.
+ */
+function rootCode(error: unknown, depth = 0): string | undefined {
+  const err = error as { code?: unknown; cause?: unknown; errors?: unknown; message?: unknown } | undefined;
+  if (err === undefined || err === null || depth > 3) return undefined;
+  const inner = [err.cause, ...(Array.isArray(err.errors) ? err.errors : [])].map((e) => rootCode(e, depth + 1)).find((c) => c !== undefined && c in DRIVER_CODES);
+  if (inner !== undefined) return inner;
+  const own = typeof err.code === 'string' ? err.code : undefined;
+  if (own !== undefined && own in DRIVER_CODES) return own;
+  return NETWORK_CODE.exec(String(err.message ?? ''))?.[1] ?? own;
+}
+
+const CERT_CODES = /^(?:SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED)$/;
+
+/** A refused server certificate as one line that says which check failed and what to change. */
+function tlsRefusal(code: string | undefined, error: unknown): string | undefined {
+  const message = String((error as { message?: unknown } | undefined)?.message ?? '').split('\n')[0] ?? '';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (code === 'HANDSHAKE_SSL_ERROR' && /altnames/.test(message))) {
+    return `the server's TLS certificate is not made out to this host name (${message}); connect by a name the certificate lists, or verify the chain only (sslmode=verify-ca, ssl_mode=VERIFY_CA)`;
+  }
+  if (code === 'HANDSHAKE_NO_SSL_SUPPORT' || message === 'The server does not support SSL connections') {
+    return 'the server does not offer TLS, which the connection string asks for; enable TLS on the server, or drop the TLS options (sslmode, ssl_*) to connect in plain text';
+  }
+  // mysql2 reports every TLS failure as HANDSHAKE_SSL_ERROR with Node's message only.
+  const certificate = (code !== undefined && CERT_CODES.test(code)) || (code === 'HANDSHAKE_SSL_ERROR' && /certificate/i.test(message));
+  if (certificate) {
+    return `the server's TLS certificate is not trusted (${code === 'HANDSHAKE_SSL_ERROR' ? message : `${code}: ${message}`}); name the CA that signed it (sslrootcert=, ssl_ca=) or check that it is still valid`;
+  }
+  return undefined;
 }
 
 /**

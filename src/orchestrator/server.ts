@@ -12,6 +12,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { fastifySwagger } from '@fastify/swagger';
 import { Ajv, type ErrorObject } from 'ajv';
+import { scrubSecrets } from '../config/secrets.js';
 import { isUserFacingError } from '../errors.js';
 import { TOKEN_ENV, crossSiteRefusal, isLoopback } from './access.js';
 import { HttpError } from './http-error.js';
@@ -201,7 +202,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
       status = statusOf(translated);
       message = isUserFacingError(translated) ? translated.message : `unexpected error: ${String((translated as Error).message).split('\n')[0]}`;
     }
-    for (const secret of secrets()) message = message.split(secret).join('***');
+    message = scrubSecrets(message, secrets());
     void reply.code(status).send({ error: message.split('\n')[0] });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -4,6 +4,7 @@
  * carry the connection string with its password masked, and never the key.
  */
 import { redactConnectionString } from '../config/connection-string.js';
+import { connectionSecrets } from '../config/secrets.js';
 import { validateKey } from '../crypto/fernet.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
 import { checkSchema, upgradeDatabase, type UpgradeResult } from '../db/schema/upgrade.js';
@@ -121,10 +122,6 @@ export class Session {
 
   /** Secrets that must never appear in a response. */
   secrets(): string[] {
-    const out: string[] = [];
-    if (this.cryptoKey) out.push(this.cryptoKey);
-    const password = this.store?.config.password;
-    if (password) out.push(password);
-    return out;
+    return [...(this.cryptoKey ? [this.cryptoKey] : []), ...connectionSecrets(this.store?.config)];
   }
 }

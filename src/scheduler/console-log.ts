@@ -7,6 +7,7 @@
  *   const log = createConsoleLog({ json: false, secrets: [password, key] });
  *   log.info('job-started', 'started trigger "invoices"', { jobId });
  */
+import { scrubSecrets } from '../config/secrets.js';
 import { formatNaive } from '../time/clock.js';
 import { now } from '../time/clock.js';
 
@@ -30,11 +31,9 @@ export interface ConsoleLogOptions {
   verbose?: boolean;
 }
 
-/** Replaces every secret in `text` by `***`. */
+/** Replaces every secret in `text` by `***`: the program's one scrub, `scrubSecrets` (see there for the rule). */
 export function scrub(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret && secret.length >= 3) out = out.split(secret).join('***');
-  return out;
+  return scrubSecrets(text, secrets);
 }
 
 export function createConsoleLog(options: ConsoleLogOptions = {}): ConsoleLog {

@@ -14,6 +14,7 @@
  */
 import { ENV_CONN_STRING, ENV_CRYPTO_KEY } from '../config/environment.js';
 import { parseConnectionString, redactConnectionString } from '../config/connection-string.js';
+import { connectionSecrets } from '../config/secrets.js';
 import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '../connection/orchestrator-connection.js';
 import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
@@ -86,7 +87,7 @@ export class Scheduler {
     if (!machineName || machineName.length > 100) throw new InputError('the machine name must be 1 to 100 characters');
     if (!(intervalSeconds > 0)) throw new InputError('the interval must be a number of seconds above 0');
     const config = parseConnectionString(connectionString);
-    this.#secrets = [cryptoKey, config.password ?? '', encodeURIComponent(config.password ?? '')];
+    this.#secrets = [cryptoKey, ...connectionSecrets(config)];
     this.#store = openStore(connectionString);
     this.#log = withSecrets(log, this.#secrets);
     this.#paused = this.options.paused;

@@ -6,6 +6,7 @@ import type { ConnectionConfig } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
+import { connectTimeoutMs } from './tls.js';
 
 // Loaded when a SQL Server database is opened, not when the program starts: every robot
 // imports the dialects, and most never talk to SQL Server.
@@ -13,7 +14,13 @@ const load = createRequire(import.meta.url);
 
 const ENUM_WIDTH = { loglevel: 5, queuestatus: 11, triggerstatus: 7, triggertype: 9, jobstatus: 7 } as const;
 
+/**
+ * tedious's options for `config`. `config.tls` carries ODBC's Encrypt/TrustServerCertificate:
+ * `off` encrypts the login only (as ODBC's Encrypt=no), `encrypt` trusts any certificate,
+ * `verify-full` checks the chain and the host name (strict adds TDS 8).
+ */
 export function tediousConfig(config: ConnectionConfig): Tedious.ConnectionConfiguration {
+  const mode = config.tls?.mode ?? 'verify-full';
   return {
     server: config.host ?? 'localhost',
     authentication: { type: 'default', options: { userName: config.user, password: config.password } },
@@ -23,8 +30,10 @@ export function tediousConfig(config: ConnectionConfig): Tedious.ConnectionConfi
       ...(config.mssql?.instanceName ? { instanceName: config.mssql.instanceName } : { port: config.port ?? 1433 }),
       // Naive local datetimes: tedious must not shift them to UTC.
       useUTC: false,
-      trustServerCertificate: config.query.TrustServerCertificate?.toLowerCase() !== 'no',
-      encrypt: config.query.Encrypt?.toLowerCase() !== 'no',
+      encrypt: config.tls?.strict ? 'strict' : mode !== 'off',
+      // With Encrypt=no only the login is encrypted, and ODBC does not check that certificate.
+      trustServerCertificate: mode === 'encrypt' || mode === 'off',
+      connectTimeout: connectTimeoutMs(config),
     },
   };
 }
@@ -40,7 +49,9 @@ export const mssqlDialect: Dialect = {
     const tedious = load('tedious') as typeof Tedious;
     return new Kysely<Database>({
       dialect: new MssqlDialect({
-        tarn: { ...tarn, options: { min: 0, max: 10 } },
+        // propagateCreateError: a refused connection fails the query at once; tarn would
+        // otherwise retry until its 30 s acquire timeout and report only "timeout".
+        tarn: { ...tarn, options: { min: 0, max: 10, propagateCreateError: true } },
         tedious: { ...tedious, connectionFactory: () => new tedious.Connection(tediousConfig(config)) },
       }),
     });

@@ -1,4 +1,4 @@
-import { createPool } from 'mysql2';
+import { createPool, type PoolOptions } from 'mysql2';
 import { Kysely, MysqlDialect, sql } from 'kysely';
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
@@ -7,6 +7,7 @@ import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { claimQueueElementMysql } from './mysql-claim.js';
+import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 
 /**
  * With lower_case_table_names=1 (the default on Windows) the server stores `Triggers` as
@@ -21,6 +22,29 @@ export function mysqlTableName(name: string, foldsCase: boolean): string {
 /** `table_name` names `table`, also where the server stored it in lower case. */
 const tableIs = (table: string) => sql`(table_name = ${table} OR (@@lower_case_table_names = 1 AND table_name = ${table.toLowerCase()}))`;
 
+/**
+ * mysql2's pool options for `config`; reads the TLS files it names (call it when opening).
+ * mysql2 refuses a server without TLS when `ssl` is set, so asking for TLS fails closed.
+ */
+export function mysqlPoolConfig(config: ConnectionConfig): PoolOptions {
+  const tls = nodeTlsOptions(config.tls, { cert: 'ssl_cert', key: 'ssl_key' });
+  return {
+    host: config.host,
+    port: config.port ?? 3306,
+    ...(config.host === undefined && config.query.unix_socket ? { socketPath: config.query.unix_socket } : {}),
+    database: config.database,
+    user: config.user,
+    password: config.password,
+    connectionLimit: 10,
+    connectTimeout: connectTimeoutMs(config),
+    // Naive DATETIME values stay text; the store parses them as local time.
+    dateStrings: true,
+    charset: 'utf8mb4',
+    // mysql2 makes its own identity check from `verifyIdentity`, not from checkServerIdentity.
+    ...(tls ? { ssl: { ...tls, verifyIdentity: config.tls?.mode === 'verify-full' } } : {}),
+  };
+}
+
 export const mysqlDialect: Dialect = {
   name: 'mysql',
   maxBindParams: 65_535,
@@ -28,17 +52,7 @@ export const mysqlDialect: Dialect = {
   paging: 'limit-offset',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
-    const pool = createPool({
-      host: config.host,
-      port: config.port ?? 3306,
-      database: config.database,
-      user: config.user,
-      password: config.password,
-      connectionLimit: 10,
-      // Naive DATETIME values stay text; the store parses them as local time.
-      dateStrings: true,
-      charset: 'utf8mb4',
-    });
+    const pool = createPool(mysqlPoolConfig(config));
     // mysql2 listens for a pooled connection's 'error' only once; a connection that the server
     // dropped (a restart) can emit it again when the next command meets it, and an unheard
     // 'error' would crash the process. The failing command itself reports the error.

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type OracleDb from 'oracledb';
 import type * as KyselyOracle from 'kysely-oracledb';
 import { IdentifierNode, Kysely, OperationNodeTransformer, sql } from 'kysely';
@@ -6,7 +8,9 @@ import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs,
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
+import { ConnectionStringError } from '../../errors.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
+import { connectTimeoutMs } from './tls.js';
 
 // Loaded when an Oracle database is opened, not when the program starts: every robot imports
 // the dialects, and most never talk to Oracle.
@@ -49,13 +53,51 @@ export class OracleNamingPlugin implements KyselyPlugin {
   }
 }
 
+/**
+ * A full connect descriptor. Easy Connect (`host:port/service`) would be shorter, but the thin
+ * driver refuses it without the `//` prefix (NJS-515) and has no SID form; a descriptor takes
+ * both. The parser allows only name characters in host, service and SID, so nothing here can
+ * close a parenthesis early.
+ *
+ * @example
+ *   oracleConnectString(parseConnectionString('oracle+oracledb://u:p@db:1521/?service_name=ORCL'));
+ *   // '(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=db)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=ORCL)))'
+ */
 export function oracleConnectString(config: ConnectionConfig): string {
   const host = config.host ?? 'localhost';
   const port = config.port ?? 1521;
-  if (config.oracle?.serviceName) return `${host}:${port}/${config.oracle.serviceName}`;
-  // Easy Connect has no SID form; a full descriptor does.
-  const sid = config.oracle?.sid ?? config.database ?? '';
-  return `(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=${host})(PORT=${port}))(CONNECT_DATA=(SID=${sid})))`;
+  const protocol = config.tls !== undefined && config.tls.mode !== 'off' ? 'TCPS' : 'TCP';
+  const data = config.oracle?.serviceName ? `SERVICE_NAME=${config.oracle.serviceName}` : `SID=${config.oracle?.sid ?? config.database ?? ''}`;
+  return `(DESCRIPTION=(ADDRESS=(PROTOCOL=${protocol})(HOST=${host})(PORT=${port}))(CONNECT_DATA=(${data})))`;
+}
+
+/**
+ * node-oracledb's pool attributes for `config`: the descriptor, the connect timeout and, with
+ * protocol=tcps, the certificate checks. Checks that a named wallet exists (call it when opening).
+ */
+export function oraclePoolAttributes(config: ConnectionConfig): OracleDb.PoolAttributes {
+  const seconds = connectTimeoutMs(config) / 1000;
+  const tls = config.tls;
+  const attributes: OracleDb.PoolAttributes = {
+    user: config.user,
+    password: config.password,
+    connectString: oracleConnectString(config),
+    connectTimeout: seconds,
+    transportConnectTimeout: seconds,
+  };
+  if (tls === undefined || tls.mode === 'off') return attributes;
+  if (tls.walletLocation !== undefined && !existsSync(join(tls.walletLocation, 'ewallet.pem'))) {
+    throw new ConnectionStringError(
+      `connection string option wallet_location names ${tls.walletLocation}, which holds no ewallet.pem (thin mode reads only the PEM wallet): fix the folder, or export the wallet as PEM`,
+    );
+  }
+  return {
+    ...attributes,
+    sslServerDNMatch: tls.mode === 'verify-full',
+    ...(tls.serverCertDn !== undefined ? { sslServerCertDN: tls.serverCertDn } : {}),
+    ...(tls.walletLocation !== undefined ? { walletLocation: tls.walletLocation } : {}),
+    ...(tls.keyPassword !== undefined ? { walletPassword: tls.keyPassword } : {}),
+  };
 }
 
 export const oracleDialect: Dialect = {
@@ -68,9 +110,10 @@ export const oracleDialect: Dialect = {
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The pool is made on first use so that building queries never needs a server.
     const oracledb = load('oracledb') as typeof OracleDb;
+    const attributes = oraclePoolAttributes(config);
     let pool: Promise<OracleDb.Pool> | undefined;
     const getPool = () =>
-      (pool ??= oracledb.createPool({ user: config.user, password: config.password, connectString: oracleConnectString(config) }));
+      (pool ??= oracledb.createPool(attributes));
     const lazyPool = {
       getConnection: async () => (await getPool()).getConnection(),
       close: async () => (pool ? (await pool).close(0) : undefined),

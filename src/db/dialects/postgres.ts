@@ -5,6 +5,7 @@ import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
+import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
 
@@ -15,7 +16,13 @@ const types = {
     oid === TIMESTAMP_WITHOUT_TIME_ZONE ? (value: string) => value : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * pg's pool options for `config`; reads the TLS files it names (call it when opening).
+ * libpq ignores sslmode on a Unix socket, and so does this.
+ */
 export function postgresPoolConfig(config: ConnectionConfig): pg.PoolConfig {
+  const socket = config.host?.startsWith('/') ?? false;
+  const ssl = socket ? undefined : nodeTlsOptions(config.tls, { cert: 'sslcert', key: 'sslkey' });
   return {
     host: config.host,
     port: config.port ?? 5432,
@@ -25,10 +32,10 @@ export function postgresPoolConfig(config: ConnectionConfig): pg.PoolConfig {
     max: 10,
     // A server that does not answer (a network partition, not a refusal) must not hang a
     // Scheduler tick or an HTTP request forever.
-    connectionTimeoutMillis: 15_000,
+    connectionTimeoutMillis: connectTimeoutMs(config),
     keepAlive: true,
     types,
-    ...(config.query.sslmode && config.query.sslmode !== 'disable' ? { ssl: { rejectUnauthorized: config.query.sslmode === 'verify-full' } } : {}),
+    ...(ssl ? { ssl } : {}),
   };
 }
 
