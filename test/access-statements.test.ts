@@ -7,13 +7,13 @@ import { classify } from '../src/access/probe.js';
 import { mergeRoles, parseRoles, ROLE_RIGHTS, ROLES, roleRights } from '../src/access/rights.js';
 import { grantStatements } from '../src/access/statements.js';
 import { permissionDenied } from '../src/db/open.js';
-import { JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
+import { JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
 import { InputError } from '../src/errors.js';
 import { runGrants } from '../src/cli/grants.js';
 import { runCli } from './helpers/cli.js';
 
 const COLUMNS = new Map<string, Set<string>>([
-  ...[...UPSTREAM_TABLES, JOBS].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
+  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
   ['alembic_version', new Set(['version_num'])],
   [MIGRATIONS_TABLE, new Set(['name', 'applied_at'])],
 ]);
@@ -42,7 +42,7 @@ describe('the rights table', () => {
 
   it('merges roles per table and parses role lists', () => {
     const merged = mergeRoles(['scheduler', 'robot']);
-    expect(merged.find((e) => e.table === 'Queues')).toEqual({ table: 'Queues', select: true, insert: true, update: ['status', 'start_date', 'end_date', 'message'], delete: true });
+    expect(merged.find((e) => e.table === 'Queues')).toEqual({ table: 'Queues', select: true, insert: true, update: ['status', 'start_date', 'end_date', 'message', 'reference', 'data', 'created_by', 'created_date'], delete: true });
     expect(merged.find((e) => e.table === 'Triggers')?.update).toEqual(['process_status', 'last_run']);
     expect(parseRoles('scheduler,robot')).toEqual(['scheduler', 'robot']);
     expect(() => parseRoles('root')).toThrow(InputError);
@@ -78,6 +78,7 @@ describe('generated statements', () => {
       'GRANT SELECT ([queue_name], [status]) ON [dbo].[Queues] TO [oo_sched]',
       'GRANT SELECT, INSERT, UPDATE ([status], [end_time]) ON [dbo].[Jobs] TO [oo_sched]',
       'GRANT INSERT ON [dbo].[Logs] TO [oo_sched]',
+      'GRANT SELECT, DELETE ON [dbo].[oo_run_requests] TO [oo_sched]',
     ]);
     expect(grantStatements({ dialect: 'mssql', roles: ['admin'], user: 'oo_admin', schema: 'oo' })).toEqual([
       "IF DATABASE_PRINCIPAL_ID(N'oo_admin') IS NULL CREATE USER [oo_admin] FOR LOGIN [oo_admin]",
@@ -85,7 +86,7 @@ describe('generated statements', () => {
       'GRANT ALTER, REFERENCES, SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[oo] TO [oo_admin]',
     ]);
     const robot = grantStatements({ dialect: 'mssql', roles: ['robot'], user: 'oo_robot' });
-    expect(robot).toContain('GRANT SELECT, INSERT, UPDATE ([status], [start_date], [end_date], [message]), DELETE ON [dbo].[Queues] TO [oo_robot]');
+    expect(robot).toContain('GRANT SELECT, INSERT, UPDATE ([status], [start_date], [end_date], [message], [reference], [data], [created_by], [created_date]), DELETE ON [dbo].[Queues] TO [oo_robot]');
     expect(robot).toContain('GRANT SELECT, UPDATE ([process_status]) ON [dbo].[Triggers] TO [oo_robot]');
   });
 
@@ -95,7 +96,7 @@ describe('generated statements', () => {
     expect(robot).toContain('GRANT SELECT ON OO_OWNER."ALEMBIC_VERSION" TO OO_ROBOT');
     expect(robot).toContain('GRANT INSERT ON OO_OWNER."Logs" TO OO_ROBOT');
     expect(robot).toContain('GRANT SELECT, UPDATE ("VALUE", "CHANGED_AT") ON OO_OWNER."Constants" TO OO_ROBOT');
-    expect(robot).toContain('GRANT SELECT, INSERT, UPDATE ("STATUS", "START_DATE", "END_DATE", "MESSAGE"), DELETE ON OO_OWNER."Queues" TO OO_ROBOT');
+    expect(robot).toContain('GRANT SELECT, INSERT, UPDATE ("STATUS", "START_DATE", "END_DATE", "MESSAGE", "REFERENCE", "DATA", "CREATED_BY", "CREATED_DATE"), DELETE ON OO_OWNER."Queues" TO OO_ROBOT');
     expect(robot).toContain('CREATE OR REPLACE SYNONYM OO_ROBOT."Queues" FOR OO_OWNER."Queues"');
     expect(robot).toContain('CREATE OR REPLACE SYNONYM OO_ROBOT."OO_MIGRATIONS" FOR OO_OWNER."OO_MIGRATIONS"');
     const scheduler = grantStatements({ dialect: 'oracle', roles: ['scheduler'], user: 'oo_sched', schema: 'oo_owner' });

@@ -43,6 +43,8 @@ const SCHEDULER: TableRights[] = [
   { table: 'Queues', select: ['queue_name', 'status'] },
   { table: 'Jobs', select: true, insert: true, update: ['status', 'end_time'] },
   { table: 'Logs', insert: true },
+  // "run now" of a queue trigger: due while a request exists, consumed by the claim
+  { table: 'oo_run_requests', select: true, delete: true },
 ];
 
 /**
@@ -54,7 +56,8 @@ const ROBOT: TableRights[] = [
   { table: 'Logs', insert: true },
   { table: 'Constants', select: true, update: ['value', 'changed_at'] },
   { table: 'Credentials', select: true, update: ['username', 'password', 'changed_at'] },
-  { table: 'Queues', select: true, insert: true, update: ['status', 'start_date', 'end_date', 'message'], delete: true },
+  // reference, data, created_by, created_date: updateQueueElement (Python 3.0's update_queue_element)
+  { table: 'Queues', select: true, insert: true, update: ['status', 'start_date', 'end_date', 'message', 'reference', 'data', 'created_by', 'created_date'], delete: true },
   { table: 'Triggers', select: true, update: ['process_status'] },
   { table: 'Single_Triggers', select: true },
   { table: 'Scheduled_Triggers', select: true },

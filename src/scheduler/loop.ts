@@ -20,7 +20,7 @@ import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
 import { newId } from '../db/dialects/encoding.js';
-import { checkSchema, schemaNotCurrent } from '../db/schema/upgrade.js';
+import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
 import { getTriggerStatuses, listDueTriggers, type Trigger } from '../db/store/triggers.js';
@@ -199,7 +199,7 @@ export class Scheduler {
   }
 
   async #prepare(): Promise<void> {
-    const check = await checkSchema(this.#store.db, this.#store.dialect);
+    const check = await checkSchemaInUse(this.#store.db, this.#store.dialect);
     if (!check.current) throw schemaNotCurrent(check);
     const stale = await reconcileStaleJobs(this.#store, this.options.machineName);
     for (const job of stale) {

@@ -163,7 +163,8 @@ export interface SchemaCheck {
 }
 
 /**
- * Reads the catalog and tells whether the schema is what this program needs. "Current" means
+ * The Orchestrator's (and upgrade's) check, with the admin login that sees every table: reads
+ * the catalog and tells whether the schema is what this program needs. "Current" means
  * `upgrade` would plan no step, so a half-upgraded database (a Jobs table without trigger_id, a
  * missing index) is not current whatever its revision says. Throws SchemaError for a database
  * that a newer program changed.
@@ -173,6 +174,32 @@ export async function checkSchema(db: Kysely<Database>, dialect: Dialect): Promi
   assertKnownRevision(catalog);
   const steps = computeSteps(dialect, catalog);
   return { revision: describeRevision(catalog), current: steps.length === 0, firstStep: steps[0]?.description };
+}
+
+/** Columns of ours that the Scheduler and robots write, checked where they can see the table. */
+const COLUMNS_IN_USE: { table: string; column: string; step: string }[] = [
+  { table: JOBS.name, column: JOBS_TRIGGER_ID.name, step: 'add column Jobs.trigger_id (which trigger started a job)' },
+  { table: 'Logs', column: LOGS_JOB_ID.name, step: 'add column Logs.job_id (upstream revision 1c87ed320c78)' },
+];
+
+/**
+ * The check of the parts that use a database but may not see all of it (the Scheduler, under a
+ * least-privilege login, sees only the tables it has rights on): the recorded revision and
+ * migrations, and the columns of ours that it writes. Throws SchemaError for a newer database.
+ */
+export async function checkSchemaInUse(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCheck> {
+  const state = await readSchemaState(db, dialect);
+  assertKnownRevision(state);
+  const revision = describeRevision(state);
+  if (revision === 'empty') return { revision, current: false, firstStep: 'create every table' };
+  if (state.upstreamRevision !== UPSTREAM_HEAD) return { revision, current: false, firstStep: `bring upstream revision ${state.upstreamRevision ?? 'none'} to ${UPSTREAM_HEAD}` };
+  const missing = OWN_MIGRATIONS.find((m) => !state.ownMigrations.has(m));
+  if (missing) return { revision, current: false, firstStep: `apply migration ${missing} of this program` };
+  for (const { table, column, step } of COLUMNS_IN_USE) {
+    if (!state.tables.has(table)) continue;
+    if (!(await dialect.listColumns(db, table)).includes(column)) return { revision, current: false, firstStep: step };
+  }
+  return { revision, current: true };
 }
 
 /**
