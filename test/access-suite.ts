@@ -180,10 +180,14 @@ export function accessSuite(dialect: Dialect): void {
         expect((await oc.getNextQueueElement('q-robot', { reference: 'c' }))?.reference).toBe('c');
         expect(await oc.getQueueElements('q-robot', { status: 'IN_PROGRESS' })).toHaveLength(2);
         await oc.setQueueElementStatus(one.id, 'DONE', 'ok');
+        const changed = await oc.updateQueueElement(one.id, { reference: 'a2', data: 'y', createdBy: 'robot-p', createdDate: new Date(2026, 0, 1), status: 'FAILED', message: 'redo', startDate: null, endDate: null });
+        expect(changed).toMatchObject({ reference: 'a2', data: 'y', status: 'FAILED', startDate: null });
+        expect((await oc.getQueueElement(one.id)).message).toBe('redo');
         await oc.deleteQueueElement(one.id);
         expect(await oc.isTriggerPausing()).toBe(false);
         await oc.pauseMyTrigger();
         expect((await getTrigger(admin, trigger)).status).toBe('PAUSED');
+        expect(await oc.isTriggerPausing()).toBe(true);
       } finally {
         await oc.close();
       }
