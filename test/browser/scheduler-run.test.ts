@@ -81,7 +81,7 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
     await dialog().locator('input[name=nextRun]').fill(aMinuteAgo());
     await dialog().locator('input[name=processPath]').fill(`${ROBOTS}${robot}`);
     await dialog().locator('input[name=processArgs]').fill(args);
-    await dialog().getByRole('button', { name: 'Create' }).click();
+    await dialog().getByRole('button', { name: 'Create', exact: true }).click();
     await triggerRow(name).waitFor();
     return (await getTriggerByName(live.store, name)).id;
   }

@@ -14,7 +14,7 @@ import {
 } from '../../db/store/triggers.js';
 import { getLatestJobOfTrigger } from '../../db/store/jobs.js';
 import { listLogs } from '../../db/store/logs.js';
-import { RUN_NOW_FROM, runTriggerNow } from '../../db/store/run-requests.js';
+import { listRunRequests, RUN_NOW_FROM, runTriggerNow } from '../../db/store/run-requests.js';
 import type { Store } from '../../db/open.js';
 import { TRIGGER_STATUSES, TRIGGER_TYPES, type TriggerStatus } from '../../db/types.js';
 import { InputError } from '../../errors.js';
@@ -75,6 +75,7 @@ export const triggerItem = {
     cronExpr: { type: ['string', 'null'] },
     queueName: { type: ['string', 'null'] },
     minBatchSize: { type: ['integer', 'null'] },
+    runRequested: { type: 'boolean', description: 'QUEUE: "run now" was asked and no Scheduler has started that run yet' },
     failure: {
       type: ['object', 'null'],
       description: 'Failed triggers: the last Error log of their latest job (or, with no job, of their process since the last run)',
@@ -104,7 +105,7 @@ async function failureOf(store: Store, trigger: Trigger): Promise<Failure | null
 }
 
 /** How a stored trigger goes out: flat, with dates as naive text and an overdue flag. */
-export function toApiTrigger(trigger: Trigger, at: Date = now(), failure: Failure | null = null) {
+export function toApiTrigger(trigger: Trigger, at: Date = now(), failure: Failure | null = null, runRequested = false) {
   const nextRun = 'nextRun' in trigger ? trigger.nextRun : null;
   return {
     id: trigger.id,
@@ -125,6 +126,7 @@ export function toApiTrigger(trigger: Trigger, at: Date = now(), failure: Failur
     cronExpr: trigger.type === 'SCHEDULED' ? trigger.cronExpr : null,
     queueName: trigger.type === 'QUEUE' ? trigger.queueName : null,
     minBatchSize: trigger.type === 'QUEUE' ? trigger.minBatchSize : null,
+    runRequested,
     failure,
   };
 }
@@ -207,7 +209,8 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
         .filter((t) => !search || t.triggerName.toLowerCase().includes(search) || t.processName.toLowerCase().includes(search))
         .filter((t) => !request.query.type || t.type === request.query.type)
         .filter((t) => !request.query.status || t.status === request.query.status);
-      const items = await Promise.all(triggers.map(async (t) => toApiTrigger(t, at, await failureOf(store, t))));
+      const requested = new Set((await listRunRequests(store)).map((r) => r.triggerId));
+      const items = await Promise.all(triggers.map(async (t) => toApiTrigger(t, at, await failureOf(store, t), requested.has(t.id))));
       return { items, total: items.length };
     },
   );
@@ -218,7 +221,8 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
     async (request) => {
       const store = session.requireStore();
       const trigger = await getTrigger(store, request.params.id);
-      return toApiTrigger(trigger, now(), await failureOf(store, trigger));
+      const requested = (await listRunRequests(store)).some((r) => r.triggerId === trigger.id);
+      return toApiTrigger(trigger, now(), await failureOf(store, trigger), requested);
     },
   );
 
@@ -277,7 +281,10 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
   action('kill', 'kill: Running -> Killing (the Scheduler stops the process)', (id) => transition(id, 'kill', [[['RUNNING'], 'KILLING']]));
   action('run-now', 'run now: Idle, Done, Failed or Killed -> Idle and due now (single, scheduled: next run = now; queue: one run even below its batch size)', async (id) => {
     const store = session.requireStore();
-    if (await runTriggerNow(store, id, now())) return toApiTrigger(await getTrigger(store, id));
+    if (await runTriggerNow(store, id, now())) {
+      const trigger = await getTrigger(store, id);
+      return toApiTrigger(trigger, now(), null, trigger.type === 'QUEUE');
+    }
     const trigger = await getTrigger(store, id);
     const allowed = RUN_NOW_FROM.map((s) => LABEL[s]).join(', ');
     const how = trigger.status === 'PAUSED' ? 'enable it first' : `wait until it ends (only a trigger that is ${allowed} can run now)`;
