@@ -286,7 +286,8 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
       return toApiTrigger(trigger, now(), null, trigger.type === 'QUEUE');
     }
     const trigger = await getTrigger(store, id);
-    const allowed = RUN_NOW_FROM.map((s) => LABEL[s]).join(', ');
+    const labels = RUN_NOW_FROM.map((s) => LABEL[s]);
+    const allowed = `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`;
     const how = trigger.status === 'PAUSED' ? 'enable it first' : `wait until it ends (only a trigger that is ${allowed} can run now)`;
     throw new HttpError(409, `cannot run trigger "${trigger.triggerName}" now: it is ${LABEL[trigger.status]}; ${how}`);
   });
