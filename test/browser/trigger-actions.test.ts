@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
+import { REQUEST_HEADER, startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { bulkCreateQueueElements } from '../../src/db/store/queues.js';
 import { listRunRequests } from '../../src/db/store/run-requests.js';
 import { createTrigger, getTrigger, getTriggerByName, setTriggerStatus, type NewTrigger } from '../../src/db/store/triggers.js';
@@ -168,7 +168,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
   it('refuses Run now on a Running or Paused trigger with one line saying why (409)', async () => {
     const id = (await getTriggerByName(live.store, 'cron-held')).id;
     const runNow = async () => {
-      const response = await fetch(new URL(`/api/triggers/${id}/run-now`, server.url), { method: 'POST' });
+      const response = await fetch(new URL(`/api/triggers/${id}/run-now`, server.url), { method: 'POST', headers: { [REQUEST_HEADER]: '1' } });
       return { status: response.status, body: (await response.json()) as { error: string } };
     };
     await setTriggerStatus(live.store, id, 'RUNNING');
