@@ -237,6 +237,20 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
     const widths = await page.getByTestId('logs-table').locator('thead th').evaluateAll((cells) => cells.map((c) => c.getBoundingClientRect().width));
     const tableWidth = await page.getByTestId('logs-table').evaluate((t) => t.getBoundingClientRect().width);
     expect(widths[3]! / tableWidth).toBeGreaterThan(0.5);
+    // Dragging the right edge of the Process title widens it; the message column gives the room.
+    const handle = page.getByRole('separator', { name: 'Resize column Process' });
+    await handle.scrollIntoViewIfNeeded();
+    const box = (await handle.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 60, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    const resized = await page.getByTestId('logs-table').locator('thead th').evaluateAll((cells) => cells.map((c) => c.getBoundingClientRect().width));
+    expect(resized[2]! - widths[2]!).toBeGreaterThan(100);
+    expect(resized[2]! - widths[2]!).toBeLessThan(140);
+    expect(resized[3]!).toBeLessThan(widths[3]! - 100);
+    expect(await page.getByTestId('pager-text').textContent()).toContain('43 rows');
     // Dates are typed as the tables show them; a day that does not exist is refused inline.
     await page.locator('input[name=from]').fill('31-02-2026 10:00');
     await page.locator('.field-error', { hasText: 'DD-MM-YYYY HH:MM' }).waitFor();

@@ -1,6 +1,7 @@
 /** Small building blocks shared by the tabs: polling, tables, dialogs, pager, date fields. */
-import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type MouseEvent as ReactMouseEvent, type ReactNode, type TouchEvent as ReactTouchEvent } from 'react';
 import {
+  columnResizingFeature,
   columnSizingFeature,
   createSortedRowModel,
   rowExpandingFeature,
@@ -115,8 +116,21 @@ export interface Column<T> {
   interactive?: boolean;
 }
 
-const tableFeaturesUsed = tableFeatures({ rowSortingFeature, sortedRowModel: createSortedRowModel(), rowExpandingFeature, columnSizingFeature });
+const tableFeaturesUsed = tableFeatures({ rowSortingFeature, sortedRowModel: createSortedRowModel(), rowExpandingFeature, columnSizingFeature, columnResizingFeature });
 const NO_ROWS: never[] = [];
+
+/**
+ * A cell's content at a column's width: a box of that width (auto table layout honours content
+ * widths, not cell widths, beside a free-width column), its text cut with an ellipsis.
+ */
+function Sized({ width, children }: { width: number | undefined; children: ReactNode }) {
+  if (width === undefined) return <>{children}</>;
+  return (
+    <div className="sized" style={{ width }}>
+      {children}
+    </div>
+  );
+}
 
 interface TableProps<T> {
   rows: T[];
@@ -138,7 +152,8 @@ function compare(x: string | number, y: string | number): number {
 
 /**
  * The one table of the UI, on TanStack Table: sorting (in the browser, or by the server for
- * paged lists), column sizes, a free-width column, and rows that expand to a detail line.
+ * paged lists), column sizes (drag a title's right edge; double-click it to fit the content
+ * again), a free-width column, and rows that expand to a detail line.
  */
 function DataTable<T extends RowData>({
   rows,
@@ -155,6 +170,7 @@ function DataTable<T extends RowData>({
   manualSorting,
 }: TableProps<T> & { sorting: SortingState; onSortingChange: OnChangeFn<SortingState>; manualSorting: boolean }) {
   const [expanded, setExpanded] = useState<ExpandedState>({});
+  const byKey = new Map(columns.map((c) => [c.key, c]));
   const defs = useMemo<ColumnDef<typeof tableFeaturesUsed, T>[]>(
     () =>
       columns.map((c) => ({
@@ -164,6 +180,8 @@ function DataTable<T extends RowData>({
         enableSorting: Boolean(c.sortValue),
         sortFn: (a, b, id) => compare(a.getValue<string | number>(id), b.getValue<string | number>(id)),
         ...(c.size ? { size: c.size } : {}),
+        minSize: 48,
+        enableResizing: !c.grow && !c.interactive,
         cell: (ctx) => c.render(ctx.row.original),
       })),
     [columns],
@@ -182,8 +200,22 @@ function DataTable<T extends RowData>({
     // the lists reload every 10 s: an open row stays open
     autoResetExpanded: false,
     getRowCanExpand: () => Boolean(expand),
+    columnResizeMode: 'onChange',
   });
-  const byKey = new Map(columns.map((c) => [c.key, c]));
+  // A column has a width once it declares one or is dragged; the others fit their content.
+  const sizing = table.state.columnSizing;
+  const widthOf = (id: string): number | undefined => (sizing[id] !== undefined || byKey.get(id)?.size ? table.getColumn(id)?.getSize() : undefined);
+  /** Starts a drag from the width the column has on screen, not from a default. */
+  const startResize = (header: { id: string; column: { id: string }; getResizeHandler: () => (event: unknown) => void }, event: ReactMouseEvent | ReactTouchEvent) => {
+    event.stopPropagation();
+    const th = (event.currentTarget as HTMLElement).closest('th');
+    if (th && sizing[header.column.id] === undefined) {
+      const style = getComputedStyle(th);
+      const content = th.getBoundingClientRect().width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      table.setColumnSizing((old) => ({ ...old, [header.column.id]: Math.round(content) }));
+    }
+    header.getResizeHandler()(event.nativeEvent);
+  };
   const span = columns.length;
   return (
     <div className="table-wrap">
@@ -198,16 +230,29 @@ function DataTable<T extends RowData>({
                   <th
                     key={header.id}
                     className={column.grow ? 'grow' : undefined}
-                    style={column.size ? { width: header.getSize() } : undefined}
                     aria-sort={sorted ? (sorted === 'asc' ? 'ascending' : 'descending') : undefined}
                   >
-                    {header.column.getCanSort() ? (
-                      <button type="button" className="sort" onClick={header.column.getToggleSortingHandler()}>
-                        {column.title}
-                        <span className="sort-mark">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
-                      </button>
-                    ) : (
-                      column.title
+                    <Sized width={widthOf(header.column.id)}>
+                      {header.column.getCanSort() ? (
+                        <button type="button" className="sort" onClick={header.column.getToggleSortingHandler()}>
+                          {column.title}
+                          <span className="sort-mark">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
+                        </button>
+                      ) : (
+                        column.title
+                      )}
+                    </Sized>
+                    {header.column.getCanResize() && (
+                      <span
+                        className={`resizer${header.column.getIsResizing() ? ' resizing' : ''}`}
+                        role="separator"
+                        aria-orientation="vertical"
+                        aria-label={`Resize column ${column.title}`}
+                        onMouseDown={(e) => startResize(header, e)}
+                        onTouchStart={(e) => startResize(header, e)}
+                        onClick={(e) => e.stopPropagation()}
+                        onDoubleClick={() => header.column.resetSize()}
+                      />
                     )}
                   </th>
                 );
@@ -233,8 +278,14 @@ function DataTable<T extends RowData>({
                     {row.getAllCells().map((cell) => {
                       const column = byKey.get(cell.column.id)!;
                       return (
-                        <td key={cell.id} className={column.grow ? 'grow' : undefined} onClick={column.interactive ? (e) => e.stopPropagation() : undefined}>
-                          <table.FlexRender cell={cell} />
+                        <td
+                          key={cell.id}
+                          className={column.grow ? 'grow' : undefined}
+                          onClick={column.interactive ? (e) => e.stopPropagation() : undefined}
+                        >
+                          <Sized width={widthOf(cell.column.id)}>
+                            <table.FlexRender cell={cell} />
+                          </Sized>
                         </td>
                       );
                     })}
