@@ -9,6 +9,8 @@ import { REQUEST_HEADER, buildOrchestrator } from '../src/orchestrator/server.js
 import { openStore, closeStore, type Store } from '../src/db/open.js';
 import { getCredential } from '../src/db/store/credentials.js';
 import { createLog } from '../src/db/store/logs.js';
+import { endJob, startJob } from '../src/db/store/jobs.js';
+import { setClock } from '../src/time/clock.js';
 import { bulkCreateQueueElements, searchQueueElements, setQueueElementStatus } from '../src/db/store/queues.js';
 import { decryptString, generateKey } from '../src/crypto/fernet.js';
 import { TABLES, countRows, openLiveStore as openTestStore, type LiveStore as TestStore } from './browser/support.js';
@@ -106,6 +108,66 @@ describe('Orchestrator API on SQLite', () => {
     for (const t of [single, scheduled, queue]) expect((await call('DELETE', `/api/triggers/${t.body.id as string}`)).status).toBe(200);
     expect(await countRows(live.store, 'Triggers')).toBe(0);
     expect(await countRows(live.store, 'Queue_Triggers')).toBe(0);
+  });
+
+  it('runs each trigger type now; refuses a Running or Paused one (409) and an unknown one (404) with one line', async () => {
+    const base = { processName: 'proc', processPath: 'robot.py' };
+    const single = (await call('POST', '/api/triggers', { ...base, triggerName: 'now single', type: 'SINGLE', nextRun: '2040-01-02T03:04' })).body;
+    const scheduled = (await call('POST', '/api/triggers', { ...base, triggerName: 'now cron', type: 'SCHEDULED', cronExpr: '0 3 1 1 *' })).body;
+    const queue = (await call('POST', '/api/triggers', { ...base, triggerName: 'now queue', type: 'QUEUE', queueName: 'now-q', minBatchSize: 50 })).body;
+    const before = Date.now() - 1000;
+    await live.store.db.updateTable('Triggers').set({ process_status: 'FAILED' }).where('trigger_name', '=', 'now single').execute();
+    for (const t of [single, scheduled]) {
+      const ran = await call('POST', `/api/triggers/${t.id as string}/run-now`);
+      expect(ran.status).toBe(200);
+      expect(ran.body).toMatchObject({ status: 'IDLE', runRequested: false });
+      const due = new Date(ran.body.nextRun as string).getTime();
+      expect(due).toBeGreaterThanOrEqual(before);
+      expect(due).toBeLessThanOrEqual(Date.now());
+    }
+    const ranQueue = await call('POST', `/api/triggers/${queue.id as string}/run-now`);
+    expect(ranQueue.body).toMatchObject({ status: 'IDLE', runRequested: true, nextRun: null });
+    expect((await call('GET', `/api/triggers/${queue.id as string}`)).body.runRequested).toBe(true);
+    const requests = await live.store.db.selectFrom('oo_run_requests').selectAll().execute();
+    expect(requests.map((r) => live.store.dialect.decodeUuid(r.trigger_id))).toEqual([queue.id]);
+
+    await live.store.db.updateTable('Triggers').set({ process_status: 'RUNNING' }).where('trigger_name', '=', 'now cron').execute();
+    const refused = await call('POST', `/api/triggers/${scheduled.id as string}/run-now`);
+    expect(refused).toMatchObject({ status: 409, body: { error: 'cannot run trigger "now cron" now: it is Running; wait until it ends (only a trigger that is Idle, Done, Failed or Killed can run now)' } });
+    expect((await call('GET', `/api/triggers/${scheduled.id as string}`)).body.status).toBe('RUNNING');
+    await call('POST', `/api/triggers/${single.id as string}/disable`);
+    expect((await call('POST', `/api/triggers/${single.id as string}/run-now`)).body.error).toBe('cannot run trigger "now single" now: it is Paused; enable it first');
+    const unknown = await call('POST', '/api/triggers/00000000-0000-4000-8000-000000000000/run-now');
+    expect(unknown).toMatchObject({ status: 404, body: { error: 'no trigger with id 00000000-0000-4000-8000-000000000000' } });
+    expect((await call('POST', '/api/triggers/not-a-uuid/run-now')).status).toBe(400);
+    for (const t of [single, scheduled, queue]) await call('DELETE', `/api/triggers/${t.id as string}`);
+    await live.store.db.deleteFrom('oo_run_requests').execute();
+  });
+
+  it('tells why a Failed trigger failed: the last Error log of its latest job', async () => {
+    const made = (await call('POST', '/api/triggers', { processName: 'failing-proc', processPath: 'robot.py', triggerName: 'failing', type: 'SINGLE', nextRun: '2040-01-02T03:04' })).body;
+    const id = made.id as string;
+    const job = await startJob(live.store, { processName: 'failing-proc', schedulerName: 'PC1', triggerId: id });
+    // a second apart, so the order of the logs is their time's
+    let second = 0;
+    const restore = setClock(() => new Date(2030, 0, 1, 12, 0, second++));
+    try {
+      await createLog(live.store, { level: 'ERROR', processName: 'failing-proc', message: 'first problem', jobId: job });
+      await createLog(live.store, { level: 'ERROR', processName: 'failing-proc', message: 'the ERP refused the login', jobId: job });
+      await createLog(live.store, { level: 'INFO', processName: 'failing-proc', message: 'cleaning up', jobId: job });
+    } finally {
+      restore();
+    }
+    await endJob(live.store, job, 'FAILED');
+    expect((await call('GET', `/api/triggers/${id}`)).body.failure).toBeNull();
+    await live.store.db.updateTable('Triggers').set({ process_status: 'FAILED' }).where('trigger_name', '=', 'failing').execute();
+    const listed = ((await call('GET', '/api/triggers?search=failing')).body.items as Record<string, unknown>[])[0]!;
+    expect(listed.failure).toMatchObject({ message: 'the ERP refused the login', jobId: job });
+    expect((await call('GET', `/api/triggers/${id}`)).body.failure).toMatchObject({ message: 'the ERP refused the login', logTime: '2030-01-01T12:00:01', jobId: job });
+    await call('DELETE', `/api/triggers/${id}`);
+    // the later tests count logs and jobs
+    await live.store.db.deleteFrom('Logs').where('process_name', '=', 'failing-proc').execute();
+    await live.store.db.deleteFrom('Jobs').where('process_name', '=', 'failing-proc').execute();
   });
 
   it('describes cron expressions with their next runs', async () => {

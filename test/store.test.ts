@@ -20,6 +20,7 @@ import {
   deleteTrigger,
   getTrigger,
   getTriggerByName,
+  claimTrigger,
   listDueTriggers,
   listTriggers,
   setNextRun,
@@ -28,6 +29,7 @@ import {
   updateTrigger,
   type NewTrigger,
 } from '../src/db/store/triggers.js';
+import { listRunRequests, requestRun, runTriggerNow } from '../src/db/store/run-requests.js';
 import { setClock } from '../src/time/clock.js';
 import { LIVE_DIALECTS } from './helpers/databases.js';
 import { countRows, openTestStore, type TestStore } from './helpers/stores.js';
@@ -343,6 +345,102 @@ describe.each(LIVE_DIALECTS)('store on %s', (dialect) => {
       await setNextRun(s, id, 'SCHEDULED', next);
       expect((await listDueTriggers(s, at)).some((t) => t.id === id)).toBe(false);
       expect(((await getTrigger(s, id)) as { nextRun: Date }).nextRun.getTime()).toBe(next.getTime());
+    });
+  });
+
+  describe('run now', () => {
+    // A database of its own: the due list looks at every trigger.
+    let runs: TestStore;
+    beforeAll(async () => {
+      runs = await openTestStore(dialect);
+    });
+    afterAll(async () => {
+      await runs?.close();
+    });
+
+    const at = new Date(2030, 6, 1, 12, 0, 0, 0);
+    const later = new Date(2030, 11, 24, 18, 0, 0, 0);
+    const base = { processName: 'p', processPath: 'p.py' };
+    const dueIds = async (s: Store, when = at) => (await listDueTriggers(s, when)).map((t) => t.id);
+    const requests = async (s: Store) => (await listRunRequests(s)).map((r) => r.triggerId);
+
+    it('makes a single trigger due now, from Idle, Done, Failed and Killed; refuses Running, Pausing, Killing and Paused', async () => {
+      const s = runs.store;
+      const id = await createTrigger(s, { ...base, type: 'SINGLE', triggerName: 'now-single', nextRun: later });
+      expect(await dueIds(s)).not.toContain(id);
+      for (const from of ['IDLE', 'DONE', 'FAILED', 'KILLED'] as const) {
+        await setTriggerStatus(s, id, from);
+        await setNextRun(s, id, 'SINGLE', later);
+        expect(await runTriggerNow(s, id, at)).toBe(true);
+        const trigger = await getTrigger(s, id);
+        expect(trigger).toMatchObject({ status: 'IDLE', nextRun: at });
+        expect(await dueIds(s)).toContain(id);
+      }
+      expect(await claimTrigger(s, { id, type: 'SINGLE' }, at)).toBe(true);
+      for (const from of ['RUNNING', 'PAUSING', 'KILLING', 'PAUSED'] as const) {
+        await setTriggerStatus(s, id, from);
+        await setNextRun(s, id, 'SINGLE', later);
+        expect(await runTriggerNow(s, id, at)).toBe(false);
+        expect(await getTrigger(s, id)).toMatchObject({ status: from, nextRun: later });
+      }
+      expect(await requests(s)).toEqual([]);
+      await expect(runTriggerNow(s, randomUUID(), at)).rejects.toThrow(NotFoundError);
+    });
+
+    it('makes a scheduled trigger due now once; its cron expression stays', async () => {
+      const s = runs.store;
+      const id = await createTrigger(s, { ...base, type: 'SCHEDULED', triggerName: 'now-scheduled', cronExpr: '0 3 1 1 *', nextRun: later });
+      await setTriggerStatus(s, id, 'FAILED');
+      expect(await runTriggerNow(s, id, at)).toBe(true);
+      expect(await getTrigger(s, id)).toMatchObject({ status: 'IDLE', nextRun: at, cronExpr: '0 3 1 1 *' });
+      expect(await dueIds(s)).toContain(id);
+      expect(await claimTrigger(s, { id, type: 'SCHEDULED' }, at)).toBe(true);
+      expect(await requests(s)).toEqual([]);
+    });
+
+    it('runs a queue trigger once below its batch size: the request makes it due, the winning claim consumes it', async () => {
+      const s = runs.store;
+      const id = await createTrigger(s, { ...base, type: 'QUEUE', triggerName: 'now-queue', queueName: 'now-q', minBatchSize: 5 });
+      await bulkCreateQueueElements(s, 'now-q', [{}, {}]);
+      expect(await dueIds(s)).not.toContain(id);
+      expect(await claimTrigger(s, { id, type: 'QUEUE' }, at)).toBe(false);
+
+      await setTriggerStatus(s, id, 'DONE');
+      expect(await runTriggerNow(s, id, at)).toBe(true);
+      expect(await runTriggerNow(s, id, later)).toBe(true);
+      expect(await listRunRequests(s)).toEqual([{ triggerId: id, requestedAt: at }]);
+      const row = await s.db.selectFrom('oo_run_requests').selectAll().executeTakeFirstOrThrow();
+      expect(s.dialect.decodeUuid(row.trigger_id)).toBe(id);
+      expect((await getTrigger(s, id)).status).toBe('IDLE');
+      expect(await dueIds(s)).toContain(id);
+
+      // Separate connections, so the claims really meet in the database: one wins and consumes it.
+      const stores = Array.from({ length: 6 }, () => openStore(runs.url));
+      try {
+        const won = await Promise.all(stores.map((other) => claimTrigger(other, { id, type: 'QUEUE' }, at)));
+        expect(won.filter(Boolean)).toHaveLength(1);
+      } finally {
+        await Promise.all(stores.map((other) => closeStore(other)));
+      }
+      expect(await requests(s)).toEqual([]);
+      expect((await getTrigger(s, id)).status).toBe('RUNNING');
+      expect(await runTriggerNow(s, id, at)).toBe(false);
+      expect(await requests(s)).toEqual([]);
+
+      // Back in Idle, the trigger waits for its batch again.
+      await transitionTriggerStatus(s, id, ['RUNNING'], 'IDLE');
+      expect(await dueIds(s)).not.toContain(id);
+      expect(await claimTrigger(s, { id, type: 'QUEUE' }, at)).toBe(false);
+
+      // A paused trigger keeps a request it has; it runs once when enabled.
+      await requestRun(s, id, at);
+      await setTriggerStatus(s, id, 'PAUSED');
+      expect(await runTriggerNow(s, id, at)).toBe(false);
+      expect(await dueIds(s)).not.toContain(id);
+      await setTriggerStatus(s, id, 'IDLE');
+      expect(await dueIds(s)).toContain(id);
+      expect(await claimTrigger(s, { id, type: 'QUEUE' }, at)).toBe(true);
+      expect(await requests(s)).toEqual([]);
     });
   });
 

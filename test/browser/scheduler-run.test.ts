@@ -15,11 +15,11 @@ import { openLiveStore, type LiveStore } from './support.js';
 const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
 const MACHINE = 'UI-RUN-WORKER';
 
-/** A minute ago as a datetime-local value (local time, as the form and the database take it). */
+/** A minute ago as the form's date field takes it, DD-MM-YYYY HH:MM (local time, as the database holds it). */
 function aMinuteAgo(): string {
   const d = new Date(Date.now() - 60_000);
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${pad(d.getDate())}-${pad(d.getMonth() + 1)}-${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
@@ -81,7 +81,7 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
     await dialog().locator('input[name=nextRun]').fill(aMinuteAgo());
     await dialog().locator('input[name=processPath]').fill(`${ROBOTS}${robot}`);
     await dialog().locator('input[name=processArgs]').fill(args);
-    await dialog().getByRole('button', { name: 'Create' }).click();
+    await dialog().getByRole('button', { name: 'Create', exact: true }).click();
     await triggerRow(name).waitFor();
     return (await getTriggerByName(live.store, name)).id;
   }

@@ -80,6 +80,10 @@ export interface Trigger {
   cronExpr: string | null;
   queueName: string | null;
   minBatchSize: number | null;
+  /** a queue trigger's "run now" that no Scheduler has started yet */
+  runRequested: boolean;
+  /** why a Failed trigger failed: the last Error log of its latest job */
+  failure: { message: string; logTime: string | null; jobId: string | null } | null;
 }
 
 export interface LogEntry {

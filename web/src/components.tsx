@@ -1,6 +1,20 @@
-/** Small building blocks shared by the tabs: polling, sortable tables, dialogs, pager, charts. */
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { label } from './format';
+/** Small building blocks shared by the tabs: polling, tables, dialogs, pager, date fields. */
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type MouseEvent as ReactMouseEvent, type ReactNode, type TouchEvent as ReactTouchEvent } from 'react';
+import {
+  columnResizingFeature,
+  columnSizingFeature,
+  createSortedRowModel,
+  rowExpandingFeature,
+  rowSortingFeature,
+  tableFeatures,
+  useTable,
+  type ColumnDef,
+  type ExpandedState,
+  type OnChangeFn,
+  type RowData,
+  type SortingState,
+} from '@tanstack/react-table';
+import { inputDate, label, parseInputDate } from './format';
 
 export const REFRESH_MS = 10_000;
 
@@ -92,118 +106,226 @@ export interface Column<T> {
   key: string;
   title: string;
   render: (row: T) => ReactNode;
-  /** value to sort by (client-side sorting); omit for unsortable columns */
+  /** value to sort by (client-side sorting); with server-side sorting, any function marks the column sortable */
   sortValue?: (row: T) => string | number;
+  /** width in px; columns without one shrink to their content */
+  size?: number;
+  /** this column takes the free width (long text, cut with an ellipsis) */
+  grow?: boolean;
+  /** a cell whose clicks do not reach the row (buttons, checkboxes) */
+  interactive?: boolean;
 }
 
-/** A table sorted in the browser (for lists the server returns whole: triggers, queues, constants...). */
-export function SortableTable<T>({
-  rows,
-  columns,
-  rowKey,
-  initialSort,
-  onRowClick,
-  rowClass,
-  testId,
-  empty = 'Nothing here yet.',
-}: {
-  rows: T[];
-  columns: Column<T>[];
-  rowKey: (row: T) => string;
-  initialSort?: string;
-  onRowClick?: (row: T) => void;
-  rowClass?: (row: T) => string;
-  testId?: string;
-  empty?: string;
-}) {
-  const [sort, setSort] = useState<{ key: string; dir: 1 | -1 }>({ key: initialSort ?? columns[0]!.key, dir: 1 });
-  const column = columns.find((c) => c.key === sort.key);
-  const sorted = column?.sortValue
-    ? [...rows].sort((a, b) => {
-        const x = column.sortValue!(a);
-        const y = column.sortValue!(b);
-        return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y))) * sort.dir;
-      })
-    : rows;
+const tableFeaturesUsed = tableFeatures({ rowSortingFeature, sortedRowModel: createSortedRowModel(), rowExpandingFeature, columnSizingFeature, columnResizingFeature });
+const NO_ROWS: never[] = [];
+
+/**
+ * A cell's content at a column's width: a box of that width (auto table layout honours content
+ * widths, not cell widths, beside a free-width column), its text cut with an ellipsis.
+ */
+function Sized({ width, children }: { width: number | undefined; children: ReactNode }) {
+  if (width === undefined) return <>{children}</>;
   return (
-    <HeadedTable
-      columns={columns}
-      sortKey={sort.key}
-      sortDir={sort.dir === 1 ? 'asc' : 'desc'}
-      onSort={(key) => setSort((s) => ({ key, dir: s.key === key ? (-s.dir as 1 | -1) : 1 }))}
-      rows={sorted}
-      rowKey={rowKey}
-      onRowClick={onRowClick}
-      rowClass={rowClass}
-      testId={testId}
-      empty={empty}
-    />
+    <div className="sized" style={{ width }}>
+      {children}
+    </div>
   );
 }
 
-/** A table whose sorting is done elsewhere (the server, for paged lists). */
-export function HeadedTable<T>({
-  rows,
-  columns,
-  rowKey,
-  sortKey,
-  sortDir,
-  onSort,
-  onRowClick,
-  rowClass,
-  testId,
-  empty = 'Nothing here yet.',
-}: {
+interface TableProps<T> {
   rows: T[];
   columns: Column<T>[];
   rowKey: (row: T) => string;
-  sortKey?: string;
-  sortDir?: 'asc' | 'desc';
-  onSort?: (key: string) => void;
   onRowClick?: (row: T) => void;
   rowClass?: (row: T) => string;
+  /** shown under a row whenever it returns something (e.g. why a trigger failed) */
+  detail?: (row: T) => ReactNode;
+  /** a click on a row toggles this under it (e.g. a log's full message) */
+  expand?: (row: T) => ReactNode;
   testId?: string;
   empty?: string;
-}) {
+}
+
+function compare(x: string | number, y: string | number): number {
+  return typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+}
+
+/**
+ * The one table of the UI, on TanStack Table: sorting (in the browser, or by the server for
+ * paged lists), column sizes (drag a title's right edge; double-click it to fit the content
+ * again), a free-width column, and rows that expand to a detail line.
+ */
+function DataTable<T extends RowData>({
+  rows,
+  columns,
+  rowKey,
+  onRowClick,
+  rowClass,
+  detail,
+  expand,
+  testId,
+  empty = 'Nothing here yet.',
+  sorting,
+  onSortingChange,
+  manualSorting,
+}: TableProps<T> & { sorting: SortingState; onSortingChange: OnChangeFn<SortingState>; manualSorting: boolean }) {
+  const [expanded, setExpanded] = useState<ExpandedState>({});
+  const byKey = new Map(columns.map((c) => [c.key, c]));
+  const defs = useMemo<ColumnDef<typeof tableFeaturesUsed, T>[]>(
+    () =>
+      columns.map((c) => ({
+        id: c.key,
+        header: c.title,
+        accessorFn: c.sortValue ?? (() => ''),
+        enableSorting: Boolean(c.sortValue),
+        sortFn: (a, b, id) => compare(a.getValue<string | number>(id), b.getValue<string | number>(id)),
+        ...(c.size ? { size: c.size } : {}),
+        minSize: 48,
+        enableResizing: !c.grow && !c.interactive,
+        cell: (ctx) => c.render(ctx.row.original),
+      })),
+    [columns],
+  );
+  const table = useTable({
+    features: tableFeaturesUsed,
+    columns: defs,
+    data: rows.length === 0 ? (NO_ROWS as T[]) : rows,
+    getRowId: (row) => rowKey(row),
+    state: { sorting, expanded },
+    onSortingChange,
+    onExpandedChange: setExpanded,
+    manualSorting,
+    enableSortingRemoval: false,
+    sortDescFirst: false,
+    // the lists reload every 10 s: an open row stays open
+    autoResetExpanded: false,
+    getRowCanExpand: () => Boolean(expand),
+    columnResizeMode: 'onChange',
+  });
+  // A column has a width once it declares one or is dragged; the others fit their content.
+  const sizing = table.state.columnSizing;
+  const widthOf = (id: string): number | undefined => (sizing[id] !== undefined || byKey.get(id)?.size ? table.getColumn(id)?.getSize() : undefined);
+  /** Starts a drag from the width the column has on screen, not from a default. */
+  const startResize = (header: { id: string; column: { id: string }; getResizeHandler: () => (event: unknown) => void }, event: ReactMouseEvent | ReactTouchEvent) => {
+    event.stopPropagation();
+    const th = (event.currentTarget as HTMLElement).closest('th');
+    if (th && sizing[header.column.id] === undefined) {
+      const style = getComputedStyle(th);
+      const content = th.getBoundingClientRect().width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      table.setColumnSizing((old) => ({ ...old, [header.column.id]: Math.round(content) }));
+    }
+    header.getResizeHandler()(event.nativeEvent);
+  };
+  const span = columns.length;
   return (
     <div className="table-wrap">
       <table data-testid={testId}>
         <thead>
-          <tr>
-            {columns.map((c) => (
-              <th key={c.key} aria-sort={sortKey === c.key ? (sortDir === 'asc' ? 'ascending' : 'descending') : undefined}>
-                {c.sortValue && onSort ? (
-                  <button type="button" className="sort" onClick={() => onSort(c.key)}>
-                    {c.title}
-                    {sortKey === c.key ? (sortDir === 'asc' ? ' ▲' : ' ▼') : ''}
-                  </button>
-                ) : (
-                  c.title
-                )}
-              </th>
-            ))}
-          </tr>
+          {table.getHeaderGroups().map((group) => (
+            <tr key={group.id}>
+              {group.headers.map((header) => {
+                const column = byKey.get(header.column.id)!;
+                const sorted = header.column.getIsSorted();
+                return (
+                  <th
+                    key={header.id}
+                    className={column.grow ? 'grow' : undefined}
+                    aria-sort={sorted ? (sorted === 'asc' ? 'ascending' : 'descending') : undefined}
+                  >
+                    <Sized width={widthOf(header.column.id)}>
+                      {header.column.getCanSort() ? (
+                        <button type="button" className="sort" onClick={header.column.getToggleSortingHandler()}>
+                          {column.title}
+                          <span className="sort-mark">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
+                        </button>
+                      ) : (
+                        column.title
+                      )}
+                    </Sized>
+                    {header.column.getCanResize() && (
+                      <span
+                        className={`resizer${header.column.getIsResizing() ? ' resizing' : ''}`}
+                        role="separator"
+                        aria-orientation="vertical"
+                        aria-label={`Resize column ${column.title}`}
+                        onMouseDown={(e) => startResize(header, e)}
+                        onTouchStart={(e) => startResize(header, e)}
+                        onClick={(e) => e.stopPropagation()}
+                        onDoubleClick={() => header.column.resetSize()}
+                      />
+                    )}
+                  </th>
+                );
+              })}
+            </tr>
+          ))}
         </thead>
         <tbody>
           {rows.length === 0 ? (
             <tr>
-              <td colSpan={columns.length} className="empty">
+              <td colSpan={span} className="empty">
                 {empty}
               </td>
             </tr>
           ) : (
-            rows.map((row) => (
-              <tr key={rowKey(row)} className={`${onRowClick ? 'clickable ' : ''}${rowClass?.(row) ?? ''}`} onClick={onRowClick ? () => onRowClick(row) : undefined}>
-                {columns.map((c) => (
-                  <td key={c.key}>{c.render(row)}</td>
-                ))}
-              </tr>
-            ))
+            table.getRowModel().rows.map((row) => {
+              const open = row.getIsExpanded();
+              const click = onRowClick ? () => onRowClick(row.original) : expand ? () => row.toggleExpanded() : undefined;
+              const below = detail?.(row.original);
+              return (
+                <Fragment key={row.id}>
+                  <tr className={`${click ? 'clickable ' : ''}${open ? 'expanded ' : ''}${rowClass?.(row.original) ?? ''}`} onClick={click} aria-expanded={expand ? open : undefined}>
+                    {row.getAllCells().map((cell) => {
+                      const column = byKey.get(cell.column.id)!;
+                      return (
+                        <td
+                          key={cell.id}
+                          className={column.grow ? 'grow' : undefined}
+                          onClick={column.interactive ? (e) => e.stopPropagation() : undefined}
+                        >
+                          <Sized width={widthOf(cell.column.id)}>
+                            <table.FlexRender cell={cell} />
+                          </Sized>
+                        </td>
+                      );
+                    })}
+                  </tr>
+                  {below && (
+                    <tr className={`detail ${rowClass?.(row.original) ?? ''}`}>
+                      <td colSpan={span}>{below}</td>
+                    </tr>
+                  )}
+                  {open && expand && (
+                    <tr className="detail expanded-detail">
+                      <td colSpan={span}>{expand(row.original)}</td>
+                    </tr>
+                  )}
+                </Fragment>
+              );
+            })
           )}
         </tbody>
       </table>
     </div>
   );
+}
+
+/** A table sorted in the browser (for lists the server returns whole: triggers, queues, constants...). */
+export function SortableTable<T extends RowData>({ initialSort, columns, ...props }: TableProps<T> & { initialSort?: string }) {
+  const [sorting, setSorting] = useState<SortingState>([{ id: initialSort ?? columns[0]!.key, desc: false }]);
+  return <DataTable {...props} columns={columns} sorting={sorting} onSortingChange={setSorting} manualSorting={false} />;
+}
+
+/** A table whose sorting is done by the server (paged lists): a click on a sortable title calls `onSort`. */
+export function HeadedTable<T extends RowData>({ sortKey, sortDir, onSort, columns, ...props }: TableProps<T> & { sortKey?: string; sortDir?: 'asc' | 'desc'; onSort?: (key: string) => void }) {
+  const sorting: SortingState = sortKey ? [{ id: sortKey, desc: sortDir === 'desc' }] : [];
+  const sortable = onSort ? columns : columns.map((c) => ({ ...c, sortValue: undefined }));
+  const onSortingChange: OnChangeFn<SortingState> = (updater) => {
+    const next = typeof updater === 'function' ? updater(sorting) : updater;
+    const key = next[0]?.id ?? sortKey;
+    if (key) onSort?.(key);
+  };
+  return <DataTable {...props} columns={sortable} sorting={sorting} onSortingChange={onSortingChange} manualSorting />;
 }
 
 export function Pager({ offset, limit, total, onChange }: { offset: number; limit: number; total: number | null; onChange: (offset: number) => void }) {
@@ -266,42 +388,34 @@ export function Field({ label: text, children, hint, error }: { label: string; c
   );
 }
 
-/** A bar chart as inline SVG: one bar per entry, the value above it. */
-export function BarChart({ data, title, unit = '', testId }: { data: { label: string; value: number; title?: string }[]; title: string; unit?: string; testId?: string }) {
-  const width = 640;
-  const height = 180;
-  const pad = { top: 18, bottom: 34, left: 8, right: 8 };
-  const max = Math.max(1, ...data.map((d) => d.value));
-  const barWidth = data.length ? Math.min(60, (width - pad.left - pad.right) / data.length) : 0;
-  const every = Math.max(1, Math.ceil(data.length / 12));
+/**
+ * A date and time typed as DD-MM-YYYY HH:MM (the tables' format), checked as you type. `value`
+ * and `onChange` carry the API's form, `YYYY-MM-DDTHH:MM`, or '' for none.
+ */
+export function DateTimeInput({ name, value, onChange, required, label: text, hint, error }: { name: string; value: string; onChange: (value: string) => void; required?: boolean; label: string; hint?: ReactNode; error?: string | null }) {
+  const [typed, setTyped] = useState(() => inputDate(value));
+  const parsed = parseInputDate(typed);
+  // A value set from outside (a reset, "now") replaces what is typed.
+  useEffect(() => {
+    if (parsed !== value) setTyped(inputDate(value));
+  }, [value]);
+  const invalid = parsed === null ? 'use DD-MM-YYYY HH:MM, e.g. 24-12-2026 18:30' : null;
   return (
-    <figure className="chart" data-testid={testId}>
-      <figcaption>{title}</figcaption>
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={title}>
-        <line x1={pad.left} x2={width - pad.right} y1={height - pad.bottom} y2={height - pad.bottom} className="axis" />
-        {data.map((d, i) => {
-          const h = ((height - pad.top - pad.bottom) * d.value) / max;
-          const x = pad.left + i * barWidth;
-          const y = height - pad.bottom - h;
-          return (
-            <g key={d.label + i}>
-              <rect x={x + barWidth * 0.12} y={y} width={barWidth * 0.76} height={h} className="bar">
-                <title>{d.title ?? `${d.label}: ${d.value}${unit}`}</title>
-              </rect>
-              {d.value > 0 && (data.length <= 24 || i % every === 0) && (
-                <text x={x + barWidth / 2} y={y - 4} textAnchor="middle" className="value">
-                  {Number.isInteger(d.value) ? d.value : d.value.toFixed(1)}
-                </text>
-              )}
-              {i % every === 0 && (
-                <text x={x + barWidth / 2} y={height - pad.bottom + 14} textAnchor="middle" className="tick">
-                  {d.label}
-                </text>
-              )}
-            </g>
-          );
-        })}
-      </svg>
-    </figure>
+    <Field label={text} hint={hint} error={error ?? invalid}>
+      <input
+        name={name}
+        value={typed}
+        placeholder="DD-MM-YYYY HH:MM"
+        inputMode="numeric"
+        autoComplete="off"
+        required={required}
+        aria-invalid={invalid ? true : undefined}
+        onChange={(e) => {
+          setTyped(e.target.value);
+          const next = parseInputDate(e.target.value);
+          if (next !== null) onChange(next);
+        }}
+      />
+    </Field>
   );
 }

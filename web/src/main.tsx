@@ -76,7 +76,7 @@ function App() {
             {status?.connected ? 'The database needs an upgrade first: open Settings and press "Upgrade database".' : 'Not connected: open Settings and connect to a database.'}
           </p>
         )}
-        {ready && tab === 'Triggers' && <TriggersTab tick={tick} />}
+        {ready && tab === 'Triggers' && <TriggersTab tick={tick} navigate={navigate} />}
         {ready && tab === 'Logs' && <LogsTab tick={tick} navigate={navigate} initial={linkFilter} />}
         {ready && tab === 'Constants & Credentials' && <ValuesTab tick={tick} hasKey={status.hasKey} />}
         {ready && tab === 'Queues' && <QueuesTab tick={tick} />}

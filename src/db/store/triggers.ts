@@ -280,7 +280,7 @@ export async function setNextRun(store: Store, id: string, type: 'SINGLE' | 'SCH
 
 /**
  * Idle triggers that are due now: single and scheduled ones whose next run has passed, queue
- * ones whose queue holds at least min_batch_size New elements. Ordered as the Scheduler picks:
+ * ones whose queue holds at least min_batch_size New elements or that have a "run now" request. Ordered as the Scheduler picks:
  * priority (high first), then Single > Scheduled > Queue, then the earliest due.
  */
 export async function listDueTriggers(store: Store, at: Date = now()): Promise<Trigger[]> {
@@ -295,17 +295,23 @@ export async function listDueTriggers(store: Store, at: Date = now()): Promise<T
       ]),
     )
     .execute();
+  // A queue trigger is also due once when "run now" left a request for it (oo_run_requests).
   const queued = await SELECT_ALL(store)
     .where('t.process_status', '=', 'IDLE')
     .where('t.type', '=', 'QUEUE')
-    .where(
-      'q.min_batch_size',
-      '<=',
-      db
-        .selectFrom('Queues as e')
-        .select(sql<number>`count(*)`.as('n'))
-        .where('e.queue_name', '=', sql.ref<string>('q.queue_name'))
-        .where('e.status', '=', 'NEW'),
+    .where((eb) =>
+      eb.or([
+        eb(
+          'q.min_batch_size',
+          '<=',
+          db
+            .selectFrom('Queues as e')
+            .select(sql<number>`count(*)`.as('n'))
+            .where('e.queue_name', '=', sql.ref<string>('q.queue_name'))
+            .where('e.status', '=', 'NEW'),
+        ),
+        eb('t.id', 'in', db.selectFrom('oo_run_requests').select('trigger_id')),
+      ]),
     )
     .execute();
   const typeRank: Record<TriggerType, number> = { SINGLE: 0, SCHEDULED: 1, QUEUE: 2 };
@@ -319,7 +325,8 @@ export async function listDueTriggers(store: Store, at: Date = now()): Promise<T
  * The Scheduler's claim: Idle -> Running (and `last_run`) in one conditional UPDATE that also
  * re-checks that the trigger is still due, so a Scheduler acting on a stale list can never start
  * a run that another Scheduler already made (a scheduled trigger back in Idle has a later
- * next_run; a queue trigger needs its batch again). Returns true if this call won the trigger.
+ * next_run; a queue trigger needs its batch, or its "run now" request, again). The winner of a
+ * queue trigger deletes its run request. Returns true if this call won the trigger.
  */
 export async function claimTrigger(store: Store, trigger: Pick<Trigger, 'id' | 'type'>, at: Date = now()): Promise<boolean> {
   const { db, dialect } = store;
@@ -340,10 +347,20 @@ export async function claimTrigger(store: Store, trigger: Pick<Trigger, 'id' | '
       .select(sql<number>`count(*)`.as('n'))
       .where('e.queue_name', '=', sql.ref<string>('q.queue_name'))
       .where('e.status', '=', 'NEW');
-    query = query.where('id', 'in', db.selectFrom('Queue_Triggers as q').select('q.id').where('q.id', '=', id).where('q.min_batch_size', '<=', newElements));
+    const requested = db.selectFrom('oo_run_requests').select('trigger_id').where('trigger_id', '=', id);
+    query = query.where((eb) =>
+      eb.or([
+        eb('id', 'in', db.selectFrom('Queue_Triggers as q').select('q.id').where('q.id', '=', id).where('q.min_batch_size', '<=', newElements)),
+        eb('id', 'in', requested),
+      ]),
+    );
   }
   const result = await query.executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  const won = Number(result.numUpdatedRows) === 1;
+  // The conditional UPDATE above decided; only its winner consumes the "run now" request. A new
+  // request cannot slip in meanwhile: run now refuses a Running trigger.
+  if (won && trigger.type === 'QUEUE') await db.deleteFrom('oo_run_requests').where('trigger_id', '=', id).execute();
+  return won;
 }
 
 /** The current status of each of the given triggers (deleted ones are absent from the map). */

@@ -1,4 +1,4 @@
-/** Triggers: list, create (single / scheduled / queue), edit, enable, disable, kill, delete; cron preview. */
+/** Triggers: list, create (single / scheduled / queue), edit, run now, enable, disable, kill, delete; cron preview. */
 import type { FastifyInstance } from 'fastify';
 import { describeCron, nextRuns, normalizeCron, parseCron } from '../../cron/cron.js';
 import {
@@ -12,6 +12,10 @@ import {
   type TriggerFields,
   type Trigger,
 } from '../../db/store/triggers.js';
+import { getLatestJobOfTrigger } from '../../db/store/jobs.js';
+import { listLogs } from '../../db/store/logs.js';
+import { listRunRequests, RUN_NOW_FROM, runTriggerNow } from '../../db/store/run-requests.js';
+import type { Store } from '../../db/open.js';
 import { TRIGGER_STATUSES, TRIGGER_TYPES, type TriggerStatus } from '../../db/types.js';
 import { InputError } from '../../errors.js';
 import { now } from '../../time/clock.js';
@@ -71,11 +75,37 @@ export const triggerItem = {
     cronExpr: { type: ['string', 'null'] },
     queueName: { type: ['string', 'null'] },
     minBatchSize: { type: ['integer', 'null'] },
+    runRequested: { type: 'boolean', description: 'QUEUE: "run now" was asked and no Scheduler has started that run yet' },
+    failure: {
+      type: ['object', 'null'],
+      description: 'Failed triggers: the last Error log of their latest job (or, with no job, of their process since the last run)',
+      properties: { message: { type: 'string' }, logTime: nullableDateTime, jobId: { type: ['string', 'null'] } },
+    },
   },
 } as const;
 
+/** Why a trigger failed, as the list shows it. */
+interface Failure {
+  message: string;
+  logTime: string | null;
+  jobId: string | null;
+}
+
+/**
+ * The reason a Failed trigger shows: the last Error log of its latest job; a Python Scheduler
+ * writes no jobs, so then the last Error log of its process since its last run.
+ */
+async function failureOf(store: Store, trigger: Trigger): Promise<Failure | null> {
+  if (trigger.status !== 'FAILED') return null;
+  const job = await getLatestJobOfTrigger(store, trigger.id);
+  const filter = job ? { jobId: job.id } : { processName: trigger.processName, ...(trigger.lastRun ? { from: trigger.lastRun } : {}) };
+  const [log] = await listLogs(store, { ...filter, level: 'ERROR', order: 'desc', limit: 1 });
+  if (log) return { message: log.message, logTime: toApiDate(log.logTime), jobId: job?.id ?? null };
+  return job ? { message: 'its job failed without an Error log', logTime: null, jobId: job.id } : null;
+}
+
 /** How a stored trigger goes out: flat, with dates as naive text and an overdue flag. */
-export function toApiTrigger(trigger: Trigger, at: Date = now()) {
+export function toApiTrigger(trigger: Trigger, at: Date = now(), failure: Failure | null = null, runRequested = false) {
   const nextRun = 'nextRun' in trigger ? trigger.nextRun : null;
   return {
     id: trigger.id,
@@ -96,6 +126,8 @@ export function toApiTrigger(trigger: Trigger, at: Date = now()) {
     cronExpr: trigger.type === 'SCHEDULED' ? trigger.cronExpr : null,
     queueName: trigger.type === 'QUEUE' ? trigger.queueName : null,
     minBatchSize: trigger.type === 'QUEUE' ? trigger.minBatchSize : null,
+    runRequested,
+    failure,
   };
 }
 
@@ -171,12 +203,14 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
     },
     async (request) => {
       const at = now();
+      const store = session.requireStore();
       const search = request.query.search?.toLowerCase();
-      const items = (await listTriggers(session.requireStore()))
+      const triggers = (await listTriggers(store))
         .filter((t) => !search || t.triggerName.toLowerCase().includes(search) || t.processName.toLowerCase().includes(search))
         .filter((t) => !request.query.type || t.type === request.query.type)
-        .filter((t) => !request.query.status || t.status === request.query.status)
-        .map((t) => toApiTrigger(t, at));
+        .filter((t) => !request.query.status || t.status === request.query.status);
+      const requested = new Set((await listRunRequests(store)).map((r) => r.triggerId));
+      const items = await Promise.all(triggers.map(async (t) => toApiTrigger(t, at, await failureOf(store, t), requested.has(t.id))));
       return { items, total: items.length };
     },
   );
@@ -184,7 +218,12 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
   app.get<{ Params: { id: string } }>(
     '/api/triggers/:id',
     { schema: { tags, summary: 'one trigger', params: idParams, response: { 200: triggerItem, ...errorReplies } } },
-    async (request) => toApiTrigger(await getTrigger(session.requireStore(), request.params.id)),
+    async (request) => {
+      const store = session.requireStore();
+      const trigger = await getTrigger(store, request.params.id);
+      const requested = (await listRunRequests(store)).some((r) => r.triggerId === trigger.id);
+      return toApiTrigger(trigger, now(), await failureOf(store, trigger), requested);
+    },
   );
 
   app.post<{ Body: TriggerBody }>(
@@ -240,6 +279,18 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
     ]),
   );
   action('kill', 'kill: Running -> Killing (the Scheduler stops the process)', (id) => transition(id, 'kill', [[['RUNNING'], 'KILLING']]));
+  action('run-now', 'run now: Idle, Done, Failed or Killed -> Idle and due now (single, scheduled: next run = now; queue: one run even below its batch size)', async (id) => {
+    const store = session.requireStore();
+    if (await runTriggerNow(store, id, now())) {
+      const trigger = await getTrigger(store, id);
+      return toApiTrigger(trigger, now(), null, trigger.type === 'QUEUE');
+    }
+    const trigger = await getTrigger(store, id);
+    const labels = RUN_NOW_FROM.map((s) => LABEL[s]);
+    const allowed = `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`;
+    const how = trigger.status === 'PAUSED' ? 'enable it first' : `wait until it ends (only a trigger that is ${allowed} can run now)`;
+    throw new HttpError(409, `cannot run trigger "${trigger.triggerName}" now: it is ${LABEL[trigger.status]}; ${how}`);
+  });
 
   app.get<{ Querystring: { expr: string } }>(
     '/api/cron',

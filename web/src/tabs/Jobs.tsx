@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, query, type Job, type LogEntry, type Navigate, type Page } from '../api';
-import { BarChart, Dialog, ErrorLine, Field, HeadedTable, Pager, Status, usePoll, type Column } from '../components';
+import { BarChart } from '../charts';
+import { DateTimeInput, Dialog, ErrorLine, Field, HeadedTable, Pager, Status, usePoll, type Column } from '../components';
 import { showDate, showDuration } from '../format';
 
 function JobDialog({ job, onClose, navigate }: { job: Job; onClose: () => void; navigate: Navigate }) {
@@ -80,24 +81,25 @@ export function JobsTab({ tick, navigate, initial }: { tick: number; navigate: N
             ))}
           </select>
         </Field>
-        <Field label="Started from">
-          <input type="datetime-local" name="from" value={from} onChange={(e) => reset(setFrom)(e.target.value)} />
-        </Field>
-        <Field label="Started to">
-          <input type="datetime-local" name="to" value={to} onChange={(e) => reset(setTo)(e.target.value)} />
-        </Field>
+        <DateTimeInput label="Started from" name="from" value={from} onChange={reset(setFrom)} />
+        <DateTimeInput label="Started to" name="to" value={to} onChange={reset(setTo)} />
       </div>
       <ErrorLine error={jobs.error} />
       <HeadedTable rows={jobs.data?.items ?? []} columns={columns} rowKey={(j) => j.id} onRowClick={setOpen} testId="jobs-table" empty="No jobs match." />
       <Pager offset={offset} limit={limit} total={jobs.data?.total ?? null} onChange={setOffset} />
       <BarChart
         testId="durations-chart"
-        title="Average job duration per process, seconds (last 7 days)"
+        title="Average duration of finished jobs per process (last 7 days)"
+        valueTitle="average duration, seconds"
+        categoryTitle="process"
         unit=" s"
+        horizontal
+        showZero
+        empty="No finished jobs in the last 7 days."
         data={(durations.data ?? []).map((d) => ({
-          label: d.processName.slice(0, 14),
+          label: d.processName,
           value: Math.round(d.avgSeconds * 10) / 10,
-          title: `${d.processName}: ${d.count} runs, average ${showDuration(d.avgSeconds)}, min ${showDuration(d.minSeconds)}, max ${showDuration(d.maxSeconds)}`,
+          tooltip: [`${d.count} run${d.count === 1 ? '' : 's'}`, `average ${showDuration(d.avgSeconds)}`, `min ${showDuration(d.minSeconds)}, max ${showDuration(d.maxSeconds)}`],
         }))}
       />
       {shown && !(shown === linked.data && dismissedLink && !open) && (

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, query, type LogEntry, type Navigate, type Page } from '../api';
-import { Dialog, ErrorLine, Field, HeadedTable, Pager, Status, usePoll, type Column } from '../components';
+import { DateTimeInput, ErrorLine, Field, HeadedTable, Pager, Status, usePoll, type Column } from '../components';
 import { showDate } from '../format';
 
 export function LogsTab({ tick, navigate, initial }: { tick: number; navigate: Navigate; initial: { jobId?: string; processName?: string } }) {
@@ -12,7 +12,6 @@ export function LogsTab({ tick, navigate, initial }: { tick: number; navigate: N
   const [offset, setOffset] = useState(0);
   const [order, setOrder] = useState<'asc' | 'desc'>('desc');
   const [jobId, setJobId] = useState(initial.jobId ?? '');
-  const [open, setOpen] = useState<LogEntry | null>(null);
   const names = usePoll(() => api<string[]>('GET', '/api/logs/process-names'), [], tick);
   const { data, error } = usePoll(
     () => api<Page<LogEntry>>('GET', `/api/logs${query({ from, to, processName, level, jobId, order, offset, limit })}`),
@@ -27,17 +26,13 @@ export function LogsTab({ tick, navigate, initial }: { tick: number; navigate: N
     { key: 'time', title: 'Time', render: (l) => showDate(l.logTime), sortValue: (l) => l.logTime },
     { key: 'level', title: 'Level', render: (l) => <Status value={l.level} /> },
     { key: 'process', title: 'Process', render: (l) => l.processName },
-    { key: 'message', title: 'Message', render: (l) => <span className="ellipsis">{l.message}</span> },
+    { key: 'message', title: 'Message (click a row for all of it)', render: (l) => l.message, grow: true },
   ];
   return (
     <section className="panel">
       <div className="toolbar filters">
-        <Field label="From">
-          <input type="datetime-local" name="from" value={from} onChange={(e) => reset(setFrom)(e.target.value)} />
-        </Field>
-        <Field label="To">
-          <input type="datetime-local" name="to" value={to} onChange={(e) => reset(setTo)(e.target.value)} />
-        </Field>
+        <DateTimeInput label="From" name="from" value={from} onChange={reset(setFrom)} />
+        <DateTimeInput label="To" name="to" value={to} onChange={reset(setTo)} />
         <Field label="Process">
           <select name="processName" value={processName} onChange={(e) => reset(setProcessName)(e.target.value)}>
             <option value="">All processes</option>
@@ -75,27 +70,23 @@ export function LogsTab({ tick, navigate, initial }: { tick: number; navigate: N
         sortKey="time"
         sortDir={order}
         onSort={() => reset(setOrder)(order === 'desc' ? 'asc' : 'desc')}
-        onRowClick={setOpen}
+        expand={(l) => (
+          <div className="log-detail">
+            <pre className="message" data-testid="log-message">
+              {l.message}
+            </pre>
+            {l.jobId && (
+              <button type="button" onClick={() => navigate('Jobs', { jobId: l.jobId! })}>
+                Show its job
+              </button>
+            )}
+          </div>
+        )}
         rowClass={(l) => (l.level === 'ERROR' ? 'row-error' : '')}
         testId="logs-table"
         empty="No logs match."
       />
       <Pager offset={offset} limit={limit} total={data?.total ?? null} onChange={setOffset} />
-      {open && (
-        <Dialog title={`Log from ${open.processName}`} onClose={() => setOpen(null)} wide>
-          <p>
-            {showDate(open.logTime)} · <Status value={open.level} />
-          </p>
-          <pre className="message" data-testid="log-message">
-            {open.message}
-          </pre>
-          {open.jobId && (
-            <button type="button" onClick={() => navigate('Jobs', { jobId: open.jobId! })}>
-              Show its job
-            </button>
-          )}
-        </Dialog>
-      )}
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, query, type Page, type QueueElement, type QueueSummary } from '../api';
-import { BarChart, DeleteButton, Dialog, ErrorLine, Field, HeadedTable, Pager, SortableTable, Status, useAction, usePoll, type Column } from '../components';
+import { BarChart } from '../charts';
+import { DateTimeInput, DeleteButton, Dialog, ErrorLine, Field, HeadedTable, Pager, SortableTable, Status, useAction, usePoll, type Column } from '../components';
 import { label, showDate } from '../format';
 
 const STATUSES = ['NEW', 'IN_PROGRESS', 'DONE', 'FAILED', 'ABANDONED'];
@@ -147,15 +148,16 @@ function QueueView({ queueName, tick, onBack }: { queueName: string; tick: numbe
     {
       key: 'select',
       title: '',
-      render: (e) => <input type="checkbox" aria-label={`select ${e.reference ?? e.id}`} checked={selected.has(e.id)} onClick={(ev) => ev.stopPropagation()} onChange={() => toggle(e.id)} />,
+      render: (e) => <input type="checkbox" aria-label={`select ${e.reference ?? e.id}`} checked={selected.has(e.id)} onChange={() => toggle(e.id)} />,
+      interactive: true,
     },
     { key: 'reference', title: 'Reference', render: (e) => e.reference ?? '', sortValue: () => 0 },
     { key: 'status', title: 'Status', render: (e) => <Status value={e.status} />, sortValue: () => 0 },
     { key: 'created_date', title: 'Created', render: (e) => showDate(e.createdDate), sortValue: () => 0 },
     { key: 'start_date', title: 'Started', render: (e) => showDate(e.startDate), sortValue: () => 0 },
     { key: 'end_date', title: 'Ended', render: (e) => showDate(e.endDate), sortValue: () => 0 },
-    { key: 'message', title: 'Message', render: (e) => <span className="ellipsis">{e.message ?? ''}</span> },
-    { key: 'data', title: 'Data', render: (e) => <span className="ellipsis">{e.data ?? ''}</span> },
+    { key: 'message', title: 'Message', render: (e) => <span title={e.message ?? undefined}>{e.message ?? ''}</span>, grow: true },
+    { key: 'data', title: 'Data', render: (e) => <span className="ellipsis" title={e.data ?? undefined}>{e.data ?? ''}</span> },
   ];
   return (
     <section className="panel">
@@ -185,12 +187,8 @@ function QueueView({ queueName, tick, onBack }: { queueName: string; tick: numbe
             ))}
           </select>
         </Field>
-        <Field label="Created from">
-          <input type="datetime-local" name="from" value={from} onChange={(e) => reset(setFrom)(e.target.value)} />
-        </Field>
-        <Field label="Created to">
-          <input type="datetime-local" name="to" value={to} onChange={(e) => reset(setTo)(e.target.value)} />
-        </Field>
+        <DateTimeInput label="Created from" name="from" value={from} onChange={reset(setFrom)} />
+        <DateTimeInput label="Created to" name="to" value={to} onChange={reset(setTo)} />
         <Field label="Rows per page">
           <select name="limit" value={limit} onChange={(e) => reset(setLimit)(Number(e.target.value))}>
             {[25, 100, 500].map((n) => (
@@ -216,7 +214,11 @@ function QueueView({ queueName, tick, onBack }: { queueName: string; tick: numbe
       <BarChart
         testId="throughput-chart"
         title="Elements finished per hour (last 24 hours)"
-        data={(throughput.data ?? []).map((b) => ({ label: b.hour.slice(11, 13), value: b.count, title: `${showDate(b.hour)}: ${b.count}` }))}
+        valueTitle="elements finished"
+        categoryTitle="hour"
+        empty="No elements of this queue finished in the last 24 hours."
+        emptyWhenZero
+        data={(throughput.data ?? []).map((b) => ({ label: `${b.hour.slice(11, 13)}:00`, value: b.count, tooltip: [`${showDate(b.hour).slice(0, 16)}: ${b.count} finished`] }))}
       />
       {open && (
         <ElementDialog

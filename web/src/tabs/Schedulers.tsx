@@ -20,6 +20,7 @@ export function SchedulersTab({ tick }: { tick: number }) {
       title: 'Running now',
       render: (s) => (s.running.length ? s.running.map((r) => `${r.processName} (since ${showDate(r.startTime).slice(11)})`).join(', ') : '—'),
       sortValue: (s) => s.running.length,
+      grow: true,
     },
   ];
   return (

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { api, query, type Trigger } from '../api';
-import { Dialog, ErrorLine, Field, SortableTable, Status, useAction, usePoll, type Column } from '../components';
+import { api, query, type Navigate, type Trigger } from '../api';
+import { DateTimeInput, Dialog, ErrorLine, Field, SortableTable, Status, useAction, usePoll, type Column } from '../components';
 import { label, localInputValue, showDate } from '../format';
 
 type TriggerType = Trigger['type'];
@@ -138,6 +138,43 @@ function CronPreview({ expr }: { expr: string }) {
   );
 }
 
+const RUNNING = ['RUNNING', 'PAUSING', 'KILLING'];
+
+/**
+ * Run now, Enable or Disable, and Kill, as far as the trigger's status allows them (the server
+ * checks again). `full` (the dialog) also offers Disable for a Done, Failed or Killed trigger.
+ */
+function TriggerActions({ trigger, busy, act, onRanNow, full = false }: { trigger: Trigger; busy: boolean; act: (work: () => Promise<unknown>) => Promise<void>; onRanNow?: (t: Trigger) => void; full?: boolean }) {
+  const post = (action: string) => () =>
+    void act(async () => {
+      await api('POST', `/api/triggers/${trigger.id}/${action}`);
+      if (action === 'run-now') onRanNow?.(trigger);
+    });
+  const { status } = trigger;
+  const ended = ['FAILED', 'DONE', 'KILLED'].includes(status);
+  const enable = status === 'PAUSED' || status === 'PAUSING' || ended;
+  return (
+    <>
+      <button type="button" onClick={post('run-now')} disabled={busy || RUNNING.includes(status) || status === 'PAUSED'} title="Make it due now: the next Scheduler tick starts it">
+        Run now
+      </button>
+      {enable && (
+        <button type="button" onClick={post('enable')} disabled={busy || status === 'PAUSING'} title={ended ? 'Back to Idle: it runs again when it is due' : undefined}>
+          Enable
+        </button>
+      )}
+      {(!enable || (full && ended)) && (
+        <button type="button" onClick={post('disable')} disabled={busy || status === 'KILLING'}>
+          Disable
+        </button>
+      )}
+      <button type="button" className="danger" onClick={post('kill')} disabled={busy || status !== 'RUNNING'}>
+        Kill
+      </button>
+    </>
+  );
+}
+
 function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; trigger?: Trigger; onDone: () => void; onClose: () => void }) {
   const [form, setForm] = useState<FormState>(trigger ? formOf(trigger) : emptyForm());
   const { error, busy, act } = useAction(onDone);
@@ -164,9 +201,18 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
           <input name="processName" value={form.processName} onChange={(e) => set('processName', e.target.value)} maxLength={100} required />
         </Field>
         {type === 'SINGLE' && (
-          <Field label="Time" error={inline('nextRun')}>
-            <input name="nextRun" type="datetime-local" value={form.nextRun} onChange={(e) => set('nextRun', e.target.value)} required />
-          </Field>
+          <DateTimeInput
+            label="Time"
+            name="nextRun"
+            value={form.nextRun}
+            onChange={(v) => set('nextRun', v)}
+            required
+            error={inline('nextRun')}
+            hint={trigger ? 'when a Scheduler starts it' : 'when a Scheduler starts it; "Create and run now" starts it at once'}
+          />
+        )}
+        {type === 'SCHEDULED' && trigger && (
+          <DateTimeInput label="Next run" name="nextRun" value={form.nextRun} onChange={(v) => set('nextRun', v)} error={inline('nextRun')} hint="then the cron expression's times" />
         )}
         {type === 'SCHEDULED' && (
           <Field label="Cron expression" error={inline('cronExpr')} hint={<CronPreview expr={form.cronExpr} />}>
@@ -212,17 +258,24 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
           <button type="submit" className="primary" disabled={busy}>
             {trigger ? 'Save' : 'Create'}
           </button>
+          {!trigger && (
+            <button
+              type="button"
+              className="primary"
+              disabled={busy}
+              onClick={() =>
+                void act(async () => {
+                  const created = await api<Trigger>('POST', '/api/triggers', { ...bodyOf(type, form, false), ...(type === 'SINGLE' ? { nextRun: localInputValue(new Date()) } : {}) });
+                  await api('POST', `/api/triggers/${created.id}/run-now`);
+                })
+              }
+            >
+              Create and run now
+            </button>
+          )}
           {trigger && (
             <>
-              <button type="button" onClick={() => void act(() => api('POST', `/api/triggers/${trigger.id}/enable`))} disabled={busy}>
-                Enable
-              </button>
-              <button type="button" onClick={() => void act(() => api('POST', `/api/triggers/${trigger.id}/disable`))} disabled={busy}>
-                Disable
-              </button>
-              <button type="button" onClick={() => void act(() => api('POST', `/api/triggers/${trigger.id}/kill`))} disabled={busy || trigger.status !== 'RUNNING'}>
-                Kill
-              </button>
+              <TriggerActions trigger={trigger} busy={busy} act={act} full />
               {!confirmDelete ? (
                 <button type="button" className="danger" onClick={() => setConfirmDelete(true)} disabled={busy}>
                   Delete
@@ -243,12 +296,47 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
   );
 }
 
-export function TriggersTab({ tick }: { tick: number }) {
+/** Why a Failed trigger failed, under its row, with a link to its job's logs. */
+function FailureLine({ trigger, navigate }: { trigger: Trigger; navigate: Navigate }) {
+  const failure = trigger.failure!;
+  return (
+    <div className="failure" data-testid="trigger-failure">
+      <span className="failure-label">Failed{failure.logTime ? ` ${showDate(failure.logTime)}` : ''}:</span>
+      <span className="failure-message" title={failure.message}>
+        {failure.message}
+      </span>
+      <button
+        type="button"
+        className="link"
+        onClick={(e) => {
+          e.stopPropagation();
+          navigate('Logs', failure.jobId ? { jobId: failure.jobId } : { processName: trigger.processName });
+        }}
+      >
+        {failure.jobId ? 'Logs of its job ›' : 'Logs of its process ›'}
+      </button>
+    </div>
+  );
+}
+
+export function TriggersTab({ tick, navigate }: { tick: number; navigate: Navigate }) {
   const [search, setSearch] = useState('');
   const { data, error, reload } = usePoll(() => api<{ items: Trigger[] }>('GET', `/api/triggers${query({ search })}`), [search], tick);
   const [editing, setEditing] = useState<{ type: TriggerType; trigger?: Trigger } | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const { error: actionError, busy, act } = useAction(reload);
+  const rowAct = (work: () => Promise<unknown>) => {
+    setNotice(null);
+    return act(work);
+  };
+  const ranNow = (t: Trigger) =>
+    setNotice(
+      t.type === 'QUEUE'
+        ? `"${t.triggerName}" runs once at the next Scheduler tick, even below its batch size of ${t.minBatchSize}.`
+        : `"${t.triggerName}" is due now: the next Scheduler tick starts it.`,
+    );
   const columns: Column<Trigger>[] = [
-    { key: 'name', title: 'Trigger', render: (t) => t.triggerName, sortValue: (t) => t.triggerName.toLowerCase() },
+    { key: 'name', title: 'Trigger', render: (t) => t.triggerName, sortValue: (t) => t.triggerName.toLowerCase(), grow: true },
     { key: 'type', title: 'Type', render: (t) => label(t.type), sortValue: (t) => t.type },
     { key: 'status', title: 'Status', render: (t) => <Status value={t.status} />, sortValue: (t) => t.status },
     { key: 'process', title: 'Process', render: (t) => t.processName, sortValue: (t) => t.processName.toLowerCase() },
@@ -259,7 +347,7 @@ export function TriggersTab({ tick }: { tick: number }) {
       render: (t) =>
         t.type === 'QUEUE' ? (
           <span className="muted">
-            queue {t.queueName} ≥ {t.minBatchSize}
+            {t.runRequested ? <span className="badge requested">run requested</span> : null} queue {t.queueName} ≥ {t.minBatchSize}
           </span>
         ) : (
           <>
@@ -269,6 +357,16 @@ export function TriggersTab({ tick }: { tick: number }) {
       sortValue: (t) => t.nextRun ?? '',
     },
     { key: 'priority', title: 'Priority', render: (t) => t.priority, sortValue: (t) => t.priority },
+    {
+      key: 'actions',
+      title: 'Actions',
+      interactive: true,
+      render: (t) => (
+        <div className="row-actions">
+          <TriggerActions trigger={t} busy={busy} act={rowAct} onRanNow={ranNow} />
+        </div>
+      ),
+    },
   ];
   return (
     <section className="panel">
@@ -284,8 +382,22 @@ export function TriggersTab({ tick }: { tick: number }) {
           New queue trigger
         </button>
       </div>
-      <ErrorLine error={error} />
-      <SortableTable rows={data?.items ?? []} columns={columns} rowKey={(t) => t.id} testId="triggers-table" onRowClick={(t) => setEditing({ type: t.type, trigger: t })} empty="No triggers yet." />
+      <ErrorLine error={error ?? actionError} />
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <SortableTable
+        rows={data?.items ?? []}
+        columns={columns}
+        rowKey={(t) => t.id}
+        testId="triggers-table"
+        onRowClick={(t) => setEditing({ type: t.type, trigger: t })}
+        rowClass={(t) => (t.status === 'FAILED' ? 'row-failed' : '')}
+        detail={(t) => (t.failure ? <FailureLine trigger={t} navigate={navigate} /> : null)}
+        empty="No triggers yet."
+      />
       {editing && (
         <TriggerForm
           key={editing.trigger?.id ?? editing.type}

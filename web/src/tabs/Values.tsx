@@ -89,7 +89,7 @@ export function ValuesTab({ tick, hasKey }: { tick: number; hasKey: boolean }) {
   const [credential, setCredential] = useState<Credential | 'new' | null>(null);
   const constantColumns: Column<Constant>[] = [
     { key: 'name', title: 'Name', render: (c) => c.name, sortValue: (c) => c.name.toLowerCase() },
-    { key: 'value', title: 'Value', render: (c) => <span className="ellipsis">{c.value}</span>, sortValue: (c) => c.value },
+    { key: 'value', title: 'Value', render: (c) => <span title={c.value}>{c.value}</span>, sortValue: (c) => c.value, grow: true },
     { key: 'changed', title: 'Changed', render: (c) => showDate(c.changedAt), sortValue: (c) => c.changedAt ?? '' },
   ];
   const credentialColumns: Column<Credential>[] = [
@@ -99,10 +99,11 @@ export function ValuesTab({ tick, hasKey }: { tick: number; hasKey: boolean }) {
       key: 'password',
       title: 'Password',
       render: (c) => (
-        <>
+        <span title={c.sizeText}>
           {c.sizeText} {c.readable === false && <span className="badge overdue">encrypted with another key</span>}
-        </>
+        </span>
       ),
+      grow: true,
     },
     { key: 'changed', title: 'Changed', render: (c) => showDate(c.changedAt), sortValue: (c) => c.changedAt ?? '' },
   ];
