@@ -4,13 +4,23 @@ import { BarChart } from '../charts';
 import { DateTimeInput, Dialog, ErrorLine, Field, HeadedTable, Pager, Status, usePoll, type Column } from '../components';
 import { showDate, showDuration } from '../format';
 
+/**
+ * A job's trigger as people should read it: its name; a deleted one; or none recorded, which is
+ * how a Python 3.0 Scheduler writes its Jobs rows (it has no trigger_id column).
+ */
+function triggerText(job: Job, long: boolean): string {
+  if (job.triggerName) return job.triggerName;
+  if (job.triggerId) return long ? `${job.triggerId} (deleted)` : 'deleted trigger';
+  return long ? 'not recorded (a Python Scheduler ran this job)' : 'not recorded';
+}
+
 function JobDialog({ job, onClose, navigate }: { job: Job; onClose: () => void; navigate: Navigate }) {
   const logs = usePoll(() => api<Page<LogEntry>>('GET', `/api/logs${query({ jobId: job.id, order: 'asc', limit: 200 })}`), [job.id], 0);
   return (
     <Dialog title={`Job of ${job.processName}`} onClose={onClose} wide>
       <dl className="facts">
         <dt>Trigger</dt>
-        <dd>{job.triggerName ?? (job.triggerId ? `${job.triggerId} (deleted)` : 'N/A')}</dd>
+        <dd>{triggerText(job, true)}</dd>
         <dt>Scheduler</dt>
         <dd>{job.schedulerName}</dd>
         <dt>Start / end</dt>
@@ -50,7 +60,7 @@ export function JobsTab({ tick, navigate, initial }: { tick: number; navigate: N
     setOffset(0);
   };
   const columns: Column<Job>[] = [
-    { key: 'trigger', title: 'Trigger', render: (j) => j.triggerName ?? (j.triggerId ? 'deleted trigger' : 'N/A') },
+    { key: 'trigger', title: 'Trigger', render: (j) => triggerText(j, false) },
     { key: 'process', title: 'Process', render: (j) => j.processName },
     { key: 'scheduler', title: 'Scheduler', render: (j) => j.schedulerName },
     { key: 'start', title: 'Start', render: (j) => showDate(j.startTime) },
