@@ -19,6 +19,7 @@ import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
 import { startJob } from '../db/store/jobs.js';
+import { createLog } from '../db/store/logs.js';
 import { heartbeat, recordLatestTrigger } from '../db/store/schedulers.js';
 import { claimTrigger, getTriggerStatuses, listDueTriggers, setNextRun, transitionTriggerStatus, type Trigger } from '../db/store/triggers.js';
 import { InputError, NotFoundError, SchemaError } from '../errors.js';
@@ -31,6 +32,7 @@ import { resolveOptions, type ResolvedOptions, type SchedulerOptions } from './o
 import { recordOutcome, type RunOutcome, type RunRecord } from './outcome.js';
 import { candidatesHere, mayStartNow, type RunningHere } from './poll.js';
 import { reconcileStaleJobs } from './reconcile.js';
+import { installRobotDependencies } from './robot-deps.js';
 import { startProcess, type ProcessEnd, type RobotProcess } from './runner.js';
 import { cleanLeftovers, jobFolder, machineFolder, removeFolder } from './work-dir.js';
 
@@ -308,7 +310,7 @@ export class Scheduler {
         command: command.command,
         args: [...command.args, ...this.#robotArgs(trigger)],
         cwd: workingFolderOf(entry),
-        env: this.#robotEnv(trigger, jobId),
+        env: { ...this.#robotEnv(trigger, jobId), ...command.env },
         runner: command.runner,
       });
       job.process = child;
@@ -337,6 +339,8 @@ export class Scheduler {
     job.folder = folder;
     this.#log.info('cloning', `cloning ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''}`, { jobId: job.jobId });
     await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000 });
+    const jobLog = (level: 'INFO' | 'ERROR', message: string) => createLog(this.#store, { level, processName: trigger.processName, message: scrub(message, this.#secrets), jobId: job.jobId }).then(() => this.#log.info('dependencies', message.split('\n')[0]!, { jobId: job.jobId }));
+    await installRobotDependencies({ folder, workDir: this.options.workDir, timeoutMs: this.options.cloneTimeoutSeconds * 1000, log: jobLog });
     const entry = findEntry(folder);
     if (!entry) throw new LaunchError(`the repository ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''} has no main.py, main.ts or main.js`);
     return entry;
