@@ -129,6 +129,14 @@ describe('openorchestrator CLI', () => {
     expect(child.exitCode === 0 || child.signalCode === 'SIGTERM').toBe(true);
   });
 
+  it('scheduler refuses a database that was never upgraded, in one line', () => {
+    const empty = join(dir, 'never-upgraded.db');
+    const key = runCli(['key']).stdout.trim();
+    const result = runCli(['scheduler', '--connection-string', `sqlite:///${empty}`, '--key', key, '--interval', '0.2', '--work-dir', join(dir, 'work')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('error: this database has no Jobs table yet: run `openorchestrator upgrade` on it once (the Python tools keep working after it)');
+  });
+
   it('start checks every flag before it writes anything', () => {
     const folder = join(dir, 'bad-port');
     const result = runCli(['start', '--folder', folder, '--port', 'abc', '--no-browser']);

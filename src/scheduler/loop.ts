@@ -172,8 +172,9 @@ export class Scheduler {
     if (Date.now() < this.#dbRetryAt) return;
     try {
       const store = this.#store;
-      await heartbeat(store, this.options.machineName);
+      // Prepared first: a database without the tables (never upgraded) is refused, not retried.
       if (!this.#ready) await this.#prepare();
+      await heartbeat(store, this.options.machineName);
       await this.#flush();
       await this.#checkKills();
       if (!this.#paused && !this.#stopping) await this.#startDue();
