@@ -4,7 +4,7 @@
  * dependencies; better-sqlite3 may compile, hence the long timeout). Needs dist/ and web/dist
  * built (`npm run build`), as npm install does through `prepare`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -23,8 +23,37 @@ const installed = join(app, 'node_modules', 'openorchestrator');
 const bin = join(app, 'node_modules', '.bin', 'openorchestrator');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(command, args, { cwd: app, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to its end without blocking this worker (a synchronous wait of minutes would
+ * keep vitest's worker from answering its runner).
+ */
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { cwd: options.cwd ?? app, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', fail);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      done({ status, stdout, stderr });
+    });
+  });
+}
+
+/** Like run, but a failure is thrown with its output. */
+async function mustRun(command: string, args: string[], options: Parameters<typeof run>[2]): Promise<string> {
+  const result = await run(command, args, options);
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
 }
 
 /** Relative link targets of a markdown file (no URLs, no anchors). */
@@ -34,15 +63,15 @@ function relativeLinks(file: string): string[] {
 }
 
 describe('the npm package', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     for (const built of ['dist/cli/main.js', 'web/dist/index.html']) {
       if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
     // --ignore-scripts: the build is there already; rebuilding would rewrite dist/ under other tests.
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })) as Array<{ filename: string }>;
+    const packed = JSON.parse(await mustRun('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT })) as Array<{ filename: string }>;
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'newcomer-app', version: '1.0.0', private: true }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)], { cwd: app, stdio: 'pipe', timeout: INSTALL_TIMEOUT_MS });
+    await mustRun('npm', ['install', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)], { timeoutMs: INSTALL_TIMEOUT_MS });
   }, INSTALL_TIMEOUT_MS + 60_000);
 
   it('installs without the SQL Server and Oracle drivers (optional peers)', () => {
@@ -58,12 +87,12 @@ describe('the npm package', () => {
     }
   });
 
-  it('runs its command: --help and upgrade on a new SQLite file', () => {
-    const help = run(bin, ['--help']);
+  it('runs its command: --help and upgrade on a new SQLite file', async () => {
+    const help = await run(bin, ['--help']);
     expect(help.stderr).toBe('');
     expect(help.status).toBe(0);
     for (const command of ['start', 'upgrade', 'orchestrator', 'scheduler']) expect(help.stdout).toContain(command);
-    const upgrade = run(bin, ['upgrade', `sqlite+pysqlite:///${join(dir, 'x.db')}`]);
+    const upgrade = await run(bin, ['upgrade', `sqlite+pysqlite:///${join(dir, 'x.db')}`]);
     expect(upgrade.stderr).toBe('');
     expect(upgrade.status).toBe(0);
     expect(upgrade.stdout).toMatch(/done: empty -> /);
@@ -71,12 +100,12 @@ describe('the npm package', () => {
 
   it("a robot in the project imports 'openorchestrator' and logs", async () => {
     const url = `sqlite+pysqlite:///${join(dir, 'robot.db')}`;
-    expect(run(bin, ['upgrade', url]).status).toBe(0);
+    expect((await run(bin, ['upgrade', url])).status).toBe(0);
     writeFileSync(
       join(app, 'robot.mjs'),
       "import { createConnectionFromEnvironment } from 'openorchestrator';\n\nconst oc = createConnectionFromEnvironment('package-robot');\nawait oc.logInfo('hello from the installed package');\nawait oc.close();\n",
     );
-    const robot = run(process.execPath, ['robot.mjs'], { OpenOrchestratorConnString: url, OpenOrchestratorKey: generateKey() });
+    const robot = await run(process.execPath, ['robot.mjs'], { env: { OpenOrchestratorConnString: url, OpenOrchestratorKey: generateKey() } });
     expect(robot.stderr).toBe('');
     expect(robot.status).toBe(0);
     const store = openStore(url);

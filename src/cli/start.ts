@@ -78,7 +78,7 @@ export function stopTogether(server: RunningOrchestrator, local: { scheduler: Sc
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('the Quick start: set up the embedded SQLite default in this folder (database and key, created once), bring it up to date and start the Orchestrator on it')
+    .description('the Quick start: set up the embedded SQLite default in this folder (database and key, created once), bring it up to date and start the Orchestrator and a local Scheduler on it (Ctrl+C: wait for running robots; twice: kill them)')
     .option('--folder <path>', 'where .openorchestrator/ lives', '.')
     .option('--setup-only', 'only create/upgrade the database and key; do not start the Orchestrator')
     .option('--port <port>', `port for the Orchestrator (default: ${DEFAULT_PORT} or $${PORT_ENV}, or a free one when taken; 0: a free one)`)
