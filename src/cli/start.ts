@@ -1,6 +1,7 @@
 /**
  * `start`: the Quick start's main job on the embedded SQLite default. It creates (once) a
- * database file and an encryption key in the working folder and brings the schema up to date.
+ * database file and an encryption key in the working folder, brings the schema up to date, and
+ * runs the Orchestrator with a local Scheduler beside it until stopped.
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +11,7 @@ import type { RunningOrchestrator } from '../orchestrator/server.js';
 import { createConsoleLog } from '../scheduler/console-log.js';
 import { Scheduler } from '../scheduler/loop.js';
 import { action } from './errors.js';
-import { DEFAULT_PORT, PORT_ENV, parsePort, runOrchestrator } from './orchestrator.js';
+import { DEFAULT_PORT, PORT_ENV, defaultPort, parsePort, runOrchestrator } from './orchestrator.js';
 import { onStopSignals } from './signals.js';
 import { runUpgrade } from './upgrade.js';
 
@@ -62,6 +63,10 @@ export function stopTogether(server: RunningOrchestrator, local: { scheduler: Sc
   let stopped: Promise<void> | undefined;
   let schedulerEnded = local === undefined;
   void local?.done.then(() => (schedulerEnded = true));
+  const exitNow = (signal: NodeJS.Signals) => {
+    console.error(`${signal} a third time: exiting without waiting`);
+    process.exit(130);
+  };
   onStopSignals((count) => {
     if (local && !schedulerEnded) {
       if (count === 1 && local.scheduler.runningCount > 0) console.log('the Orchestrator stays up until the local Scheduler has stopped');
@@ -72,7 +77,7 @@ export function stopTogether(server: RunningOrchestrator, local: { scheduler: Sc
       await server.close().catch(() => undefined);
       process.exit(0);
     })();
-  });
+  }, exitNow);
 }
 
 export function registerStart(program: Command): void {
@@ -88,6 +93,7 @@ export function registerStart(program: Command): void {
       action(async (options: { folder: string; setupOnly?: boolean; port?: string; browser: boolean; scheduler: boolean }) => {
         // Every flag is checked before anything is written.
         const port = options.port === undefined ? undefined : parsePort(options.port, '--port');
+        if (port === undefined) defaultPort(); // $OpenOrchestratorPort too
         const defaults = ensureLocalDefaults(options.folder);
         if (defaults.createdKey) {
           console.log(`created a new encryption key in ${defaults.keyPath} (readable only by you).`);
