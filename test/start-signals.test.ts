@@ -40,10 +40,7 @@ beforeAll(() => {
 async function startQuickStart(viaNpm: boolean): Promise<Started> {
   const folder = mkdtempSync(join(tmpdir(), 'oo-start-signals-'));
   folders.push(folder);
-  // Without npm in between, a repeated signal is never merged with the one before: the test is
-  // the terminal here, and `npm test` would otherwise hand its npm_lifecycle_event down.
   const env: NodeJS.ProcessEnv = { ...process.env, OpenOrchestratorPort: '0' };
-  delete env.npm_lifecycle_event;
   const flags = ['--no-browser', '--folder', folder];
   // bash as npm's script shell (the sh of macOS and Fedora) execs the command, so this process is
   // npm's own child and gets both the group's SIGINT and npm's copy; Debian's dash would stay in

@@ -3,6 +3,7 @@
  * and SIGTERM are counted, so the first can stop gently, the second harder, and the third exits
  * at once.
  */
+import { readFileSync } from 'node:fs';
 
 /**
  * Under an npm script (`npm start`, `npx ...`), Ctrl+C reaches this process twice: the terminal
@@ -11,8 +12,24 @@
  */
 export const DUPLICATE_SIGNAL_MS = 1000;
 
-/** True when an npm script started this process (npm sets npm_lifecycle_event for it). */
-export const underNpm = (env: NodeJS.ProcessEnv = process.env): boolean => env.npm_lifecycle_event !== undefined;
+/**
+ * True when npm itself started this process, as an npm script (npm sets npm_lifecycle_event):
+ * only npm's own child gets the forwarded copy, not a process further down (a test runner's
+ * children, or one behind a shell that did not exec). The parent's command line is read where
+ * /proc has it; elsewhere the variable alone decides.
+ */
+export function underNpm(env: NodeJS.ProcessEnv = process.env, parentCommand: string | undefined = parentCommandLine()): boolean {
+  if (env.npm_lifecycle_event === undefined) return false;
+  return parentCommand === undefined || /\bnp[mx]\b/.test(parentCommand);
+}
+
+function parentCommandLine(): string | undefined {
+  try {
+    return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Calls `onStop(count, signal)` for the first and second stop signal; the third calls
