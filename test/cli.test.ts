@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateKey } from '../src/crypto/fernet.js';
@@ -127,4 +128,101 @@ describe('openorchestrator CLI', () => {
     }
     expect(child.exitCode === 0 || child.signalCode === 'SIGTERM').toBe(true);
   });
+
+  it('scheduler refuses a database that was never upgraded, in one line', () => {
+    const empty = join(dir, 'never-upgraded.db');
+    const key = runCli(['key']).stdout.trim();
+    const result = runCli(['scheduler', '--connection-string', `sqlite:///${empty}`, '--key', key, '--interval', '0.2', '--work-dir', join(dir, 'work')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('error: this database has no Jobs table yet: run `openorchestrator upgrade` on it once (the Python tools keep working after it)');
+  });
+
+  it('start checks every flag before it writes anything', () => {
+    const folder = join(dir, 'bad-port');
+    const result = runCli(['start', '--folder', folder, '--port', 'abc', '--no-browser']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('error: --port must be a number from 0 to 65535 (0: any free port), got "abc"');
+    expect(existsSync(join(folder, '.openorchestrator'))).toBe(false);
+  });
+
+  it('start makes .openorchestrator/ private (0700) and the database 0600, also when the folder was there already', () => {
+    const folder = join(dir, 'loose');
+    mkdirSync(join(folder, '.openorchestrator'), { recursive: true, mode: 0o755 });
+    const result = runCli(['start', '--setup-only', '--folder', folder]);
+    expect(result.status).toBe(0);
+    expect(statSync(join(folder, '.openorchestrator')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(folder, '.openorchestrator', 'orchestrator.db')).mode & 0o777).toBe(0o600);
+  });
+
+  it('the Orchestrator takes its default port, a free one when that is taken (said in one line), and refuses a --port that is taken', async () => {
+    const busy = await occupy();
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const fallback = await startOrchestratorCli([], { OpenOrchestratorPort: String(port) });
+      expect(fallback.output).toContain(`port ${port} is taken: using `);
+      const used = Number(/using (\d+) instead/.exec(fallback.output)?.[1]);
+      expect(used).not.toBe(port);
+      expect(fallback.output).toContain(`Orchestrator running at http://127.0.0.1:${used}/`);
+      await fallback.stop();
+
+      const taken = runCli(['orchestrator', '--no-browser', '--port', String(port)], { env: { OpenOrchestratorConnString: '' } });
+      expect(taken.status).toBe(1);
+      expect(taken.stderr.trim()).toBe(`error: port ${port} is taken on 127.0.0.1: choose another with --port, or --port 0 for any free one`);
+    } finally {
+      busy.close();
+    }
+    // Free again: the default port is the one used, so a bookmark keeps working.
+    const again = await startOrchestratorCli([], { OpenOrchestratorPort: String(port) });
+    expect(again.output).toContain(`Orchestrator running at http://127.0.0.1:${port}/`);
+    expect(again.output).not.toContain('is taken');
+    await again.stop();
+  });
+
+  it('with --host 0.0.0.0 prints the addresses teammates can open, not 0.0.0.0', async () => {
+    const token = 'team-token-123';
+    const team = await startOrchestratorCli(['--host', '0.0.0.0', '--token', token], { OpenOrchestratorPort: '0' });
+    await team.stop();
+    const port = Number(/running at http:\/\/127\.0\.0\.1:(\d+)\//.exec(team.output)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(team.output).not.toContain('0.0.0.0');
+    const addresses = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && !a.internal && a.family === 'IPv4')
+      .map((a) => a!.address);
+    if (addresses.length === 0) expect(team.output).toContain('no network address found on this machine');
+    for (const address of addresses) expect(team.output).toContain(`http://${address}:${port}/#token=${token}`);
+  });
 });
+
+/** A listener on a free port of 127.0.0.1, to make that port taken. */
+function occupy(): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** `orchestrator --no-browser ...` until it prints "press Ctrl+C to stop"; stop() sends SIGINT and waits for its exit. */
+async function startOrchestratorCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ output: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/main.ts`, 'orchestrator', '--no-browser', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, OpenOrchestratorConnString: '', OpenOrchestratorToken: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', () => output.includes('press Ctrl+C to stop') && resolve());
+    void exited.then(() => reject(new Error(`exited early:\n${output}`)));
+  });
+  const result = {
+    output,
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+    },
+  };
+  return result;
+}

@@ -360,7 +360,13 @@ describe('assertDriverAvailable', () => {
       throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
     };
     const message = errorOf(() => assertDriverAvailable(parseConnectionString('mssql://sa:pw@db:1433/oo'), missing));
-    expect(message).toBe('this mssql connection string needs the Node package tedious, which is not installed: run "npm install tedious"');
+    expect(message).toBe(
+      'this mssql connection string needs the Node packages tedious and tarn, which are not installed: run "npm install tedious tarn" (next to openorchestrator: in the same project, or with -g beside a global install)',
+    );
+    const noCompanion = errorOf(() => assertDriverAvailable(parseConnectionString('oracle+oracledb://u:p@db:1521/?service_name=X'), (id) => (id === 'kysely-oracledb' ? missing(id) : id)));
+    expect(noCompanion).toBe(
+      'this oracle connection string needs the Node package kysely-oracledb, which is not installed: run "npm install kysely-oracledb" (next to openorchestrator: in the same project, or with -g beside a global install)',
+    );
   });
 
   it('treats a package that exists but has no CommonJS entry as installed', () => {

@@ -1,6 +1,6 @@
 /** The Scheduler's pure parts: whitelist/blocking rules, order, bounded stderr, entry search, redaction. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Trigger } from '../src/db/store/triggers.js';
 import { BoundedText } from '../src/scheduler/bounded-text.js';
@@ -74,11 +74,16 @@ describe('entries', () => {
 
   it('runs each kind with its interpreter', () => {
     expect(commandFor('/r/main.py', { python: 'py3' })).toMatchObject({ command: 'py3', args: ['/r/main.py'] });
-    expect(commandFor('/r/main.js', { python: 'py3' })).toMatchObject({ command: process.execPath, args: ['/r/main.js'] });
-    const ts = commandFor('/r/main.ts', { python: 'py3' });
+    const workDir = tempDir();
+    const js = commandFor('/r/main.js', { python: 'py3', workDir });
+    expect(js).toMatchObject({ command: process.execPath, args: ['--import', expect.stringMatching(/^file:.*\/loader\/register\.mjs$/), '/r/main.js'] });
+    // require('openorchestrator') finds this package through NODE_PATH.
+    expect(realpathSync(join(js.env!.NODE_PATH!.split(delimiter)[0]!, 'openorchestrator'))).toBe(realpathSync(join(import.meta.dirname, '..')));
+    const ts = commandFor('/r/main.ts', { python: 'py3', workDir });
     expect(ts.command).toBe(process.execPath);
     expect(ts.args[0]).toBe('--import');
     expect(ts.args[1]).toMatch(/^file:.*tsx.*loader\.mjs$/);
+    expect(ts.args.slice(2)).toEqual(['--import', js.args[1], '/r/main.ts']);
     expect(commandFor('/r/robot.sh', { python: 'py3' })).toMatchObject({ command: '/r/robot.sh', args: [] });
   });
 });

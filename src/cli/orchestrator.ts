@@ -1,18 +1,20 @@
 /**
- * `orchestrator` (alias `o`): the admins' web app. A local HTTP server (127.0.0.1, a free port
- * unless --port) serving the browser UI and its JSON API.
+ * `orchestrator` (alias `o`): the admins' web app. A local HTTP server (127.0.0.1, port 8765 or a
+ * free one when taken, unless --port) serving the browser UI and its JSON API.
  */
 import { spawn } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { readEnvironment } from '../config/environment.js';
 import { InputError } from '../errors.js';
 import { TOKEN_ENV, isLoopback } from '../orchestrator/access.js';
 import type { RunningOrchestrator } from '../orchestrator/server.js';
 import { action } from './errors.js';
+import { onStopSignals } from './signals.js';
 
 export interface OrchestratorCliOptions {
   host: string;
-  port: string;
+  port?: string;
   token?: string;
   key?: string;
   browser: boolean;
@@ -31,7 +33,53 @@ export function openBrowser(url: string): void {
   }
 }
 
-/** Starts the server, prints where it runs, and stops it on Ctrl+C / SIGTERM. */
+/** The port the Orchestrator tries first, so a bookmark keeps working across restarts. */
+export const DEFAULT_PORT = 8765;
+/** Overrides DEFAULT_PORT (tests running in parallel each take their own). */
+export const PORT_ENV = 'OpenOrchestratorPort';
+
+/** A port number from a flag or a variable; one clear line when it is not one. */
+export function parsePort(value: string, what: string): number {
+  const port = Number(value);
+  if (value.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`${what} must be a number from 0 to 65535 (0: any free port), got "${value}"`);
+  return port;
+}
+
+/** The port to try when --port is not given: $OpenOrchestratorPort, else DEFAULT_PORT. */
+export function defaultPort(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env[PORT_ENV]?.trim();
+  return value ? parsePort(value, PORT_ENV) : DEFAULT_PORT;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+/**
+ * The links teammates can open when the server listens on every interface: one per
+ * non-internal address of this machine (IPv4 for 0.0.0.0, IPv4 and IPv6 for ::). IPv6
+ * link-local addresses are left out: a URL cannot carry the zone they need.
+ */
+export function teamLinks(host: string, port: number, token: string | undefined, interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string[] {
+  if (!WILDCARDS.has(host)) return [];
+  const fragment = token ? `#token=${encodeURIComponent(token)}` : '';
+  const links: string[] = [];
+  for (const addresses of Object.values(interfaces)) {
+    for (const address of addresses ?? []) {
+      if (address.internal) continue;
+      if (address.family === 'IPv6' && (host === '0.0.0.0' || address.address.toLowerCase().startsWith('fe80:'))) continue;
+      const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      links.push(`http://${shown}:${port}/${fragment}`);
+    }
+  }
+  return links;
+}
+
+const portOf = (server: RunningOrchestrator): number => Number(new URL(server.baseUrl).port);
+
+/**
+ * Starts the server and prints where it runs. Without `port` it takes the default port, or a
+ * free one (said in one line) when that is taken; a `port` given is used or refused. Stopping
+ * is the caller's: see stopOnSignals.
+ */
 export async function runOrchestrator(
   options: { host?: string; port?: number; token?: string; connectionString?: string; cryptoKey?: string; browser: boolean },
   print: (line: string) => void,
@@ -43,18 +91,33 @@ export async function runOrchestrator(
   }
   // Loaded on demand, so other subcommands do not pay for the web server's start-up.
   const { startOrchestrator } = await import('../orchestrator/server.js');
-  const server = await startOrchestrator({ ...options, host, token: token || undefined });
+  const start = (port: number) => startOrchestrator({ ...options, host, port, token: token || undefined });
+  const wanted = options.port ?? defaultPort();
+  let server: RunningOrchestrator;
+  try {
+    server = await start(wanted);
+  } catch (error) {
+    if (wanted === 0 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+    if (options.port !== undefined) throw new InputError(`port ${wanted} is taken on ${host}: choose another with --port, or --port 0 for any free one`);
+    server = await start(0);
+    print(`port ${wanted} is taken: using ${portOf(server)} instead (--port or ${PORT_ENV} chooses one)`);
+  }
   print(`Orchestrator running at ${server.url}`);
+  const links = teamLinks(host, portOf(server), token);
+  if (links.length > 0) print(`teammates open: ${links.join('  ')}`);
+  else if (WILDCARDS.has(host)) print('no network address found on this machine for teammates: check its network interfaces');
   if (server.session.status().connected) print(`connected to ${server.session.status().connectionString}`);
   else print('not connected yet: open the Settings tab to connect to a database');
   print('press Ctrl+C to stop');
   if (options.browser) openBrowser(server.url);
-  const stop = () => {
-    void server.close().finally(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   return server;
+}
+
+/** `orchestrator` alone: the first stop signal closes the server and exits. */
+function stopOnSignals(server: RunningOrchestrator): void {
+  onStopSignals((count) => {
+    if (count === 1) void server.close().finally(() => process.exit(0));
+  });
 }
 
 export function registerOrchestrator(program: Command): void {
@@ -65,15 +128,14 @@ export function registerOrchestrator(program: Command): void {
     .argument('[connection-string]', 'database to connect to (default: $OpenOrchestratorConnString; or connect in the Settings tab)')
     .option('--key <key>', 'encryption key for credentials (default: $OpenOrchestratorKey)')
     .option('--host <host>', 'address to listen on; anything but loopback needs a token', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (default: a free one)', '0')
+    .option('--port <port>', `port to listen on (default: ${DEFAULT_PORT} or $${PORT_ENV}, or a free one when taken; 0: a free one)`)
     .option('--token <token>', `access token every API call must carry (default: $${TOKEN_ENV})`)
     .option('--no-browser', 'do not open a browser')
     .action(
       action(async (connectionString: string | undefined, options: OrchestratorCliOptions) => {
         const env = readEnvironment();
-        const port = Number(options.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port must be a number from 0 to 65535, got "${options.port}"`);
-        await runOrchestrator(
+        const port = options.port === undefined ? undefined : parsePort(options.port, '--port');
+        const server = await runOrchestrator(
           {
             host: options.host,
             port,
@@ -84,6 +146,7 @@ export function registerOrchestrator(program: Command): void {
           },
           (line) => console.log(line),
         );
+        stopOnSignals(server);
       }),
     );
 }

@@ -18,6 +18,7 @@ import {
   defaultWorkDir,
 } from '../scheduler/options.js';
 import { action } from './errors.js';
+import { onStopSignals } from './signals.js';
 
 interface Flags {
   connectionString?: string;
@@ -91,17 +92,13 @@ export function registerScheduler(program: Command): void {
           },
           log,
         );
-        let signals = 0;
-        const onSignal = (signal: NodeJS.Signals) => {
-          signals++;
-          if (signals >= 3) {
+        const removeSignals = onStopSignals(
+          () => scheduler.stop(),
+          (signal) => {
             log.error('exit', `${signal} a third time: exiting without waiting`);
             process.exit(130);
-          }
-          scheduler.stop();
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
+          },
+        );
         if (process.platform !== 'win32') {
           process.on('SIGUSR1', () => scheduler.pause());
           process.on('SIGUSR2', () => scheduler.resume());
@@ -109,8 +106,7 @@ export function registerScheduler(program: Command): void {
         try {
           await scheduler.run();
         } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          removeSignals();
         }
       }),
     );

@@ -769,13 +769,7 @@ export function describeConnection(config: ConnectionConfig): string {
  *   // throws: ... needs the optional package msnodesqlv8 ...: run "npm install msnodesqlv8", ...
  */
 export function assertDriverAvailable(config: ConnectionConfig, resolve: (id: string) => string = defaultResolve): void {
-  try {
-    resolve(config.nodeDriver);
-    return;
-  } catch (error) {
-    // Installed but without a CommonJS entry point (ESM-only exports) still counts as installed.
-    if ((error as NodeJS.ErrnoException | undefined)?.code !== 'MODULE_NOT_FOUND') return;
-  }
+  if (installed(config.nodeDriver, resolve) && (COMPANIONS[config.nodeDriver] ?? []).every((id) => installed(id, resolve))) return;
   const install = `run "npm install ${config.nodeDriver}"`;
   if (config.nodeDriver === 'msnodesqlv8') {
     const tcp = 'use mssql+pyodbc://user:pw@host:1433/db for a direct TCP connection';
@@ -787,7 +781,29 @@ export function assertDriverAvailable(config: ConnectionConfig, resolve: (id: st
           : 'Windows integrated login (no user name in it)';
     fail(`this connection string uses ${reason}, which needs the optional package msnodesqlv8 (ODBC, Windows): ${install}, or ${tcp}`);
   }
-  fail(`this ${config.dialect} connection string needs the Node package ${config.nodeDriver}, which is not installed: ${install}`);
+  // The SQL Server and Oracle drivers are optional peers of this package, each with a companion.
+  const needed = [config.nodeDriver, ...(COMPANIONS[config.nodeDriver] ?? [])];
+  const missing = needed.filter((id) => !installed(id, resolve));
+  const names = missing.join(' and ');
+  const where = 'next to openorchestrator: in the same project, or with -g beside a global install';
+  fail(
+    missing.length === 1
+      ? `this ${config.dialect} connection string needs the Node package ${names}, which is not installed: run "npm install ${missing.join(' ')}" (${where})`
+      : `this ${config.dialect} connection string needs the Node packages ${names}, which are not installed: run "npm install ${missing.join(' ')}" (${where})`,
+  );
+}
+
+/** Packages a driver needs beside itself (the pool of tedious, the Kysely dialect of oracledb). */
+const COMPANIONS: Record<string, string[]> = { tedious: ['tarn'], oracledb: ['kysely-oracledb'] };
+
+function installed(id: string, resolve: (id: string) => string): boolean {
+  try {
+    resolve(id);
+    return true;
+  } catch (error) {
+    // Installed but without a CommonJS entry point (ESM-only exports) still counts as installed.
+    return (error as NodeJS.ErrnoException | undefined)?.code !== 'MODULE_NOT_FOUND';
+  }
 }
 
 function defaultResolve(id: string): string {

@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LaunchError } from './launch-error.js';
+import { defaultWorkDir } from './options.js';
+import { ROBOT_LOADER_URL, robotNodePath } from './robot-deps.js';
 
 const SKIPPED_FOLDERS = new Set(['.git', 'node_modules', '__pycache__', '.venv', 'venv']);
 /** Entry names in order of preference: Python robots first, as the Python Scheduler looks for them. */
@@ -116,11 +118,18 @@ export interface Command {
    * cmdArguments (windows-quote.ts) and passed verbatim
    */
   windowsCmd?: boolean;
+  /** variables to add to the robot's environment */
+  env?: Record<string, string>;
 }
 
-/** How to run an entry file. */
-export function commandFor(entry: string, options: { python: string }): Command {
+/**
+ * How to run an entry file. Node robots (`.js`/`.mjs`/`.cjs`, and `.ts`/`.mts`/`.cts` through
+ * tsx) run as ES module or CommonJS as their package.json says, and find `openorchestrator`
+ * (the Scheduler's own copy) both by `import` (loader/hooks.mjs) and by `require` (NODE_PATH).
+ */
+export function commandFor(entry: string, options: { python: string; workDir?: string }): Command {
   const extension = extname(entry).toLowerCase();
+  const node = (): Pick<Command, 'command' | 'env'> => ({ command: process.execPath, env: { NODE_PATH: robotNodePath(options.workDir ?? defaultWorkDir()) } });
   switch (extension) {
     case '.py':
     case '.pyw':
@@ -128,11 +137,11 @@ export function commandFor(entry: string, options: { python: string }): Command 
     case '.js':
     case '.mjs':
     case '.cjs':
-      return { command: process.execPath, args: [entry], runner: 'node' };
+      return { ...node(), args: ['--import', ROBOT_LOADER_URL, entry], runner: 'node' };
     case '.ts':
     case '.mts':
     case '.cts':
-      return { command: process.execPath, args: ['--import', resolveTsxLoader(), entry], runner: 'node with tsx' };
+      return { ...node(), args: ['--import', resolveTsxLoader(), '--import', ROBOT_LOADER_URL, entry], runner: 'node with tsx' };
     case '.bat':
     case '.cmd':
       return { command: process.env.ComSpec ?? 'cmd.exe', args: [entry], runner: 'cmd.exe', windowsCmd: true };

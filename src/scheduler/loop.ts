@@ -24,6 +24,7 @@ import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
 import { getTriggerStatuses, listDueTriggers, type Trigger } from '../db/store/triggers.js';
+import { createLog } from '../db/store/logs.js';
 import { InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
@@ -35,6 +36,7 @@ import { recordOutcome, type RunOutcome, type RunRecord } from './outcome.js';
 import { candidatesHere, mayStartNow, type RunningHere } from './poll.js';
 import { reconcileStaleJobs } from './reconcile.js';
 import { launchArgs, robotArgv, secretsInArgvFor } from './robot-argv.js';
+import { installRobotDependencies } from './robot-deps.js';
 import { startProcess, type ProcessEnd, type RobotProcess } from './runner.js';
 import { cleanLeftovers, jobFolder, machineFolder, openWorkFolder, removeFolder } from './work-dir.js';
 
@@ -323,7 +325,7 @@ export class Scheduler {
         args: launch.args,
         windowsVerbatimArguments: launch.windowsVerbatimArguments,
         cwd: workingFolderOf(entry),
-        env: this.#robotEnv(trigger, jobId),
+        env: { ...this.#robotEnv(trigger, jobId), ...command.env },
         runner: command.runner,
       });
       job.process = child;
@@ -352,6 +354,8 @@ export class Scheduler {
     job.folder = folder;
     this.#log.info('cloning', `cloning ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''}`, { jobId: job.jobId });
     await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000 });
+    const jobLog = (level: 'INFO' | 'ERROR', message: string) => createLog(this.#store, { level, processName: trigger.processName, message: scrub(message, this.#secrets), jobId: job.jobId }).then(() => this.#log.info('dependencies', message.split('\n')[0]!, { jobId: job.jobId }));
+    await installRobotDependencies({ folder, workDir: this.options.workDir, timeoutMs: this.options.cloneTimeoutSeconds * 1000, log: jobLog });
     const entry = await findEntry(folder);
     if (!entry) throw new LaunchError(`the repository ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''} has no main.py, main.ts or main.js (searched ${ENTRY_SEARCH_LIMITS.maxDepth} folder levels deep; links to folders are not followed)`);
     return entry;
