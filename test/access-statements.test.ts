@@ -166,11 +166,11 @@ describe('openorchestrator grants', () => {
     expect(lines).toEqual([expect.stringMatching(/^SQLite has no logins/)]);
   });
 
-  it('a live database without the tables: one line, exit 1, and never the password', () => {
+  it('a live database without the tables: one line, exit 1, and never the password', async () => {
     const secret = `pw${Math.random().toString(36).slice(2)}x`;
     const base = process.env.OO_TEST_POSTGRES ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
     const url = base.replace(/\/\/([^@/:]*)(?::[^@/]*)?@/, `//$1:${secret}@`);
-    const result = runCli(['grants', url, '--role', 'scheduler,robot', '--user', 'oo_nobody']);
+    const result = await runCli(['grants', url, '--role', 'scheduler,robot', '--user', 'oo_nobody']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^error: the database lacks .*run `openorchestrator upgrade`/);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

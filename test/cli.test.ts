@@ -13,41 +13,41 @@ const dir = mkdtempSync(join(tmpdir(), 'oo-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('openorchestrator CLI', () => {
-  it('prints its version and help', () => {
-    const version = runCli(['--version']);
+  it('prints its version and help', async () => {
+    const version = await runCli(['--version']);
     expect(version.status).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const help = runCli(['--help']);
+    const help = await runCli(['--help']);
     expect(help.status).toBe(0);
     for (const command of ['start', 'upgrade', 'key']) expect(help.stdout).toContain(command);
-    const upgradeHelp = runCli(['upgrade', '--help']);
+    const upgradeHelp = await runCli(['upgrade', '--help']);
     expect(upgradeHelp.stdout).toContain('connection-string');
   });
 
-  it('prints a new valid key each time', () => {
-    const a = runCli(['key']).stdout.trim();
-    const b = runCli(['key']).stdout.trim();
+  it('prints a new valid key each time', async () => {
+    const a = (await runCli(['key'])).stdout.trim();
+    const b = (await runCli(['key'])).stdout.trim();
     expect(() => validateKey(a)).not.toThrow();
     expect(a).not.toBe(b);
   });
 
-  it('upgrades step by step, and a second run changes nothing', () => {
+  it('upgrades step by step, and a second run changes nothing', async () => {
     const url = `sqlite+pysqlite:///${join(dir, 'cli.db')}`;
-    const first = runCli(['upgrade', url]);
+    const first = await runCli(['upgrade', url]);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/\[1\/\d+\] /);
     expect(first.stdout).toContain('create table Triggers');
     expect(first.stdout).toMatch(/done: empty -> 1c87ed320c78\+oo-/);
-    const second = runCli(['upgrade', url]);
+    const second = await runCli(['upgrade', url]);
     expect(second.status).toBe(0);
     expect(second.stdout).toContain('already up to date');
     expect(second.stdout).not.toContain('[1/');
   });
 
-  it('takes the connection string from OpenOrchestratorConnString', () => {
+  it('takes the connection string from OpenOrchestratorConnString', async () => {
     const url = `sqlite:///${join(dir, 'env.db')}`;
-    const result = runCli(['upgrade'], { env: { OpenOrchestratorConnString: url } });
+    const result = await runCli(['upgrade'], { env: { OpenOrchestratorConnString: url } });
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('create table Logs');
   });
@@ -58,8 +58,8 @@ describe('openorchestrator CLI', () => {
     ['unknown dialect', ['upgrade', 'redis://user:s3cretPW@host/0'], /redis/],
     ['unreachable server', ['upgrade', 'postgresql://user:s3cretPW@127.0.0.1:1/db'], /connection refused/],
     ['unknown subcommand', ['frobnicate'], /unknown command/],
-  ])('fails with one clear line for %s, never showing the password', (_name, args, pattern) => {
-    const result = runCli(args, { env: { OpenOrchestratorConnString: '' } });
+  ])('fails with one clear line for %s, never showing the password', async (_name, args, pattern) => {
+    const result = await runCli(args, { env: { OpenOrchestratorConnString: '' } });
     expect(result.status).not.toBe(0);
     const firstLine = result.stderr.trim().split('\n')[0] ?? '';
     expect(firstLine).toMatch(pattern);
@@ -67,8 +67,8 @@ describe('openorchestrator CLI', () => {
     expect(result.stderr + result.stdout).not.toContain('s3cretPW');
   });
 
-  it('start sets up the embedded default once, with a key only the user can read', () => {
-    const first = runCli(['start', '--setup-only', '--folder', dir]);
+  it('start sets up the embedded default once, with a key only the user can read', async () => {
+    const first = await runCli(['start', '--setup-only', '--folder', dir]);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(first.stdout).toContain('created a new encryption key');
@@ -77,7 +77,7 @@ describe('openorchestrator CLI', () => {
     const key = readFileSync(keyPath, 'utf8').trim();
     expect(() => validateKey(key)).not.toThrow();
     expect(first.stdout).not.toContain(key);
-    const second = runCli(['start', '--setup-only', '--folder', dir]);
+    const second = await runCli(['start', '--setup-only', '--folder', dir]);
     expect(second.status).toBe(0);
     expect(second.stdout).not.toContain('created a new encryption key');
     expect(second.stdout).toContain('already up to date');
@@ -129,26 +129,26 @@ describe('openorchestrator CLI', () => {
     expect(child.exitCode === 0 || child.signalCode === 'SIGTERM').toBe(true);
   });
 
-  it('scheduler refuses a database that was never upgraded, in one line', () => {
+  it('scheduler refuses a database that was never upgraded, in one line', async () => {
     const empty = join(dir, 'never-upgraded.db');
-    const key = runCli(['key']).stdout.trim();
-    const result = runCli(['scheduler', '--connection-string', `sqlite:///${empty}`, '--key', key, '--interval', '0.2', '--work-dir', join(dir, 'work')]);
+    const key = (await runCli(['key'])).stdout.trim();
+    const result = await runCli(['scheduler', '--connection-string', `sqlite:///${empty}`, '--key', key, '--interval', '0.2', '--work-dir', join(dir, 'work')]);
     expect(result.status).toBe(1);
-    expect(result.stderr.trim()).toBe('error: this database has no Jobs table yet: run `openorchestrator upgrade` on it once (the Python tools keep working after it)');
+    expect(result.stderr.trim()).toBe('error: the database has no OpenOrchestrator tables yet: run `openorchestrator upgrade` on it once to create them');
   });
 
-  it('start checks every flag before it writes anything', () => {
+  it('start checks every flag before it writes anything', async () => {
     const folder = join(dir, 'bad-port');
-    const result = runCli(['start', '--folder', folder, '--port', 'abc', '--no-browser']);
+    const result = await runCli(['start', '--folder', folder, '--port', 'abc', '--no-browser']);
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe('error: --port must be a number from 0 to 65535 (0: any free port), got "abc"');
     expect(existsSync(join(folder, '.openorchestrator'))).toBe(false);
   });
 
-  it('start makes .openorchestrator/ private (0700) and the database 0600, also when the folder was there already', () => {
+  it('start makes .openorchestrator/ private (0700) and the database 0600, also when the folder was there already', async () => {
     const folder = join(dir, 'loose');
     mkdirSync(join(folder, '.openorchestrator'), { recursive: true, mode: 0o755 });
-    const result = runCli(['start', '--setup-only', '--folder', folder]);
+    const result = await runCli(['start', '--setup-only', '--folder', folder]);
     expect(result.status).toBe(0);
     expect(statSync(join(folder, '.openorchestrator')).mode & 0o777).toBe(0o700);
     expect(statSync(join(folder, '.openorchestrator', 'orchestrator.db')).mode & 0o777).toBe(0o600);
@@ -165,7 +165,7 @@ describe('openorchestrator CLI', () => {
       expect(fallback.output).toContain(`Orchestrator running at http://127.0.0.1:${used}/`);
       await fallback.stop();
 
-      const taken = runCli(['orchestrator', '--no-browser', '--port', String(port)], { env: { OpenOrchestratorConnString: '' } });
+      const taken = await runCli(['orchestrator', '--no-browser', '--port', String(port)], { env: { OpenOrchestratorConnString: '' } });
       expect(taken.status).toBe(1);
       expect(taken.stderr.trim()).toBe(`error: port ${port} is taken on 127.0.0.1: choose another with --port, or --port 0 for any free one`);
     } finally {
