@@ -56,6 +56,14 @@ const OWN_STEPS = [
   'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date',
   'record column Jobs.trigger_id',
   'create table oo_run_requests ("run now" requests of queue triggers)',
+  'create table oo_queue_settings (queue retry settings)',
+  'create table oo_element_attempts (queue element attempts)',
+  'create table oo_element_events (queue element history)',
+  'create table oo_alert_channels (alert channels)',
+  'create table oo_alert_rules (alert rules)',
+  'create table oo_alert_incidents (alert incidents)',
+  'create table oo_alert_notifications (alert notification outbox)',
+  'create index ix_Jobs_end_time on Jobs',
 ];
 
 describe('MSSQL DDL', () => {
