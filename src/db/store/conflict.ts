@@ -25,9 +25,17 @@ export function isUniqueViolation(error: unknown): boolean {
   return Number(err?.errorNum) === 1 || /^ORA-00001\b/.test(String(err?.message ?? ''));
 }
 
+/** True when the database chose this transaction as a deadlock victim (it is rolled back whole). */
+export function isDeadlock(error: unknown): boolean {
+  const err = error as { code?: unknown; number?: unknown; errno?: unknown };
+  const code = String(err?.code ?? '');
+  return code === '40P01' || code === 'ER_LOCK_DEADLOCK' || Number(err?.errno) === 1213 || Number(err?.number) === 1205;
+}
+
 /**
  * Runs `work` in one transaction; returns undefined (everything rolled back) when a conditional
- * write inside lost its race, by LostRace or by a unique key another writer took first.
+ * write inside lost its race, by LostRace, by a unique key another writer took first, or as a
+ * deadlock victim: in every case the row moved on or may be tried again.
  *
  * @example
  *   const moved = await whoWins(store, async (trx) => { expectOne(await trx.db.updateTable(...).executeTakeFirst()); return true; });
@@ -36,7 +44,7 @@ export async function whoWins<T>(store: Store, work: (trx: Store) => Promise<T>)
   try {
     return await store.db.transaction().execute((trx) => work({ ...store, db: trx }));
   } catch (error) {
-    if (error instanceof LostRace || isUniqueViolation(error)) return undefined;
+    if (error instanceof LostRace || isUniqueViolation(error) || isDeadlock(error)) return undefined;
     throw error;
   }
 }
