@@ -234,6 +234,15 @@ describe.each(LIVE_DIALECTS)('operations on %s', (dialect: LiveDialect) => {
       expect(incidents).toHaveLength(1);
       expect(incidents[0]).toMatchObject({ key: 'queue:flaky-q', subject: 'Queue "flaky-q" has a backlog' });
 
+      // A test message from the channel form: sent now, a failure answered in one line.
+      http.failNext('/flaky', 1);
+      expect(await call('POST', `/api/operations/channels/${String(channel.body.id)}/test`)).toEqual({ status: 502, body: { error: 'webhook answered HTTP 500 Internal Server Error' } });
+      expect(await call('POST', `/api/operations/channels/${String(channel.body.id)}/test`)).toEqual({ status: 200, body: { sent: true } });
+      expect(http.posts.at(-1)?.body.subject).toBe('Test message from OpenOrchestrator to channel "flaky"');
+      const mail = await emailChannel();
+      expect(await call('POST', `/api/operations/channels/${mail.id}/test`)).toEqual({ status: 200, body: { sent: true } });
+      expect(smtp.mails.at(-1)).toMatchObject({ subject: '[OpenOrchestrator] Test message from OpenOrchestrator to channel "ops mail"', user: SMTP_USER });
+
       // Queue settings through the API.
       const put = await call('PUT', '/api/operations/queue-settings/api-q', { maxAttempts: 4, delayMode: 'EXPONENTIAL', delaySeconds: 10, maxDelaySeconds: 60 });
       expect(put).toMatchObject({ status: 200, body: { queueName: 'api-q', maxAttempts: 4, delayMode: 'EXPONENTIAL', maxDelaySeconds: 60, visibilityMinutes: null, visibilityAction: 'NEW' } });

@@ -4,7 +4,10 @@
  * address (which often carries a secret token).
  */
 import nodemailer from 'nodemailer';
+import type { Store } from '../db/open.js';
 import type { AlertChannel, EmailSettings, NotificationEvent, WebhookSettings } from '../db/store/alerts.js';
+import { getCredential } from '../db/store/credentials.js';
+import { InputError } from '../errors.js';
 import { formatNaive } from '../time/clock.js';
 
 /** What a notification says. */
@@ -131,4 +134,35 @@ async function sendEmail(settings: EmailSettings, login: SmtpLogin | undefined, 
 export async function sendOverChannel(channel: AlertChannel, message: AlertMessage, login?: SmtpLogin): Promise<void> {
   if (channel.kind === 'EMAIL') return sendEmail(channel.settings as EmailSettings, login, message);
   return sendWebhook(channel.settings as WebhookSettings, message);
+}
+
+/** The SMTP login an e-mail channel names, decrypted with `cryptoKey`; undefined when it needs none. */
+export async function channelLogin(store: Store, channel: AlertChannel, cryptoKey: string | undefined): Promise<SmtpLogin | undefined> {
+  if (channel.kind !== 'EMAIL') return undefined;
+  const name = (channel.settings as EmailSettings).credential;
+  if (!name) return undefined;
+  if (!cryptoKey) throw new InputError(`channel "${channel.name}" logs in with credential "${name}": give the encryption key (--key or OpenOrchestratorKey) to decrypt it`);
+  const credential = await getCredential(store, cryptoKey, name);
+  return { user: credential.username, pass: credential.password };
+}
+
+/** Sends a test message over `channel` now (no incident, no outbox row); rejects with a one-line Error. */
+export async function sendTestMessage(store: Store, channel: AlertChannel, cryptoKey: string | undefined): Promise<void> {
+  const at = new Date();
+  await sendOverChannel(
+    channel,
+    {
+      event: 'OPENED',
+      ruleId: '00000000-0000-0000-0000-000000000000',
+      ruleName: 'test',
+      ruleKind: 'TEST',
+      incidentId: '00000000-0000-0000-0000-000000000000',
+      incidentKey: 'test',
+      subject: `Test message from OpenOrchestrator to channel "${channel.name}"`,
+      detail: 'If you read this, the channel works.',
+      openedAt: at,
+      clearedAt: null,
+    },
+    await channelLogin(store, channel, cryptoKey),
+  );
 }

@@ -25,14 +25,12 @@ import {
   openIncident,
   type AlertChannel,
   type ClaimedNotification,
-  type EmailSettings,
 } from '../db/store/alerts.js';
-import { getCredential } from '../db/store/credentials.js';
 import { sweepQueues, type SweepResult } from '../db/store/retries.js';
 import { isUserFacingError, NotFoundError } from '../errors.js';
 import type { ConsoleLog } from '../scheduler/console-log.js';
 import { now } from '../time/clock.js';
-import { sendOverChannel, type SmtpLogin } from './channels.js';
+import { channelLogin, sendOverChannel, type SmtpLogin } from './channels.js';
 import { evaluateRule } from './rules.js';
 
 export interface MonitorOptions {
@@ -212,11 +210,7 @@ export class Monitor {
   }
 
   async #login(channel: AlertChannel): Promise<SmtpLogin | undefined> {
-    if (channel.kind !== 'EMAIL') return undefined;
-    const name = (channel.settings as EmailSettings).credential;
-    if (!name) return undefined;
-    if (!this.#options.cryptoKey) throw new Error(`channel "${channel.name}" logs in with credential "${name}": start the monitor with --key (or OpenOrchestratorKey) to decrypt it`);
-    const credential = await getCredential(this.#store, this.#options.cryptoKey, name);
-    return { user: credential.username, pass: credential.password };
+    return channelLogin(this.#store, channel, this.#options.cryptoKey);
   }
+
 }

@@ -43,6 +43,7 @@ import {
   type QueueSettingsInput,
 } from '../../db/store/retries.js';
 import { NotFoundError } from '../../errors.js';
+import { sendTestMessage } from '../../monitor/channels.js';
 import { HttpError } from '../http-error.js';
 import type { Session } from '../session.js';
 import { errorReplies, nullableDateTime, pageQuery, text, toApiDate, uuid } from '../schemas.js';
@@ -269,6 +270,29 @@ export function registerOperationsRoutes(app: FastifyInstance, session: Session)
     await deleteChannel(session.requireStore(), request.params.id);
     return { deleted: request.params.id };
   });
+
+  app.post<{ Params: { id: string } }>(
+    `${base}/channels/:id/test`,
+    {
+      schema: {
+        tags,
+        summary: 'send a test message over a channel now; a failure is a 502 with the channel\'s one-line error',
+        params: idParams,
+        response: { 200: { type: 'object', properties: { sent: { type: 'boolean' } } }, 502: errorReplies[400], ...errorReplies },
+      },
+    },
+    async (request) => {
+      const store = session.requireStore();
+      const channel = await getChannel(store, request.params.id);
+      try {
+        await sendTestMessage(store, channel, session.optionalKey());
+      } catch (error) {
+        if (error instanceof Error && error.name === 'Error') throw new HttpError(502, error.message);
+        throw error;
+      }
+      return { sent: true };
+    },
+  );
 
   app.get(`${base}/rules`, { schema: { tags, summary: 'alert rules, by name', response: { 200: list(ruleItem), ...errorReplies } } }, async () => ({
     items: (await listRules(session.requireStore())).map(toApiRule),
