@@ -12,6 +12,7 @@ import { mysqlDialect, mysqlTableName } from '../src/db/dialects/mysql.js';
 import { OracleNamingPlugin, oracleDialect } from '../src/db/dialects/oracle.js';
 import { postgresDialect } from '../src/db/dialects/postgres.js';
 import type { Store } from '../src/db/open.js';
+import { OPERATIONS_INDEXES, OPERATIONS_TABLES } from '../src/db/schema/tables.js';
 import { computeSteps, emptyCatalog, freshSchemaSql, type SchemaCatalog } from '../src/db/schema/upgrade.js';
 import { createConstant, listConstants } from '../src/db/store/constants.js';
 import { listJobs, startJob } from '../src/db/store/jobs.js';
@@ -56,10 +57,25 @@ const OWN_STEPS = [
   'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date',
   'record column Jobs.trigger_id',
   'create table oo_run_requests ("run now" requests of queue triggers)',
+  'create table oo_queue_settings (queue retry settings)',
+  'create table oo_element_attempts (queue element attempts)',
+  'create table oo_element_events (queue element history)',
+  'create table oo_alert_channels (alert channels)',
+  'create table oo_alert_rules (alert rules)',
+  'create table oo_alert_incidents (alert incidents)',
+  'create table oo_alert_notifications (alert notification outbox)',
+  'create index ix_Jobs_end_time on Jobs',
 ];
 
 describe('MSSQL DDL', () => {
   const statements = freshSchemaSql(mssqlDialect);
+
+  it('creates the operations tables with T-SQL types and the unique incidents key', () => {
+    expect(statements).toContain('CREATE UNIQUE INDEX [ux_oo_incidents_open_key] ON [oo_alert_incidents] ([open_key])');
+    expect(createTable(statements, '[oo_element_attempts]')).toContain('[element_id] UNIQUEIDENTIFIER NOT NULL');
+    expect(createTable(statements, '[oo_alert_rules]')).toContain('[enabled] BIT NOT NULL');
+    expect(statements).toContain('CREATE INDEX [ix_Jobs_end_time] ON [Jobs] ([end_time])');
+  });
 
   it('creates every table, with [..] quoting only', () => {
     for (const table of Object.keys(CONTRACT_TABLES)) expect(createTable(statements, `[${table}]`), table).toBeDefined();
@@ -124,6 +140,18 @@ describe('MSSQL DDL', () => {
 
 describe('Oracle DDL', () => {
   const statements = freshSchemaSql(oracleDialect);
+
+  it('keeps the names of the operations tables within 30 characters (Oracle before 12.2) and makes the incidents key unique', () => {
+    const names = [...OPERATIONS_TABLES, ...OPERATIONS_INDEXES.map((i) => ({ name: i.index.name, columns: [], indexes: [] }))].flatMap((t) => [
+      t.name,
+      ...t.columns.map((c) => c.name),
+      ...t.indexes.map((i) => i.name),
+    ]);
+    expect(names.filter((name) => name.length > 30)).toEqual([]);
+    expect(statements).toContain('CREATE UNIQUE INDEX "UX_OO_INCIDENTS_OPEN_KEY" ON "OO_ALERT_INCIDENTS" ("OPEN_KEY")');
+    expect(createTable(statements, '"OO_ALERT_CHANNELS"')).toContain('"SETTINGS" VARCHAR2(4000 CHAR) NOT NULL');
+    expect(createTable(statements, '"OO_ALERT_CHANNELS"')).toContain('"ENABLED" SMALLINT NOT NULL');
+  });
 
   it('keeps the case of table names and upper-cases lowercase names, as SQLAlchemy does', () => {
     for (const table of Object.keys(CONTRACT_TABLES)) {

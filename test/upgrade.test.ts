@@ -19,9 +19,20 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-005-run-requests';
+const LAST_OWN = 'oo-006-operations';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
+/** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads. */
+const OPERATIONS_STEPS = [
+  'create table oo_queue_settings (queue retry settings)',
+  'create table oo_element_attempts (queue element attempts)',
+  'create table oo_element_events (queue element history)',
+  'create table oo_alert_channels (alert channels)',
+  'create table oo_alert_rules (alert rules)',
+  'create table oo_alert_incidents (alert incidents)',
+  'create table oo_alert_notifications (alert notification outbox)',
+  'create index ix_Jobs_end_time on Jobs',
+];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
 const q = (dialect: LiveDialect, name: string) => (dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
@@ -36,7 +47,7 @@ async function upgrade(store: Store): Promise<{ lines: string[]; result: Awaited
 /** The steps upgrade must report from `shape` on `dialect`, in order. */
 function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
   const revision = shape.revision;
-  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP];
+  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP, ...OPERATIONS_STEPS];
   const steps: string[] = [];
   const jobs = hasJobs(shape);
   if (dialect === 'postgres' && !jobs) steps.push('create enum type jobstatus');
@@ -56,7 +67,7 @@ function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
   if (revision !== HEAD) steps.push(`set upstream revision ${revision === 'pre-alembic' ? 'none' : revision} -> ${HEAD}`);
   steps.push(...OWN_STEPS);
   steps.push(jobs ? 'add column Jobs.trigger_id (which trigger started a job)' : 'record column Jobs.trigger_id');
-  return [...steps, RUN_REQUESTS_STEP];
+  return [...steps, RUN_REQUESTS_STEP, ...OPERATIONS_STEPS];
 }
 
 /** Columns the upgrade adds to rows that existed before, with the values they must get. */
@@ -96,7 +107,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);

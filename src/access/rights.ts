@@ -62,6 +62,10 @@ const ROBOT: TableRights[] = [
   { table: 'Single_Triggers', select: true },
   { table: 'Scheduled_Triggers', select: true },
   { table: 'Queue_Triggers', select: true },
+  // Failing an element on a queue with retry settings counts the attempt and records it.
+  { table: 'oo_queue_settings', select: true },
+  { table: 'oo_element_attempts', select: true, insert: true, update: ['attempt', 'state', 'retry_at', 'last_error', 'changed_at'] },
+  { table: 'oo_element_events', select: true, insert: true },
 ];
 
 /** The Orchestrator: every table, all data rights, plus the schema rights `upgrade` needs. */

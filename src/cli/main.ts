@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerGrants } from './grants.js';
 import { registerKey } from './key.js';
+import { registerMonitor } from './monitor.js';
 import { registerOrchestrator } from './orchestrator.js';
 import { registerScheduler } from './scheduler.js';
 import { registerStart } from './start.js';
@@ -22,5 +23,6 @@ registerKey(program);
 registerOrchestrator(program);
 registerScheduler(program);
 registerGrants(program);
+registerMonitor(program);
 
 await program.parseAsync(process.argv);

@@ -8,6 +8,7 @@ import { readEnvironment } from '../config/environment.js';
 import { InputError } from '../errors.js';
 import { createConsoleLog } from '../scheduler/console-log.js';
 import { Scheduler } from '../scheduler/loop.js';
+import { Monitor } from '../monitor/monitor.js';
 import {
   DEFAULT_CLONE_TIMEOUT_SECONDS,
   DEFAULT_INTERVAL_SECONDS,
@@ -37,6 +38,7 @@ interface Flags {
   paused?: boolean;
   json?: boolean;
   verbose?: boolean;
+  monitor?: number | true;
 }
 
 function seconds(value: string): number {
@@ -66,6 +68,7 @@ export function registerScheduler(program: Command): void {
     .option('--paused', 'start paused (SIGUSR2 resumes, SIGUSR1 pauses; POSIX only)')
     .option('--json', 'print one JSON object per line instead of readable lines')
     .option('--verbose', 'also print routine decisions (lost claims)')
+    .option('--monitor [seconds]', 'also run the operations monitor (queue retries, alerts) in this process, every N seconds (default 30)', (v: string) => seconds(v))
     .action(
       action(async (flags: Flags) => {
         const env = readEnvironment();
@@ -92,8 +95,14 @@ export function registerScheduler(program: Command): void {
           },
           log,
         );
+        // --monitor without a value gives true; the monitor stops with the Scheduler.
+        const monitor = flags.monitor ? new Monitor({ connectionString, cryptoKey, name: `monitor@${flags.machineName}`, intervalSeconds: flags.monitor === true ? 30 : flags.monitor }, log) : undefined;
+        const monitorRun = monitor?.run().catch((error: unknown) => log.error('monitor-failed', (error as Error).message.split('\n')[0]!));
         const removeSignals = onStopSignals(
-          () => scheduler.stop(),
+          () => {
+            scheduler.stop();
+            monitor?.stop();
+          },
           (signal) => {
             log.error('exit', `${signal} a third time: exiting without waiting`);
             process.exit(130);
@@ -105,6 +114,8 @@ export function registerScheduler(program: Command): void {
         }
         try {
           await scheduler.run();
+          monitor?.stop();
+          await monitorRun;
         } finally {
           removeSignals();
         }

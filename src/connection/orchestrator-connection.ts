@@ -19,6 +19,7 @@ import * as constants from '../db/store/constants.js';
 import * as credentials from '../db/store/credentials.js';
 import * as logs from '../db/store/logs.js';
 import * as queues from '../db/store/queues.js';
+import * as retries from '../db/store/retries.js';
 import * as triggers from '../db/store/triggers.js';
 import type { LogLevel, QueueStatus } from '../db/types.js';
 import { checkId, checkText } from '../db/store/validate.js';
@@ -26,6 +27,7 @@ import { checkId, checkText } from '../db/store/validate.js';
 export type { Constant } from '../db/store/constants.js';
 export type { Credential } from '../db/store/credentials.js';
 export type { QueueElement, NewQueueElement, QueueElementFilter, QueueElementChanges } from '../db/store/queues.js';
+export type { FailureOutcome, ElementAttempts, ElementEvent } from '../db/store/retries.js';
 
 /** Environment variables the Scheduler sets for every robot, beside the argv protocol. */
 export const ENV_PROCESS_NAME = 'OpenOrchestratorProcessName';
@@ -152,8 +154,33 @@ export class OrchestratorConnection {
     return this.#run((store) => queues.updateQueueElement(store, id, changes));
   }
 
-  setQueueElementStatus(id: string, status: QueueStatus, message?: string): Promise<void> {
+  /**
+   * Sets an element's status. FAILED is a retryable failure: on a queue with retry settings it
+   * is counted and retried after the queue's delay, as `failQueueElement` does.
+   */
+  async setQueueElementStatus(id: string, status: QueueStatus, message?: string): Promise<void> {
+    if (status === 'FAILED') {
+      await this.failQueueElement(id, message);
+      return;
+    }
     return this.#run((store) => queues.setQueueElementStatus(store, id, status, message));
+  }
+
+  /**
+   * Marks an element Failed. On a queue with retry settings the failure is counted at once: a
+   * retryable one goes back to New after the queue's delay until its attempts are used up; a
+   * business error (`{ business: true }`: bad data, a rule the case breaks) is never retried.
+   * Resolves to the decision, or undefined when the queue has no retry settings.
+   *
+   * @example await oc.failQueueElement(element.id, 'customer number unknown', { business: true });
+   */
+  failQueueElement(id: string, message?: string, options: { business?: boolean } = {}): Promise<retries.FailureOutcome | undefined> {
+    return this.#run((store) => retries.failQueueElement(store, id, { message, business: options.business === true, actor: this.processName }));
+  }
+
+  /** An element's attempt counter and history (retries, timeouts, business errors). */
+  getQueueElementAttempts(id: string): Promise<retries.ElementAttempts> {
+    return this.#run((store) => retries.getElementAttempts(store, id));
   }
 
   deleteQueueElement(id: string): Promise<void> {

@@ -118,6 +118,89 @@ export interface RunRequestsTable {
   requested_at: Encoded;
 }
 
+export interface QueueSettingsTable {
+  queue_name: string;
+  max_attempts: number;
+  delay_mode: string;
+  delay_seconds: number;
+  max_delay_seconds: number | null;
+  visibility_minutes: number | null;
+  visibility_action: string | null;
+  changed_at: Encoded;
+}
+
+export interface ElementAttemptsTable {
+  element_id: Encoded;
+  queue_name: string;
+  attempt: number;
+  state: string;
+  retry_at: Encoded | null;
+  last_error: string | null;
+  changed_at: Encoded;
+}
+
+export interface ElementEventsTable {
+  id: Encoded;
+  element_id: Encoded;
+  queue_name: string;
+  attempt: number;
+  event: string;
+  message: string | null;
+  actor: string;
+  event_at: Encoded;
+}
+
+export interface AlertChannelsTable {
+  id: Encoded;
+  name: string;
+  kind: string;
+  settings: string;
+  enabled: Encoded;
+  last_error: string | null;
+  last_error_at: Encoded | null;
+  last_sent_at: Encoded | null;
+  changed_at: Encoded;
+}
+
+export interface AlertRulesTable {
+  id: Encoded;
+  name: string;
+  kind: string;
+  target: string | null;
+  threshold: number | null;
+  channel_ids: string;
+  enabled: Encoded;
+  created_at: Encoded;
+  changed_at: Encoded;
+}
+
+export interface AlertIncidentsTable {
+  id: Encoded;
+  rule_id: Encoded;
+  incident_key: string;
+  open_key: string;
+  state: string;
+  subject: string;
+  detail: string | null;
+  opened_at: Encoded;
+  cleared_at: Encoded | null;
+}
+
+export interface AlertNotificationsTable {
+  id: Encoded;
+  incident_id: Encoded;
+  channel_id: Encoded;
+  event: string;
+  status: string;
+  tries: number;
+  next_try_at: Encoded;
+  claimed_by: string | null;
+  claimed_until: Encoded | null;
+  sent_at: Encoded | null;
+  last_error: string | null;
+  created_at: Encoded;
+}
+
 export interface Database {
   Constants: ConstantsTable;
   Credentials: CredentialsTable;
@@ -132,4 +215,11 @@ export interface Database {
   alembic_version: AlembicVersionTable;
   oo_migrations: MigrationsTable;
   oo_run_requests: RunRequestsTable;
+  oo_queue_settings: QueueSettingsTable;
+  oo_element_attempts: ElementAttemptsTable;
+  oo_element_events: ElementEventsTable;
+  oo_alert_channels: AlertChannelsTable;
+  oo_alert_rules: AlertRulesTable;
+  oo_alert_incidents: AlertIncidentsTable;
+  oo_alert_notifications: AlertNotificationsTable;
 }

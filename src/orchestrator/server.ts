@@ -25,6 +25,7 @@ import { registerValueRoutes } from './routes/values.js';
 import { registerQueueRoutes } from './routes/queues.js';
 import { registerSchedulerRoutes } from './routes/schedulers.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerOperationsRoutes } from './routes/operations.js';
 
 export { REQUEST_HEADER, TOKEN_ENV, isLoopback } from './access.js';
 
@@ -260,6 +261,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   registerQueueRoutes(app, session);
   registerSchedulerRoutes(app, session);
   registerJobRoutes(app, session);
+  registerOperationsRoutes(app, session);
   registerStaticFiles(app, options.webRoot);
   await app.ready();
   return { app, session };

@@ -28,7 +28,7 @@ export function createTableSql(dialect: Dialect, table: TableDef): string {
 
 export function createIndexSql(dialect: Dialect, table: string, index: IndexDef): string {
   const q = dialect.quote;
-  return `CREATE INDEX ${q(index.name)} ON ${q(table)} (${index.columns.map(q).join(', ')})`;
+  return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${q(index.name)} ON ${q(table)} (${index.columns.map(q).join(', ')})`;
 }
 
 export function addColumnSql(dialect: Dialect, table: string, column: ColumnDef): string {

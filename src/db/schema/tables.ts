@@ -18,6 +18,8 @@ export interface ColumnDef {
 export interface IndexDef {
   name: string;
   columns: string[];
+  /** a UNIQUE index: the database refuses a second row with the same values (used as a claim) */
+  unique?: boolean;
 }
 
 export interface TableDef {
@@ -187,6 +189,144 @@ export const RUN_REQUESTS: TableDef = {
   indexes: [],
 };
 
+/**
+ * Ours (oo-006-operations): per-queue retry settings, per-element attempts and history, alert
+ * rules, channels, incidents and the notification outbox. Names stay within Oracle's 30
+ * characters; statuses are plain strings (no enum types), so no dialect needs a new type.
+ */
+export const QUEUE_SETTINGS: TableDef = {
+  name: 'oo_queue_settings',
+  columns: [
+    pk('queue_name', str(100)),
+    col('max_attempts', integer),
+    col('delay_mode', str(12)),
+    col('delay_seconds', integer),
+    col('max_delay_seconds', integer, true),
+    col('visibility_minutes', integer, true),
+    col('visibility_action', str(12), true),
+    col('changed_at', datetime),
+  ],
+  indexes: [],
+};
+
+/** One row per element that has failed at least once on a queue with settings: where it stands. */
+export const ELEMENT_ATTEMPTS: TableDef = {
+  name: 'oo_element_attempts',
+  columns: [
+    pk('element_id', uuid),
+    col('queue_name', str(100)),
+    col('attempt', integer),
+    col('state', str(12)),
+    col('retry_at', datetime, true),
+    col('last_error', str(1000), true),
+    col('changed_at', datetime),
+  ],
+  // The sweep asks for WAITING rows whose retry_at has passed.
+  indexes: [{ name: 'ix_oo_attempts_state_retry_at', columns: ['state', 'retry_at'] }],
+};
+
+/** What happened to an element, one row per move (failure counted, retried, timed out). */
+export const ELEMENT_EVENTS: TableDef = {
+  name: 'oo_element_events',
+  columns: [
+    pk('id', uuid),
+    col('element_id', uuid),
+    col('queue_name', str(100)),
+    col('attempt', integer),
+    col('event', str(20)),
+    col('message', str(1000), true),
+    col('actor', str(100)),
+    col('event_at', datetime),
+  ],
+  indexes: [{ name: 'ix_oo_events_element_id', columns: ['element_id', 'event_at'] }],
+};
+
+export const ALERT_CHANNELS: TableDef = {
+  name: 'oo_alert_channels',
+  columns: [
+    pk('id', uuid),
+    col('name', str(100)),
+    col('kind', str(10)),
+    col('settings', str(4000)),
+    col('enabled', boolean),
+    col('last_error', str(1000), true),
+    col('last_error_at', datetime, true),
+    col('last_sent_at', datetime, true),
+    col('changed_at', datetime),
+  ],
+  indexes: [],
+};
+
+export const ALERT_RULES: TableDef = {
+  name: 'oo_alert_rules',
+  columns: [
+    pk('id', uuid),
+    col('name', str(100)),
+    col('kind', str(20)),
+    col('target', str(100), true),
+    col('threshold', integer, true),
+    col('channel_ids', str(1000)),
+    col('enabled', boolean),
+    col('created_at', datetime),
+    col('changed_at', datetime),
+  ],
+  indexes: [],
+};
+
+/**
+ * One row per incident. `open_key` (rule id and incident key) is unique while the incident is
+ * open, so two monitors that see the same problem cannot both open it; clearing appends the
+ * incident's id, which frees the key for the next incident of the same kind.
+ */
+export const ALERT_INCIDENTS: TableDef = {
+  name: 'oo_alert_incidents',
+  columns: [
+    pk('id', uuid),
+    col('rule_id', uuid),
+    col('incident_key', str(150)),
+    col('open_key', str(250)),
+    col('state', str(10)),
+    col('subject', str(250)),
+    col('detail', str(2000), true),
+    col('opened_at', datetime),
+    col('cleared_at', datetime, true),
+  ],
+  indexes: [
+    { name: 'ux_oo_incidents_open_key', columns: ['open_key'], unique: true },
+    { name: 'ix_oo_incidents_rule_state', columns: ['rule_id', 'state'] },
+    { name: 'ix_oo_incidents_opened_at', columns: ['opened_at'] },
+  ],
+};
+
+/** The outbox: one row per (incident event, channel), claimed atomically by one monitor. */
+export const ALERT_NOTIFICATIONS: TableDef = {
+  name: 'oo_alert_notifications',
+  columns: [
+    pk('id', uuid),
+    col('incident_id', uuid),
+    col('channel_id', uuid),
+    col('event', str(10)),
+    col('status', str(10)),
+    col('tries', integer),
+    col('next_try_at', datetime),
+    col('claimed_by', str(100), true),
+    col('claimed_until', datetime, true),
+    col('sent_at', datetime, true),
+    col('last_error', str(1000), true),
+    col('created_at', datetime),
+  ],
+  indexes: [
+    { name: 'ix_oo_notif_status_next_try', columns: ['status', 'next_try_at'] },
+    { name: 'ix_oo_notif_incident_id', columns: ['incident_id'] },
+  ],
+};
+
+/** Tables of oo-006-operations, in creation order. */
+export const OPERATIONS_TABLES: TableDef[] = [QUEUE_SETTINGS, ELEMENT_ATTEMPTS, ELEMENT_EVENTS, ALERT_CHANNELS, ALERT_RULES, ALERT_INCIDENTS, ALERT_NOTIFICATIONS];
+
+/** oo-006-operations: the "job failed" rule reads jobs by end time. */
+export const OPERATIONS_INDEXES: { table: string; index: IndexDef }[] = [{ table: 'Jobs', index: { name: 'ix_Jobs_end_time', columns: ['end_time'] } }];
+
 /** Ours: indexes the Orchestrator's lists and the queue claim need on large tables. */
 export const EXTRA_INDEXES: { table: string; index: IndexDef }[] = [
   { table: 'Logs', index: { name: 'ix_Logs_log_time', columns: ['log_time'] } },
@@ -212,4 +352,4 @@ export const UPSTREAM_TABLES: TableDef[] = [
 export const MIGRATIONS_TABLE = 'oo_migrations';
 
 /** Every table name this program reads or writes, as the contract spells it. */
-export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name];
+export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name)];

@@ -17,6 +17,8 @@ import {
   JOBS_TRIGGER_ID,
   LOGS_JOB_ID,
   MIGRATIONS_TABLE,
+  OPERATIONS_INDEXES,
+  OPERATIONS_TABLES,
   PRIORITY,
   RUN_REQUESTS,
   SCHEDULERS,
@@ -36,10 +38,10 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
-const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS];
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES];
 
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
 const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
@@ -350,6 +352,44 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
     steps.push({ ...createTable(RUN_REQUESTS, ' ("run now" requests of queue triggers)'), ...(done.has('oo-005-run-requests') ? {} : { records: 'oo-005-run-requests' }) });
   } else if (!done.has('oo-005-run-requests')) {
     steps.push({ description: `record table ${RUN_REQUESTS.name}`, statements: [], records: 'oo-005-run-requests' });
+  }
+  steps.push(...operationsSteps(dialect, catalog, missingIndexes));
+  return steps;
+}
+
+/** Why each table of oo-006-operations exists, as upgrade reports it. */
+const OPERATIONS_PURPOSE: Record<string, string> = {
+  oo_queue_settings: 'queue retry settings',
+  oo_element_attempts: 'queue element attempts',
+  oo_element_events: 'queue element history',
+  oo_alert_channels: 'alert channels',
+  oo_alert_rules: 'alert rules',
+  oo_alert_incidents: 'alert incidents',
+  oo_alert_notifications: 'alert notification outbox',
+};
+
+/**
+ * oo-006-operations: the tables of retries and alerts and the Jobs index the "job failed" rule
+ * reads. Only what is missing is planned; the last step planned records the migration, so an
+ * interrupted run is completed (and recorded) by the next one.
+ */
+function operationsSteps(dialect: Dialect, catalog: SchemaCatalog, missingIndexes: (table: string, indexes: IndexDef[]) => IndexDef[]): UpgradeStep[] {
+  const steps: UpgradeStep[] = [];
+  for (const table of OPERATIONS_TABLES) {
+    if (catalog.tables.has(table.name)) continue;
+    steps.push({
+      description: `create table ${table.name} (${OPERATIONS_PURPOSE[table.name] ?? 'operations'})`,
+      statements: [createTableSql(dialect, table), ...table.indexes.map((index) => createIndexSql(dialect, table.name, index))],
+    });
+  }
+  for (const { table, index } of OPERATIONS_INDEXES) {
+    if (missingIndexes(table, [index]).length === 0) continue;
+    steps.push({ description: `create index ${index.name} on ${table}`, statements: [createIndexSql(dialect, table, index)] });
+  }
+  if (!catalog.ownMigrations.has('oo-006-operations')) {
+    const last = steps.at(-1);
+    if (last) last.records = 'oo-006-operations';
+    else steps.push({ description: 'record the operations tables', statements: [], records: 'oo-006-operations' });
   }
   return steps;
 }

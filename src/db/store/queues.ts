@@ -462,3 +462,44 @@ export async function retryStaleInProgress(store: Store, ids: string[]): Promise
   }
   return retried;
 }
+
+/** An In Progress element the visibility timeout may take back, with its claim time as stored. */
+export interface TimedOutElement {
+  id: string;
+  /** start_date in the database's own encoding, for the conditional move */
+  rawStartDate: unknown;
+  startDate: Date;
+  reason: 'job ended' | 'timeout';
+}
+
+/**
+ * In Progress elements of a queue that are stale (see staleInProgress) or were claimed before
+ * `startedBefore`, oldest claim first.
+ */
+export async function listInProgressPastTimeout(store: Store, queueName: string, startedBefore: Date, limit = 500): Promise<TimedOutElement[]> {
+  checkText('queue name', queueName, LIMITS.queue_name);
+  const stale = await staleInProgress(store)
+    .select(['Queues.id as id', 'Queues.start_date as start_date'])
+    .where('Queues.queue_name', '=', queueName)
+    .orderBy('Queues.start_date')
+    .$call(paged(store.dialect, limit))
+    .execute();
+  const old = await store.db
+    .selectFrom('Queues')
+    .select(['id', 'start_date'])
+    .where('queue_name', '=', queueName)
+    .where('status', '=', 'IN_PROGRESS')
+    .where('start_date', '<', store.dialect.encodeDate(startedBefore))
+    .orderBy('start_date')
+    .$call(paged(store.dialect, limit))
+    .execute();
+  const found = new Map<string, TimedOutElement>();
+  for (const [rows, reason] of [[stale, 'job ended'], [old, 'timeout']] as const) {
+    for (const row of rows) {
+      if (row.start_date === null || row.start_date === undefined) continue;
+      const id = store.dialect.decodeUuid(row.id);
+      if (!found.has(id)) found.set(id, { id, rawStartDate: row.start_date, startDate: store.dialect.decodeDate(row.start_date), reason });
+    }
+  }
+  return [...found.values()].sort((a, b) => a.startDate.getTime() - b.startDate.getTime());
+}
