@@ -18,7 +18,7 @@ import { connectionSecrets } from '../config/secrets.js';
 import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '../connection/orchestrator-connection.js';
 import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
-import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
+import { closeStore, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
 import { newId } from '../db/dialects/encoding.js';
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
@@ -29,7 +29,8 @@ import { InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
 import { commandFor, ENTRY_SEARCH_LIMITS, findEntry, localEntry, workingFolderOf } from './entry.js';
-import { cloneRepository, redactGitUrl } from './git.js';
+import { cloneRepository, gitCredentialNames, redactGitUrl } from './git.js';
+import { findFirstCredential } from '../db/store/credentials.js';
 import { LaunchError } from './launch-error.js';
 import { resolveOptions, type ResolvedOptions, type SchedulerOptions } from './options.js';
 import { recordOutcome, type RunOutcome, type RunRecord } from './outcome.js';
@@ -353,12 +354,35 @@ export class Scheduler {
     const folder = jobFolder(this.#jobsRoot, job.jobId);
     job.folder = folder;
     this.#log.info('cloning', `cloning ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''}`, { jobId: job.jobId });
-    await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000 });
+    const credential = await this.#gitCredential(trigger, job);
+    await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000, credential });
     const jobLog = (level: 'INFO' | 'ERROR', message: string) => createLog(this.#store, { level, processName: trigger.processName, message: scrub(message, this.#secrets), jobId: job.jobId }).then(() => this.#log.info('dependencies', message.split('\n')[0]!, { jobId: job.jobId }));
     await installRobotDependencies({ folder, workDir: this.options.workDir, timeoutMs: this.options.cloneTimeoutSeconds * 1000, log: jobLog });
     const entry = await findEntry(folder);
     if (!entry) throw new LaunchError(`the repository ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''} has no main.py, main.ts or main.js (searched ${ENTRY_SEARCH_LIMITS.maxDepth} folder levels deep; links to folders are not followed)`);
     return entry;
+  }
+
+  /**
+   * The login for an https repository, from the Credentials table (`git:<host>[/<path>]`, most
+   * specific first). A login that may not read Credentials clones without one, with a warning.
+   */
+  async #gitCredential(trigger: Trigger, job: RunningJob): Promise<{ username: string; password: string } | undefined> {
+    const names = gitCredentialNames(trigger.processPath);
+    if (names.length === 0) return undefined;
+    let found;
+    try {
+      found = await findFirstCredential(this.#store, this.options.cryptoKey, names);
+    } catch (error) {
+      if (!permissionDenied(error)) throw error;
+      this.#log.warn('git-credential', `cloning without a stored login: this database login may not read Credentials (${names.at(-1)} and the like); give it the robot role's rights`, { jobId: job.jobId });
+      return undefined;
+    }
+    if (!found) return undefined;
+    this.#log.info('git-credential', `cloning with the login stored as credential "${found.name}"`, { jobId: job.jobId });
+    // The password is scrubbed from everything this Scheduler prints or logs from now on.
+    if (!this.#secrets.includes(found.password)) this.#secrets.push(found.password);
+    return { username: found.username, password: found.password };
   }
 
   /** The argv protocol (robot-argv.ts); the secrets go on the command line only where needed. */

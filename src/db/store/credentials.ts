@@ -54,6 +54,21 @@ export async function getCredential({ db, dialect }: Store, key: string, name: s
   return { name: row.name, username: row.username, password: decryptString(key, row.password), changedAt: dialect.decodeDate(row.changed_at) };
 }
 
+/**
+ * The first of `names` (in that order) that is stored, decrypted; undefined when none is.
+ *
+ * @example
+ *   await findFirstCredential(store, key, ['git:github.com/org', 'git:github.com']);
+ */
+export async function findFirstCredential({ db, dialect }: Store, key: string, names: readonly string[]): Promise<Credential | undefined> {
+  if (names.length === 0) return undefined;
+  for (const name of names) checkText('credential name', name, NAME_LIMIT);
+  const rows = await db.selectFrom('Credentials').selectAll().where('name', 'in', [...names]).execute();
+  const row = names.map((name) => rows.find((r) => r.name === name)).find((r) => r !== undefined);
+  if (!row) return undefined;
+  return { name: row.name, username: row.username, password: decryptString(key, row.password), changedAt: dialect.decodeDate(row.changed_at) };
+}
+
 export async function listCredentials({ db, dialect }: Store): Promise<CredentialSummary[]> {
   const rows = await db.selectFrom('Credentials').selectAll().orderBy('name').execute();
   return rows.map((row) => ({
