@@ -7,6 +7,10 @@
  * unreachable is noticed at once; its outcome waits in `#pending` (in order) until the database
  * answers again, and reconnection attempts back off up to `maxBackoffSeconds`.
  *
+ * Between ticks it sleeps the poll interval, but wakes sooner: at the due time of the nearest
+ * Idle time-based trigger, and (PostgreSQL) when a writer notifies a change (db/listen.ts). The
+ * poll stays, for writers that do not notify (docs/scheduler.md).
+ *
  * @example
  *   const scheduler = new Scheduler({ connectionString, cryptoKey, intervalSeconds: 6 });
  *   process.on('SIGTERM', () => scheduler.stop());
@@ -19,10 +23,11 @@ import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../db/open.js';
 import { newId } from '../db/dialects/encoding.js';
+import { canListen, listenForChanges, type ChangeListener } from '../db/listen.js';
 import { checkSchema, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
-import { getTriggerStatuses, listDueTriggers, type Trigger } from '../db/store/triggers.js';
+import { getTriggerStatuses, listDueTriggers, nextTimedRun, type Trigger } from '../db/store/triggers.js';
 import { InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
@@ -57,6 +62,15 @@ interface PendingWrite {
 const MAX_WRITE_ATTEMPTS = 10;
 /** After a second stop signal, how long to keep trying to record outcomes. */
 const FORCED_STOP_WAIT_MS = 30_000;
+/**
+ * Notifications start a tick at most this often after the last one began, so a burst of
+ * writes (a robot filling a queue, one notification per element) costs a few ticks, not one each.
+ */
+const WAKE_MIN_GAP_MS = 100;
+/** The due-time timer fires this long after the due time, so the tick's clock is past it. */
+const DUE_TIMER_MARGIN_MS = 5;
+/** The listening connection's application_name starts with this (then the machine name). */
+export const LISTENER_APPLICATION_NAME = 'openorchestrator-scheduler';
 
 export class Scheduler {
   readonly options: ResolvedOptions;
@@ -76,6 +90,11 @@ export class Scheduler {
   #wake: (() => void) | undefined;
   #wakeRequested = false;
   #fatal: Error | undefined;
+  #listener: ChangeListener | undefined;
+  #tickStartedAt = 0;
+  /** the earliest due time of an Idle time-based trigger after the last tick (epoch ms) */
+  #nextTimedAt: number | undefined;
+  #throttle: NodeJS.Timeout | undefined;
 
   constructor(options: SchedulerOptions, log: ConsoleLog = silentLog) {
     this.options = resolveOptions(options);
@@ -152,14 +171,17 @@ export class Scheduler {
       { workDir: this.#jobsRoot },
     );
     if (leftovers > 0) this.#log.info('cleaned', `removed ${leftovers} leftover job folder(s) from an earlier run`);
+    this.#listener = this.#listen();
     try {
       for (;;) {
         await this.tick();
         if (this.#fatal) throw this.#fatal;
         if (this.#finished()) break;
-        await this.#sleep(this.#stopping ? Math.min(intervalSeconds, 0.2) : intervalSeconds);
+        await this.#sleep(this.#stopping ? Math.min(intervalSeconds, 0.2) : this.#secondsToNextTick());
       }
     } finally {
+      clearTimeout(this.#throttle);
+      await this.#listener?.close();
       if (this.#pending.length > 0) {
         this.#log.error('unrecorded', `stopped with ${this.#pending.length} outcome(s) not recorded (the database did not answer); the next start-up marks those jobs failed`);
       }
@@ -177,6 +199,7 @@ export class Scheduler {
   /** One tick. Database failures are caught here: they start (or continue) the backoff. */
   async tick(): Promise<void> {
     if (Date.now() < this.#dbRetryAt) return;
+    this.#tickStartedAt = Date.now();
     try {
       const store = this.#store;
       // The schema is checked before anything is written, so an old or newer database gets
@@ -185,8 +208,11 @@ export class Scheduler {
       await heartbeat(store, this.options.machineName);
       await this.#flush();
       await this.#checkKills();
-      if (!this.#paused && !this.#stopping) await this.#startDue();
+      const at = now();
+      if (!this.#paused && !this.#stopping) await this.#startDue(at);
       await this.#flush();
+      // Anything due by `at` was in this tick's list; the timer is for what falls due after it.
+      this.#nextTimedAt = this.#paused || this.#stopping ? undefined : (await nextTimedRun(store, at))?.getTime();
       this.#databaseAnswered();
     } catch (error) {
       if (error instanceof SchemaError) {
@@ -221,6 +247,7 @@ export class Scheduler {
     const message = toDatabaseError(error, this.#store.config).message;
     this.#dbFailures++;
     this.#dbDownSince ??= Date.now();
+    this.#nextTimedAt = undefined;
     const cap = this.#stopping ? 2 : this.options.maxBackoffSeconds;
     const delay = Math.min(cap, this.options.intervalSeconds * 2 ** (this.#dbFailures - 1));
     this.#dbRetryAt = Date.now() + delay * 1000;
@@ -267,8 +294,8 @@ export class Scheduler {
     return { count: jobs.length, blocking: jobs.some((job) => job.trigger.isBlocking) };
   }
 
-  async #startDue(): Promise<void> {
-    const due = await listDueTriggers(this.#store, now());
+  async #startDue(at: Date): Promise<void> {
+    const due = await listDueTriggers(this.#store, at);
     for (const trigger of candidatesHere(due, this.options)) {
       if (this.#paused || this.#stopping) break;
       if (!mayStartNow(trigger, this.#runningHere())) continue;
@@ -406,6 +433,45 @@ export class Scheduler {
     const stderr = scrub(end.stderr.trim(), this.#secrets);
     const message = `process "${job.trigger.processName}" (trigger "${job.trigger.triggerName}") ${describeEnd(end)}${stderr ? `; its error output:\n${stderr}` : '; it wrote nothing to its error output'}`;
     return { kind: 'failed', message };
+  }
+
+  /** Where the database carries notifications, listens on a connection of its own. */
+  #listen(): ChangeListener | undefined {
+    const { config } = this.#store;
+    if (!canListen(config)) return undefined;
+    const { machineName, intervalSeconds, maxBackoffSeconds } = this.options;
+    return listenForChanges(
+      config,
+      { applicationName: `${LISTENER_APPLICATION_NAME} ${machineName}`, maxBackoffMs: maxBackoffSeconds * 1000 },
+      {
+        onChange: () => this.#notified(),
+        onListening: (again) => {
+          if (again) this.#log.info('wake-listening', 'notifications work again: changes made through OpenOrchestrator start at once');
+          else this.#log.debug('wake-listening', 'listening for notifications: changes made through OpenOrchestrator start at once');
+        },
+        onLost: (reason) => this.#log.warn('wake-lost', `lost the notification connection (${reason}); polling every ${intervalSeconds} s until it is back`),
+      },
+    );
+  }
+
+  /** A writer changed something: tick now, or once WAKE_MIN_GAP_MS have passed since the last tick began. */
+  #notified(): void {
+    const wait = this.#tickStartedAt + WAKE_MIN_GAP_MS - Date.now();
+    if (wait <= 0) {
+      this.#wakeUp();
+      return;
+    }
+    this.#throttle ??= setTimeout(() => {
+      this.#throttle = undefined;
+      this.#wakeUp();
+    }, wait);
+  }
+
+  /** The poll interval, or less when a time-based trigger falls due sooner. */
+  #secondsToNextTick(): number {
+    const { intervalSeconds } = this.options;
+    if (this.#nextTimedAt === undefined) return intervalSeconds;
+    return Math.max(0, Math.min(intervalSeconds, (this.#nextTimedAt + DUE_TIMER_MARGIN_MS - Date.now()) / 1000));
   }
 
   #wakeUp(): void {

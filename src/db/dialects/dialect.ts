@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { ConnectionConfig, DialectName } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
 
@@ -81,4 +81,10 @@ export interface Dialect {
    * concurrent robots never receive the same element.
    */
   claimQueueElement(db: Kysely<Database>, args: ClaimQueueElementArgs): Promise<RawRow | undefined>;
+
+  /**
+   * A statement that tells listening Schedulers that something changed (PostgreSQL's NOTIFY,
+   * which a transaction delivers at its commit), or undefined where the database has none.
+   */
+  notifySql(channel: string, payload: string): RawBuilder<unknown> | undefined;
 }

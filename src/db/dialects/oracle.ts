@@ -147,4 +147,7 @@ export const oracleDialect: Dialect = {
       return row.rows[0];
     });
   },
+
+  // Not used: Oracle has no LISTEN/NOTIFY of this kind.
+  notifySql: () => undefined,
 };

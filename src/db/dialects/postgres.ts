@@ -127,4 +127,6 @@ export const postgresDialect: Dialect = {
       RETURNING *`.execute(db);
     return result.rows[0];
   },
+
+  notifySql: (channel, payload) => sql`SELECT pg_notify(${channel}, ${payload})`,
 };

@@ -101,4 +101,7 @@ export const sqliteDialect: Dialect = {
       RETURNING *`.execute(db);
     return result.rows[0];
   },
+
+  // SQLite has no notification between processes; Schedulers see changes by their due-time timer and poll.
+  notifySql: () => undefined,
 };

@@ -1,0 +1,139 @@
+/**
+ * Listening for the wake-ups our writers send (store/wake.ts): PostgreSQL's LISTEN on a
+ * connection of its own, outside the pool, with the same options as the pool's. A lost
+ * connection is reconnected with backoff; while it is down the caller's poll is the only way
+ * changes are seen, so each reconnection also reports a change (some may have been missed).
+ */
+import pg from 'pg';
+import type { ConnectionConfig } from '../config/connection-string.js';
+import { postgresPoolConfig } from './dialects/postgres.js';
+import { toDatabaseError } from './open.js';
+import { WAKE_CHANNEL } from './store/wake.js';
+
+export interface ListenerEvents {
+  /** a writer notified, or the listener (re)connected and may have missed some */
+  onChange(): void;
+  /** listening (again, if `again`) */
+  onListening(again: boolean): void;
+  /** the connection failed or was lost; one call per outage, not per attempt */
+  onLost(reason: string): void;
+}
+
+export interface ListenerOptions {
+  /** shown in pg_stat_activity.application_name (at most 63 bytes are kept) */
+  applicationName: string;
+  /** the longest wait between reconnection attempts */
+  maxBackoffMs: number;
+}
+
+export interface ChangeListener {
+  /** true while the connection is up and listening */
+  readonly listening: boolean;
+  close(): Promise<void>;
+}
+
+/** Whether the database can carry wake-ups to listeners. */
+export function canListen(config: ConnectionConfig): boolean {
+  return config.dialect === 'postgres';
+}
+
+/** The first reconnection attempt waits this long; each failure doubles it. */
+const FIRST_RETRY_MS = 500;
+/**
+ * TCP keepalive probes start after this much silence, so a connection lost without a word (a
+ * network partition) is noticed in minutes rather than the operating system's two hours.
+ */
+const KEEPALIVE_IDLE_MS = 10_000;
+
+/**
+ * Starts listening (connecting in the background). Only for databases where `canListen`.
+ *
+ * @example
+ *   const listener = listenForChanges(store.config, { applicationName: 'oo-scheduler PC1', maxBackoffMs: 60_000 }, events);
+ *   ...
+ *   await listener.close();
+ */
+export function listenForChanges(config: ConnectionConfig, options: ListenerOptions, events: ListenerEvents): ChangeListener {
+  return new PostgresListener(config, options, events);
+}
+
+class PostgresListener implements ChangeListener {
+  readonly #config: ConnectionConfig;
+  readonly #options: ListenerOptions;
+  readonly #events: ListenerEvents;
+  #client: pg.Client | undefined;
+  #listening = false;
+  #failures = 0;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(config: ConnectionConfig, options: ListenerOptions, events: ListenerEvents) {
+    this.#config = config;
+    this.#options = options;
+    this.#events = events;
+    void this.#connect();
+  }
+
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#listening = false;
+    await client?.end().catch(() => undefined);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    const client = new pg.Client({
+      ...postgresPoolConfig(this.#config),
+      application_name: this.#options.applicationName,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+    });
+    this.#client = client;
+    let lost = false;
+    const fail = (error: unknown) => {
+      if (lost) return;
+      lost = true;
+      this.#listening = false;
+      if (this.#client === client) this.#client = undefined;
+      client.end().catch(() => undefined);
+      if (!this.#closed) this.#failed(error);
+    };
+    client.on('error', fail);
+    client.on('end', () => fail(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })));
+    client.on('notification', (message) => {
+      if (message.channel === WAKE_CHANNEL) this.#events.onChange();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${WAKE_CHANNEL}`);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (lost) return;
+    if (this.#closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    // Failures are counted from the last success, so this is a recovery (from a lost
+    // connection or a first attempt that failed).
+    const again = this.#failures > 0;
+    this.#listening = true;
+    this.#failures = 0;
+    this.#events.onListening(again);
+    if (again) this.#events.onChange();
+  }
+
+  #failed(error: unknown): void {
+    this.#failures++;
+    if (this.#failures === 1) this.#events.onLost(toDatabaseError(error, this.#config).message);
+    const delay = Math.min(this.#options.maxBackoffMs, FIRST_RETRY_MS * 2 ** (this.#failures - 1));
+    this.#retry = setTimeout(() => void this.#connect(), delay);
+  }
+}
