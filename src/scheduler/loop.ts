@@ -63,8 +63,8 @@ const MAX_WRITE_ATTEMPTS = 10;
 /** After a second stop signal, how long to keep trying to record outcomes. */
 const FORCED_STOP_WAIT_MS = 30_000;
 /**
- * Notifications start a tick at most this often after the last one began, so a burst of
- * writes (a robot filling a queue, one notification per element) costs a few ticks, not one each.
+ * Notifications wake the Scheduler at most this often, so a burst of writes (a robot filling a
+ * queue, one notification per element) costs a few ticks, not one each.
  */
 const WAKE_MIN_GAP_MS = 100;
 /** The due-time timer fires this long after the due time, so the tick's clock is past it. */
@@ -91,7 +91,10 @@ export class Scheduler {
   #wakeRequested = false;
   #fatal: Error | undefined;
   #listener: ChangeListener | undefined;
-  #tickStartedAt = 0;
+  /** when a notification last woke the Scheduler (epoch ms) */
+  #notifiedWakeAt = 0;
+  /** when this Scheduler last wrote its heartbeat (epoch ms) */
+  #beatAt = 0;
   /** the earliest due time of an Idle time-based trigger after the last tick (epoch ms) */
   #nextTimedAt: number | undefined;
   #throttle: NodeJS.Timeout | undefined;
@@ -199,13 +202,17 @@ export class Scheduler {
   /** One tick. Database failures are caught here: they start (or continue) the backoff. */
   async tick(): Promise<void> {
     if (Date.now() < this.#dbRetryAt) return;
-    this.#tickStartedAt = Date.now();
     try {
       const store = this.#store;
       // The schema is checked before anything is written, so an old or newer database gets
       // one line saying what to do, not a Scheduler that beats and claims but cannot record.
       if (!this.#ready) await this.#prepare();
-      await heartbeat(store, this.options.machineName);
+      // Once per poll interval, not on every tick a notification or timer adds: it only says
+      // this Scheduler is alive, and each statement delays the start that woke it.
+      if (Date.now() - this.#beatAt >= this.options.intervalSeconds * 900) {
+        await heartbeat(store, this.options.machineName);
+        this.#beatAt = Date.now();
+      }
       await this.#flush();
       await this.#checkKills();
       const at = now();
@@ -454,17 +461,17 @@ export class Scheduler {
     );
   }
 
-  /** A writer changed something: tick now, or once WAKE_MIN_GAP_MS have passed since the last tick began. */
+  /** A writer changed something: tick now, or once WAKE_MIN_GAP_MS have passed since the last such wake-up. */
   #notified(): void {
-    const wait = this.#tickStartedAt + WAKE_MIN_GAP_MS - Date.now();
-    if (wait <= 0) {
-      this.#wakeUp();
-      return;
-    }
-    this.#throttle ??= setTimeout(() => {
+    if (this.#throttle) return;
+    const wait = this.#notifiedWakeAt + WAKE_MIN_GAP_MS - Date.now();
+    const wake = () => {
       this.#throttle = undefined;
+      this.#notifiedWakeAt = Date.now();
       this.#wakeUp();
-    }, wait);
+    };
+    if (wait <= 0) wake();
+    else this.#throttle = setTimeout(wake, wait);
   }
 
   /** The poll interval, or less when a time-based trigger falls due sooner. */
