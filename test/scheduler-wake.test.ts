@@ -1,6 +1,7 @@
 /**
  * Waking the Scheduler without waiting for the poll: PostgreSQL notifications from our writers
- * (store and robot API), the due-time timer on every live dialect, the poll as the safety net
+ * (store and robot API), SQLite's change probe, the due-time timer on every live dialect, the
+ * poll as the safety net
  * for plain SQL, a dropped listener, and two Schedulers woken together. Real databases, real
  * robot processes; the poll interval is 30 s wherever a run must start without it.
  */
@@ -85,6 +86,29 @@ describe.each(LIVE_DIALECTS)('due-time timer on %s', (dialect) => {
       expect(started).toBeGreaterThanOrEqual(due.getTime());
       expect(started - due.getTime()).toBeLessThan(PROMPT_MS);
       expect((await waitForEndedJob(store, id)).status).toBe('DONE');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('wake on change (SQLite change probe)', () => {
+  let live: TestStore;
+  beforeAll(async () => {
+    live = await openTestStore('sqlite');
+  });
+  afterAll(() => live?.close());
+
+  it('starts a trigger another connection created without waiting for the poll', async () => {
+    const { store, url } = live;
+    const file = join(tempDir(), 'events');
+    const s = startScheduler({ connectionString: url, intervalSeconds: SLOW_POLL_SECONDS });
+    try {
+      await waitFor('the first tick', () => s.lines.some((line) => line.includes('"started"')));
+      await waitFor('the heartbeat', async () => (await store.db.selectFrom('Schedulers').select('machine_name').execute()).length > 0);
+      const created = Date.now();
+      await createTrigger(store, robot('probed', file));
+      expect((await startedAt(file, 'probed')) - created).toBeLessThan(PROMPT_MS);
     } finally {
       await s.stop();
     }

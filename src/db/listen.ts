@@ -2,7 +2,7 @@
  * Listening for the wake-ups our writers send (store/wake.ts): PostgreSQL's LISTEN on a
  * connection of its own, outside the pool, with the same options as the pool's. A lost
  * connection is reconnected with backoff; while it is down the caller's poll is the only way
- * changes are seen, so each reconnection also reports a change (some may have been missed).
+ * changes are seen, so each (re)connection also reports a change (some may have been missed).
  */
 import pg from 'pg';
 import type { ConnectionConfig } from '../config/connection-string.js';
@@ -11,7 +11,7 @@ import { toDatabaseError } from './open.js';
 import { WAKE_CHANNEL } from './store/wake.js';
 
 export interface ListenerEvents {
-  /** a writer notified, or the listener (re)connected and may have missed some */
+  /** a writer notified, or the listener has just (re)connected and may have missed some */
   onChange(): void;
   /** listening (again, if `again`) */
   onListening(again: boolean): void;
@@ -127,7 +127,9 @@ class PostgresListener implements ChangeListener {
     this.#listening = true;
     this.#failures = 0;
     this.#events.onListening(again);
-    if (again) this.#events.onChange();
+    // Whatever changed before LISTEN took effect (since the caller's last look) was not
+    // announced to us: one look now covers it, at the first connection too.
+    this.#events.onChange();
   }
 
   #failed(error: unknown): void {

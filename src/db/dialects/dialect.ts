@@ -87,4 +87,10 @@ export interface Dialect {
    * which a transaction delivers at its commit), or undefined where the database has none.
    */
   notifySql(channel: string, payload: string): RawBuilder<unknown> | undefined;
+  /**
+   * A statement far cheaper than a poll whose one value changes whenever another connection
+   * commits (SQLite's data_version), for databases without notifications; undefined where no
+   * such statement is cheaper than the poll itself (docs/scheduler.md has the figures).
+   */
+  changeProbeSql(): RawBuilder<unknown> | undefined;
 }

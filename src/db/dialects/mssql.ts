@@ -115,4 +115,5 @@ export const mssqlDialect: Dialect = {
 
   // Not used: SQL Server has no LISTEN/NOTIFY (Service Broker is a different, heavier thing).
   notifySql: () => undefined,
+  changeProbeSql: () => undefined,
 };

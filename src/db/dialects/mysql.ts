@@ -114,4 +114,6 @@ export const mysqlDialect: Dialect = {
 
   // MySQL and MariaDB have no notification; Schedulers see changes by their due-time timer and poll.
   notifySql: () => undefined,
+  // No counter of commits is cheaper than the poll: see docs/scheduler.md.
+  changeProbeSql: () => undefined,
 };

@@ -150,4 +150,5 @@ export const oracleDialect: Dialect = {
 
   // Not used: Oracle has no LISTEN/NOTIFY of this kind.
   notifySql: () => undefined,
+  changeProbeSql: () => undefined,
 };

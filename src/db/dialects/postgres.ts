@@ -129,4 +129,6 @@ export const postgresDialect: Dialect = {
   },
 
   notifySql: (channel, payload) => sql`SELECT pg_notify(${channel}, ${payload})`,
+  // Not needed: notifications (notifySql) carry changes.
+  changeProbeSql: () => undefined,
 };
