@@ -46,7 +46,7 @@ async function listenerPid(live: TestStore, machineName: string): Promise<number
   await client.connect();
   try {
     const result = await client.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND query LIKE 'LISTEN %'`,
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
       [`${LISTENER_APPLICATION_NAME} ${machineName}`],
     );
     return result.rows[0]?.pid;

@@ -4,6 +4,7 @@
  * connection is reconnected with backoff; while it is down the caller's poll is the only way
  * changes are seen, so each (re)connection also reports a change (some may have been missed).
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { ConnectionConfig } from '../config/connection-string.js';
 import { postgresPoolConfig } from './dialects/postgres.js';
@@ -17,6 +18,11 @@ export interface ListenerEvents {
   onListening(again: boolean): void;
   /** the connection failed or was lost; one call per outage, not per attempt */
   onLost(reason: string): void;
+  /**
+   * LISTEN was accepted but a notification sent to ourselves never came back (a connection
+   * pooler in transaction mode answers LISTEN but cannot deliver): the listener gives up.
+   */
+  onUnsupported(): void;
 }
 
 export interface ListenerOptions {
@@ -37,6 +43,9 @@ export function canListen(config: ConnectionConfig): boolean {
   return config.dialect === 'postgres';
 }
 
+/** How long the notification a new connection sends itself may take to come back. */
+const ECHO_TIMEOUT_MS = 5000;
+const ECHO_PREFIX = 'echo ';
 /** The first reconnection attempt waits this long; each failure doubles it. */
 const FIRST_RETRY_MS = 500;
 /**
@@ -106,17 +115,41 @@ class PostgresListener implements ChangeListener {
     };
     client.on('error', fail);
     client.on('end', () => fail(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })));
-    client.on('notification', (message) => {
-      if (message.channel === WAKE_CHANNEL) this.#events.onChange();
+    // LISTEN is answered even where notifications cannot arrive (a pooler hands the session's
+    // server connection to others after each statement), so the connection proves it by
+    // notifying itself and waiting for that to come back.
+    const echo = `${ECHO_PREFIX}${randomUUID()}`;
+    let echoed!: () => void;
+    const cameBack = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ECHO_TIMEOUT_MS);
+      echoed = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
     });
+    client.on('notification', (message) => {
+      if (message.channel !== WAKE_CHANNEL) return;
+      if (message.payload === echo) echoed();
+      // Another Scheduler's proof is no change.
+      else if (!message.payload?.startsWith(ECHO_PREFIX)) this.#events.onChange();
+    });
+    let delivered: boolean;
     try {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
+      await client.query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, echo]);
+      delivered = await cameBack;
     } catch (error) {
       fail(error);
       return;
     }
     if (lost) return;
+    if (!delivered) {
+      this.#closed = true;
+      await client.end().catch(() => undefined);
+      this.#events.onUnsupported();
+      return;
+    }
     if (this.#closed) {
       await client.end().catch(() => undefined);
       return;

@@ -466,6 +466,8 @@ export class Scheduler {
           else this.#log.debug('wake-listening', 'listening for notifications: changes made through OpenOrchestrator start at once');
         },
         onLost: (reason) => this.#log.warn('wake-lost', `lost the notification connection (${reason}); polling every ${intervalSeconds} s until it is back`),
+        onUnsupported: () =>
+          this.#log.warn('wake-unsupported', `notifications do not reach this Scheduler (a connection pooler in transaction mode cannot carry LISTEN): polling every ${intervalSeconds} s`),
       },
     );
   }
