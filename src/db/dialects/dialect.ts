@@ -83,10 +83,11 @@ export interface Dialect {
   claimQueueElement(db: Kysely<Database>, args: ClaimQueueElementArgs): Promise<RawRow | undefined>;
 
   /**
-   * A statement that tells listening Schedulers that something changed (PostgreSQL's NOTIFY,
-   * which a transaction delivers at its commit), or undefined where the database has none.
+   * An SQL expression that tells listening Schedulers that something changed (PostgreSQL's
+   * pg_notify, which a transaction delivers at its commit), or undefined where the database
+   * has none. An expression, so a write can carry it in its RETURNING.
    */
-  notifySql(channel: string, payload: string): RawBuilder<unknown> | undefined;
+  notifyExpression(channel: string, payload: string): RawBuilder<unknown> | undefined;
   /**
    * A statement far cheaper than a poll whose one value changes whenever another connection
    * commits (SQLite's data_version), for databases without notifications; undefined where no

@@ -114,6 +114,6 @@ export const mssqlDialect: Dialect = {
   },
 
   // Not used: SQL Server has no LISTEN/NOTIFY (Service Broker is a different, heavier thing).
-  notifySql: () => undefined,
+  notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
 };

@@ -113,7 +113,7 @@ export const mysqlDialect: Dialect = {
   claimQueueElement: claimQueueElementMysql,
 
   // MySQL and MariaDB have no notification; Schedulers see changes by their due-time timer and poll.
-  notifySql: () => undefined,
+  notifyExpression: () => undefined,
   // No counter of commits is cheaper than the poll: see docs/scheduler.md.
   changeProbeSql: () => undefined,
 };

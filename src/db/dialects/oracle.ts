@@ -149,6 +149,6 @@ export const oracleDialect: Dialect = {
   },
 
   // Not used: Oracle has no LISTEN/NOTIFY of this kind.
-  notifySql: () => undefined,
+  notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
 };

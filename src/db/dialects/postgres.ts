@@ -128,7 +128,7 @@ export const postgresDialect: Dialect = {
     return result.rows[0];
   },
 
-  notifySql: (channel, payload) => sql`SELECT pg_notify(${channel}, ${payload})`,
-  // Not needed: notifications (notifySql) carry changes.
+  notifyExpression: (channel, payload) => sql`pg_notify(${channel}, ${payload})`,
+  // Not needed: notifications (notifyExpression) carry changes.
   changeProbeSql: () => undefined,
 };

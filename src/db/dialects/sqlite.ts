@@ -103,7 +103,7 @@ export const sqliteDialect: Dialect = {
   },
 
   // SQLite has no notification between processes; Schedulers see changes by their due-time timer and poll.
-  notifySql: () => undefined,
+  notifyExpression: () => undefined,
   // Changes when another connection (another process, or another store of this one) commits.
   changeProbeSql: () => sql`PRAGMA data_version`,
 };

@@ -8,7 +8,7 @@ import type { Store } from '../open.js';
 import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
 import { paged } from './paging.js';
-import { notifyChange } from './wake.js';
+import { notifyChange, notifyColumn } from './wake.js';
 
 export interface QueueElement {
   id: string;
@@ -62,8 +62,9 @@ function elementValues(store: Store, queueName: string, element: NewQueueElement
 export async function createQueueElement(store: Store, queueName: string, element: NewQueueElement = {}): Promise<QueueElement> {
   checkText('queue name', queueName, LIMITS.queue_name);
   const values = elementValues(store, queueName, element, store.dialect.encodeDate(now()));
-  await store.db.insertInto('Queues').values(values).execute();
-  await notifyChange(store, 'queue');
+  const insert = store.db.insertInto('Queues').values(values);
+  const notify = notifyColumn(store, 'queue');
+  await (notify ? insert.returning(notify) : insert).execute();
   return decodeElement(store, values);
 }
 

@@ -3,6 +3,7 @@
  * set to Killing; queue elements arriving) tell listening Schedulers so (docs/scheduler.md).
  * Where the database has no notification this does nothing and the poll finds the change.
  */
+import { sql, type AliasedRawBuilder } from 'kysely';
 import type { Store } from '../open.js';
 
 /** The PostgreSQL channel Schedulers LISTEN on. */
@@ -17,8 +18,17 @@ export type WakeReason = 'trigger' | 'queue';
  * and the poll will see it.
  */
 export async function notifyChange(store: Store, reason: WakeReason): Promise<void> {
-  const statement = store.dialect.notifySql(WAKE_CHANNEL, reason);
-  if (!statement) return;
+  const expression = store.dialect.notifyExpression(WAKE_CHANNEL, reason);
+  if (!expression) return;
+  const statement = sql`SELECT ${expression}`;
   if (store.db.isTransaction) await statement.execute(store.db);
   else await statement.execute(store.db).catch(() => undefined);
+}
+
+/**
+ * The notification as a column to add to a statement's RETURNING, where the database has one:
+ * the write and its notification in one round trip (for the writes robots make one by one).
+ */
+export function notifyColumn(store: Store, reason: WakeReason): AliasedRawBuilder<unknown, 'notified'> | undefined {
+  return store.dialect.notifyExpression(WAKE_CHANNEL, reason)?.as('notified');
 }
