@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { ConnectionConfig } from '../config/connection-string.js';
 import { postgresPoolConfig } from './dialects/postgres.js';
-import { toDatabaseError } from './open.js';
-import { WAKE_CHANNEL } from './store/wake.js';
+import { toDatabaseError, type Store } from './open.js';
+import { notifyRaw, WAKE_CHANNEL } from './store/wake.js';
 
 export interface ListenerEvents {
   /** a writer notified, or the listener has just (re)connected and may have missed some */
@@ -55,18 +55,20 @@ const FIRST_RETRY_MS = 500;
 const KEEPALIVE_IDLE_MS = 10_000;
 
 /**
- * Starts listening (connecting in the background). Only for databases where `canListen`.
+ * Starts listening (connecting in the background) to the database of `store`, which also sends
+ * the connection's proof notification. Only for databases where `canListen`.
  *
  * @example
- *   const listener = listenForChanges(store.config, { applicationName: 'oo-scheduler PC1', maxBackoffMs: 60_000 }, events);
+ *   const listener = listenForChanges(store, { applicationName: 'oo-scheduler PC1', maxBackoffMs: 60_000 }, events);
  *   ...
  *   await listener.close();
  */
-export function listenForChanges(config: ConnectionConfig, options: ListenerOptions, events: ListenerEvents): ChangeListener {
-  return new PostgresListener(config, options, events);
+export function listenForChanges(store: Store, options: ListenerOptions, events: ListenerEvents): ChangeListener {
+  return new PostgresListener(store, options, events);
 }
 
 class PostgresListener implements ChangeListener {
+  readonly #store: Store;
   readonly #config: ConnectionConfig;
   readonly #options: ListenerOptions;
   readonly #events: ListenerEvents;
@@ -76,8 +78,9 @@ class PostgresListener implements ChangeListener {
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(config: ConnectionConfig, options: ListenerOptions, events: ListenerEvents) {
-    this.#config = config;
+  constructor(store: Store, options: ListenerOptions, events: ListenerEvents) {
+    this.#store = store;
+    this.#config = store.config;
     this.#options = options;
     this.#events = events;
     void this.#connect();
@@ -116,8 +119,9 @@ class PostgresListener implements ChangeListener {
     client.on('error', fail);
     client.on('end', () => fail(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })));
     // LISTEN is answered even where notifications cannot arrive (a pooler hands the session's
-    // server connection to others after each statement), so the connection proves it by
-    // notifying itself and waiting for that to come back.
+    // server connection to others after each statement), so the connection proves it: a
+    // notification sent from another connection (the store's pool; from this one a pooler
+    // could deliver it by chance on the same server connection) must come back.
     const echo = `${ECHO_PREFIX}${randomUUID()}`;
     let echoed!: () => void;
     const cameBack = new Promise<boolean>((resolve) => {
@@ -137,7 +141,7 @@ class PostgresListener implements ChangeListener {
     try {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
-      await client.query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, echo]);
+      await notifyRaw(this.#store, echo);
       delivered = await cameBack;
     } catch (error) {
       fail(error);

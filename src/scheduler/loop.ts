@@ -453,11 +453,10 @@ export class Scheduler {
 
   /** Where the database carries notifications, listens on a connection of its own. */
   #listen(): ChangeListener | undefined {
-    const { config } = this.#store;
-    if (!canListen(config)) return undefined;
+    if (!canListen(this.#store.config)) return undefined;
     const { machineName, intervalSeconds, maxBackoffSeconds } = this.options;
     return listenForChanges(
-      config,
+      this.#store,
       { applicationName: `${LISTENER_APPLICATION_NAME} ${machineName}`, maxBackoffMs: maxBackoffSeconds * 1000 },
       {
         onChange: () => this.#notified(),

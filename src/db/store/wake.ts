@@ -18,11 +18,14 @@ export type WakeReason = 'trigger' | 'queue';
  * and the poll will see it.
  */
 export async function notifyChange(store: Store, reason: WakeReason): Promise<void> {
-  const expression = store.dialect.notifyExpression(WAKE_CHANNEL, reason);
-  if (!expression) return;
-  const statement = sql`SELECT ${expression}`;
-  if (store.db.isTransaction) await statement.execute(store.db);
-  else await statement.execute(store.db).catch(() => undefined);
+  if (store.db.isTransaction) await notifyRaw(store, reason);
+  else await notifyRaw(store, reason).catch(() => undefined);
+}
+
+/** Sends any payload on the wake channel (a listener's proof of its connection); failures reject. */
+export async function notifyRaw(store: Store, payload: string): Promise<void> {
+  const expression = store.dialect.notifyExpression(WAKE_CHANNEL, payload);
+  if (expression) await sql`SELECT ${expression}`.execute(store.db);
 }
 
 /**
