@@ -10,14 +10,18 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OrchestratorConnection } from '../src/connection/orchestrator-connection.js';
 import { newId } from '../src/db/dialects/encoding.js';
+import { closeStore, openStore } from '../src/db/open.js';
 import { listJobs } from '../src/db/store/jobs.js';
+import { getQueueElement } from '../src/db/store/queues.js';
 import { createTrigger, getTrigger, transitionTriggerStatus, type NewTrigger } from '../src/db/store/triggers.js';
 import { LISTENER_APPLICATION_NAME } from '../src/scheduler/loop.js';
 import { LIVE_DIALECTS } from './helpers/databases.js';
+import { startPgBouncer, type Bouncer } from './helpers/pgbouncer.js';
 import { KEY, readEvents, resetTables, ROBOTS, startScheduler, tempDir, waitFor, waitForEndedJob, type RunningScheduler } from './helpers/scheduler.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
 
 const ROBOT_MJS = join(ROBOTS, 'robot.mjs');
+const QUEUE_WORKER_TS = join(ROBOTS, 'queue-worker.ts');
 /** Long enough that a run started by the poll could not pass for one started by a wake-up. */
 const SLOW_POLL_SECONDS = 30;
 /** A wake-up must start the robot well within this (a loaded 2-core machine included). */
@@ -265,6 +269,41 @@ describe('wake on change (PostgreSQL notifications)', () => {
       }
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
+describe('through PgBouncer in transaction mode', () => {
+  let live: TestStore;
+  let bouncer: Bouncer;
+  beforeAll(async () => {
+    live = await openTestStore('postgres');
+    bouncer = await startPgBouncer(live.url);
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+    await live?.close();
+  });
+
+  it('notifications cannot arrive, so the Scheduler says so once and polls; Scheduler and robots work through it', async () => {
+    const store = openStore(bouncer.url);
+    const oc = new OrchestratorConnection({ processName: 'producer', connectionString: bouncer.url, cryptoKey: KEY });
+    const s = startScheduler({ connectionString: bouncer.url, intervalSeconds: 1 });
+    try {
+      const file = join(tempDir(), 'events');
+      const queueName = `q-${newId()}`;
+      const id = await createTrigger(store, robot('worker', file, { type: 'QUEUE', queueName, minBatchSize: 1, processPath: QUEUE_WORKER_TS, processArgs: JSON.stringify({ queue: queueName, file }) }));
+      await waitForLine(s, 'wake-unsupported');
+      const element = await oc.createQueueElement(queueName, { reference: 'through the pooler' });
+      await waitFor('the robot to work the element through PgBouncer', async () => (await getQueueElement(store, element.id)).status === 'DONE', 30_000);
+      expect((await waitForEndedJob(store, id)).status).toBe('DONE');
+      expect(hasLine(s, 'wake-listening')).toBe(false);
+      expect(s.lines.filter((line) => line.includes('"wake-unsupported"'))).toHaveLength(1);
+      expect(hasLine(s, 'database-unavailable')).toBe(false);
+    } finally {
+      await s.stop();
+      await oc.close();
+      await closeStore(store);
     }
   });
 });
