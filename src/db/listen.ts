@@ -126,6 +126,8 @@ class PostgresListener implements ChangeListener {
     let echoed!: () => void;
     const cameBack = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), ECHO_TIMEOUT_MS);
+      // Waiting for the proof must not keep a stopped Scheduler's process alive.
+      timer.unref();
       echoed = () => {
         clearTimeout(timer);
         resolve(true);
@@ -174,5 +176,6 @@ class PostgresListener implements ChangeListener {
     if (this.#failures === 1) this.#events.onLost(toDatabaseError(error, this.#config).message);
     const delay = Math.min(this.#options.maxBackoffMs, FIRST_RETRY_MS * 2 ** (this.#failures - 1));
     this.#retry = setTimeout(() => void this.#connect(), delay);
+    this.#retry.unref();
   }
 }
