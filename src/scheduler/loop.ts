@@ -7,6 +7,11 @@
  * unreachable is noticed at once; its outcome waits in `#pending` (in order) until the database
  * answers again, and reconnection attempts back off up to `maxBackoffSeconds`.
  *
+ * Between ticks it sleeps the poll interval, but wakes sooner: at the due time of the nearest
+ * Idle time-based trigger, when a writer notifies a change (PostgreSQL, db/listen.ts), and when
+ * another connection has committed (SQLite's change probe). The poll stays, for writers that do
+ * not notify (docs/scheduler.md).
+ *
  * @example
  *   const scheduler = new Scheduler({ connectionString, cryptoKey, intervalSeconds: 6 });
  *   process.on('SIGTERM', () => scheduler.stop());
@@ -20,10 +25,11 @@ import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
 import { closeStore, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
 import { newId } from '../db/dialects/encoding.js';
+import { canListen, listenForChanges, type ChangeListener } from '../db/listen.js';
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
-import { getTriggerStatuses, listDueTriggers, type Trigger } from '../db/store/triggers.js';
+import { getTriggerStatuses, listDueTriggers, nextTimedRun, type Trigger } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
 import { InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
@@ -61,6 +67,20 @@ interface PendingWrite {
 const MAX_WRITE_ATTEMPTS = 10;
 /** After a second stop signal, how long to keep trying to record outcomes. */
 const FORCED_STOP_WAIT_MS = 30_000;
+/**
+ * Notifications wake the Scheduler at most this often, so a burst of writes (a robot filling a
+ * queue, one notification per element) costs a few ticks, not one each.
+ */
+const WAKE_MIN_GAP_MS = 100;
+/** The due-time timer fires this long after the due time, so the tick's clock is past it. */
+const DUE_TIMER_MARGIN_MS = 5;
+/**
+ * Where the database has no notifications but a cheap change probe (SQLite), how often it is
+ * asked: about 0.15 ms a probe against about 6 ms for a poll (docs/scheduler.md).
+ */
+const CHANGE_PROBE_MS = 250;
+/** The listening connection's application_name starts with this (then the machine name). */
+export const LISTENER_APPLICATION_NAME = 'openorchestrator-scheduler';
 
 export class Scheduler {
   readonly options: ResolvedOptions;
@@ -80,6 +100,15 @@ export class Scheduler {
   #wake: (() => void) | undefined;
   #wakeRequested = false;
   #fatal: Error | undefined;
+  #listener: ChangeListener | undefined;
+  /** when a notification last woke the Scheduler (epoch ms) */
+  #notifiedWakeAt = 0;
+  /** when this Scheduler last wrote its heartbeat (epoch ms) */
+  #beatAt = 0;
+  /** the earliest due time of an Idle time-based trigger after the last tick (epoch ms) */
+  #nextTimedAt: number | undefined;
+  #throttle: NodeJS.Timeout | undefined;
+  #probe: NodeJS.Timeout | undefined;
 
   constructor(options: SchedulerOptions, log: ConsoleLog = silentLog) {
     this.options = resolveOptions(options);
@@ -156,14 +185,19 @@ export class Scheduler {
       { workDir: this.#jobsRoot },
     );
     if (leftovers > 0) this.#log.info('cleaned', `removed ${leftovers} leftover job folder(s) from an earlier run`);
+    this.#listener = this.#listen();
+    if (!this.#listener) this.#probe = await this.#startProbe();
     try {
       for (;;) {
         await this.tick();
         if (this.#fatal) throw this.#fatal;
         if (this.#finished()) break;
-        await this.#sleep(this.#stopping ? Math.min(intervalSeconds, 0.2) : intervalSeconds);
+        await this.#sleep(this.#stopping ? Math.min(intervalSeconds, 0.2) : this.#secondsToNextTick());
       }
     } finally {
+      clearTimeout(this.#throttle);
+      clearInterval(this.#probe);
+      await this.#listener?.close();
       if (this.#pending.length > 0) {
         this.#log.error('unrecorded', `stopped with ${this.#pending.length} outcome(s) not recorded (the database did not answer); the next start-up marks those jobs failed`);
       }
@@ -186,11 +220,19 @@ export class Scheduler {
       // The schema is checked before anything is written, so an old or newer database gets
       // one line saying what to do, not a Scheduler that beats and claims but cannot record.
       if (!this.#ready) await this.#prepare();
-      await heartbeat(store, this.options.machineName);
+      // Once per poll interval, not on every tick a notification or timer adds: it only says
+      // this Scheduler is alive, and each statement delays the start that woke it.
+      if (Date.now() - this.#beatAt >= this.options.intervalSeconds * 900) {
+        await heartbeat(store, this.options.machineName);
+        this.#beatAt = Date.now();
+      }
       await this.#flush();
       await this.#checkKills();
-      if (!this.#paused && !this.#stopping) await this.#startDue();
+      const at = now();
+      if (!this.#paused && !this.#stopping) await this.#startDue(at);
       await this.#flush();
+      // Anything due by `at` was in this tick's list; the timer is for what falls due after it.
+      this.#nextTimedAt = this.#paused || this.#stopping ? undefined : (await nextTimedRun(store, at))?.getTime();
       this.#databaseAnswered();
     } catch (error) {
       if (error instanceof SchemaError) {
@@ -225,6 +267,7 @@ export class Scheduler {
     const message = toDatabaseError(error, this.#store.config).message;
     this.#dbFailures++;
     this.#dbDownSince ??= Date.now();
+    this.#nextTimedAt = undefined;
     const cap = this.#stopping ? 2 : this.options.maxBackoffSeconds;
     const delay = Math.min(cap, this.options.intervalSeconds * 2 ** (this.#dbFailures - 1));
     this.#dbRetryAt = Date.now() + delay * 1000;
@@ -271,8 +314,8 @@ export class Scheduler {
     return { count: jobs.length, blocking: jobs.some((job) => job.trigger.isBlocking) };
   }
 
-  async #startDue(): Promise<void> {
-    const due = await listDueTriggers(this.#store, now());
+  async #startDue(at: Date): Promise<void> {
+    const due = await listDueTriggers(this.#store, at);
     for (const trigger of candidatesHere(due, this.options)) {
       if (this.#paused || this.#stopping) break;
       if (!mayStartNow(trigger, this.#runningHere())) continue;
@@ -435,6 +478,74 @@ export class Scheduler {
     const stderr = scrub(end.stderr.trim(), this.#secrets);
     const message = `process "${job.trigger.processName}" (trigger "${job.trigger.triggerName}") ${describeEnd(end)}${stderr ? `; its error output:\n${stderr}` : '; it wrote nothing to its error output'}`;
     return { kind: 'failed', message };
+  }
+
+  /** Where the database carries notifications, listens on a connection of its own. */
+  #listen(): ChangeListener | undefined {
+    if (!canListen(this.#store.config)) return undefined;
+    const { machineName, intervalSeconds, maxBackoffSeconds } = this.options;
+    return listenForChanges(
+      this.#store,
+      { applicationName: `${LISTENER_APPLICATION_NAME} ${machineName}`, maxBackoffMs: maxBackoffSeconds * 1000 },
+      {
+        onChange: () => this.#notified(),
+        onListening: (again) => {
+          if (again) this.#log.info('wake-listening', 'notifications work again: changes made through OpenOrchestrator start at once');
+          else this.#log.debug('wake-listening', 'listening for notifications: changes made through OpenOrchestrator start at once');
+        },
+        onLost: (reason) => this.#log.warn('wake-lost', `lost the notification connection (${reason}); polling every ${intervalSeconds} s until it is back`),
+        onUnsupported: () =>
+          this.#log.warn('wake-unsupported', `notifications do not reach this Scheduler (a connection pooler in transaction mode cannot carry LISTEN): polling every ${intervalSeconds} s`),
+      },
+    );
+  }
+
+  /**
+   * Without notifications: asks the database's change probe every CHANGE_PROBE_MS and wakes
+   * when its value moves (another connection committed something: maybe a trigger, maybe a log).
+   */
+  async #startProbe(): Promise<NodeJS.Timeout | undefined> {
+    const statement = this.#store.dialect.changeProbeSql();
+    if (!statement) return undefined;
+    let last: string | undefined;
+    let busy = false;
+    const probe = async () => {
+      const result = await statement.execute(this.#store.db);
+      const value = JSON.stringify(result.rows[0]);
+      if (last !== undefined && value !== last) this.#notified();
+      last = value;
+    };
+    // The first value is read before the first tick, so a commit made after it is either seen
+    // by that tick or moves the value.
+    await probe().catch(() => undefined);
+    return setInterval(() => {
+      if (busy || this.#paused || this.#stopping || Date.now() < this.#dbRetryAt) return;
+      busy = true;
+      // A failure is the tick's to report; the probe only tries again later.
+      probe()
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    }, CHANGE_PROBE_MS);
+  }
+
+  /** A writer changed something: tick now, or once WAKE_MIN_GAP_MS have passed since the last such wake-up. */
+  #notified(): void {
+    if (this.#throttle) return;
+    const wait = this.#notifiedWakeAt + WAKE_MIN_GAP_MS - Date.now();
+    const wake = () => {
+      this.#throttle = undefined;
+      this.#notifiedWakeAt = Date.now();
+      this.#wakeUp();
+    };
+    if (wait <= 0) wake();
+    else this.#throttle = setTimeout(wake, wait);
+  }
+
+  /** The poll interval, or less when a time-based trigger falls due sooner. */
+  #secondsToNextTick(): number {
+    const { intervalSeconds } = this.options;
+    if (this.#nextTimedAt === undefined) return intervalSeconds;
+    return Math.max(0, Math.min(intervalSeconds, (this.#nextTimedAt + DUE_TIMER_MARGIN_MS - Date.now()) / 1000));
   }
 
   #wakeUp(): void {

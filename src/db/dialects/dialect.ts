@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { ConnectionConfig, DialectName } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
 
@@ -81,4 +81,17 @@ export interface Dialect {
    * concurrent robots never receive the same element.
    */
   claimQueueElement(db: Kysely<Database>, args: ClaimQueueElementArgs): Promise<RawRow | undefined>;
+
+  /**
+   * An SQL expression that tells listening Schedulers that something changed (PostgreSQL's
+   * pg_notify, which a transaction delivers at its commit), or undefined where the database
+   * has none. An expression, so a write can carry it in its RETURNING.
+   */
+  notifyExpression(channel: string, payload: string): RawBuilder<unknown> | undefined;
+  /**
+   * A statement far cheaper than a poll whose one value changes whenever another connection
+   * commits (SQLite's data_version), for databases without notifications; undefined where no
+   * such statement is cheaper than the poll itself (docs/scheduler.md has the figures).
+   */
+  changeProbeSql(): RawBuilder<unknown> | undefined;
 }

@@ -123,4 +123,8 @@ export const mssqlDialect: Dialect = {
       OUTPUT inserted.*`.execute(db);
     return result.rows[0];
   },
+
+  // Not used: SQL Server has no LISTEN/NOTIFY (Service Broker is a different, heavier thing).
+  notifyExpression: () => undefined,
+  changeProbeSql: () => undefined,
 };

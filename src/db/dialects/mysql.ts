@@ -125,4 +125,9 @@ export const mysqlDialect: Dialect = {
 
   // Lives in its own file: the reference case needs more than one statement (see there).
   claimQueueElement: claimQueueElementMysql,
+
+  // MySQL and MariaDB have no notification; Schedulers see changes by their due-time timer and poll.
+  notifyExpression: () => undefined,
+  // No counter of commits is cheaper than the poll: see docs/scheduler.md.
+  changeProbeSql: () => undefined,
 };

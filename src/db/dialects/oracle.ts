@@ -190,4 +190,8 @@ export const oracleDialect: Dialect = {
       return row.rows[0];
     });
   },
+
+  // Not used: Oracle has no LISTEN/NOTIFY of this kind.
+  notifyExpression: () => undefined,
+  changeProbeSql: () => undefined,
 };

@@ -134,4 +134,8 @@ export const postgresDialect: Dialect = {
       RETURNING *`.execute(db);
     return result.rows[0];
   },
+
+  notifyExpression: (channel, payload) => sql`pg_notify(${channel}, ${payload})`,
+  // Not needed: notifications (notifyExpression) carry changes.
+  changeProbeSql: () => undefined,
 };

@@ -101,4 +101,9 @@ export const sqliteDialect: Dialect = {
       RETURNING *`.execute(db);
     return result.rows[0];
   },
+
+  // SQLite has no notification between processes; Schedulers see changes by their due-time timer and poll.
+  notifyExpression: () => undefined,
+  // Changes when another connection (another process, or another store of this one) commits.
+  changeProbeSql: () => sql`PRAGMA data_version`,
 };

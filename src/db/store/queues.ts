@@ -8,6 +8,7 @@ import type { Store } from '../open.js';
 import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
 import { paged } from './paging.js';
+import { notifyChange, notifyColumn } from './wake.js';
 
 export interface QueueElement {
   id: string;
@@ -61,7 +62,9 @@ function elementValues(store: Store, queueName: string, element: NewQueueElement
 export async function createQueueElement(store: Store, queueName: string, element: NewQueueElement = {}): Promise<QueueElement> {
   checkText('queue name', queueName, LIMITS.queue_name);
   const values = elementValues(store, queueName, element, store.dialect.encodeDate(now()));
-  await store.db.insertInto('Queues').values(values).execute();
+  const insert = store.db.insertInto('Queues').values(values);
+  const notify = notifyColumn(store, 'queue');
+  await (notify ? insert.returning(notify) : insert).execute();
   return decodeElement(store, values);
 }
 
@@ -137,6 +140,7 @@ export async function bulkCreateQueueElements(
       inserted += batch.length;
       onProgress?.(inserted, rows.length);
     }
+    await notifyChange({ ...store, db: trx }, 'queue');
   });
   return rows.length;
 }
@@ -378,7 +382,9 @@ export async function retryQueueElements(store: Store, ids: string[]): Promise<n
     .where('id', 'in', encoded)
     .where('status', '=', 'FAILED')
     .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  const retried = Number(result.numUpdatedRows);
+  if (retried > 0) await notifyChange(store, 'queue');
+  return retried;
 }
 
 /** End dates of a queue's finished elements since `since`: the raw material of the throughput chart. */

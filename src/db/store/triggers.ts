@@ -11,6 +11,7 @@ import type { Store } from '../open.js';
 import type { Database, TriggerStatus, TriggerType } from '../types.js';
 import { TRIGGER_STATUSES } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
+import { notifyChange } from './wake.js';
 
 interface TriggerBase {
   id: string;
@@ -104,6 +105,7 @@ export async function createTrigger(store: Store, trigger: NewTrigger): Promise<
       .values({ id: encodedId, ...base, last_run: null, process_status: 'IDLE', type: trigger.type })
       .execute();
     await insertSubRow(trx, trigger.type, encodedId, sub);
+    await notifyChange({ ...store, db: trx }, 'trigger');
   });
   return id;
 }
@@ -222,6 +224,7 @@ export async function updateTrigger(store: Store, id: string, trigger: NewTrigge
       await trx.updateTable('Scheduled_Triggers').set({ cron_expr: sub.cron_expr!, next_run: sub.next_run }).where('id', '=', encodedId).execute();
     else
       await trx.updateTable('Queue_Triggers').set({ queue_name: sub.queue_name!, min_batch_size: sub.min_batch_size! }).where('id', '=', encodedId).execute();
+    await notifyChange({ ...store, db: trx }, 'trigger');
   });
 }
 
@@ -263,8 +266,13 @@ export async function transitionTriggerStatus(
   // would refuse a list that mentions them.
   if (from !== 'any') query = query.where('process_status', 'in', [...from]);
   const result = await query.executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  const changed = Number(result.numUpdatedRows) === 1;
+  // Idle (enabled, or back from a run) may be due; Killing must reach the Scheduler running it.
+  if (changed && WAKES_SCHEDULERS.has(to)) await notifyChange(store, 'trigger');
+  return changed;
 }
+
+const WAKES_SCHEDULERS: ReadonlySet<TriggerStatus> = new Set(['IDLE', 'KILLING']);
 
 /** Sets a trigger's status whatever it was; unknown ids are an error. */
 export async function setTriggerStatus(store: Store, id: string, status: TriggerStatus): Promise<void> {
@@ -372,4 +380,30 @@ export async function getTriggerStatuses(store: Store, ids: readonly string[]): 
   const rows = await db.selectFrom('Triggers').select(['id', 'process_status']).where('id', 'in', encoded).execute();
   for (const row of rows) statuses.set(dialect.decodeUuid(row.id), row.process_status);
   return statuses;
+}
+
+/**
+ * The earliest next run later than `after` among Idle single and scheduled triggers, or
+ * undefined: the Scheduler arms a timer to it so a time-based trigger starts at its due time,
+ * not at the next poll. One statement; the trigger tables are small, so their primary keys
+ * serve it.
+ */
+export async function nextTimedRun(store: Store, after: Date): Promise<Date | undefined> {
+  const { db, dialect } = store;
+  const stamp = dialect.encodeDate(after);
+  const single = db
+    .selectFrom('Single_Triggers as x')
+    .innerJoin('Triggers as t', 't.id', 'x.id')
+    .select((eb) => eb.fn.min('x.next_run').as('next_run'))
+    .where('t.process_status', '=', 'IDLE')
+    .where('x.next_run', '>', stamp);
+  const scheduled = db
+    .selectFrom('Scheduled_Triggers as x')
+    .innerJoin('Triggers as t', 't.id', 'x.id')
+    .select((eb) => eb.fn.min('x.next_run').as('next_run'))
+    .where('t.process_status', '=', 'IDLE')
+    .where('x.next_run', '>', stamp);
+  const rows = await single.unionAll(scheduled).execute();
+  const times = rows.filter((row) => row.next_run !== null && row.next_run !== undefined).map((row) => dialect.decodeDate(row.next_run).getTime());
+  return times.length > 0 ? new Date(Math.min(...times)) : undefined;
 }

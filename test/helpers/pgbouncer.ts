@@ -1,0 +1,91 @@
+/**
+ * A real PgBouncer (Debian's package, /usr/sbin/pgbouncer) in transaction mode in front of the
+ * test PostgreSQL, on a free port, for tests that run the Scheduler and robots through a pooler.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { tempDir, waitFor } from './scheduler.js';
+
+const PGBOUNCER = '/usr/sbin/pgbouncer';
+
+export interface Bouncer {
+  /** `url` with the host and port of the pooler */
+  url: string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts PgBouncer in front of the PostgreSQL database `url` (trust authentication, as the test server). */
+export async function startPgBouncer(url: string): Promise<Bouncer> {
+  if (!existsSync(PGBOUNCER)) throw new Error(`${PGBOUNCER} is missing: install Debian's package (apt-get install pgbouncer)`);
+  const m = /^(postgresql(?:\+\w+)?:\/\/)([^@/]+)@([^:/]+):(\d+)\/(.+)$/.exec(url);
+  if (!m) throw new Error(`cannot read PostgreSQL URL ${url}`);
+  const [, scheme, user, host, serverPort] = m;
+  const port = await freePort();
+  const dir = tempDir('oo-pgbouncer-');
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'users.txt'), `"${user}" ""\n`);
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `* = host=${host} port=${serverPort}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'users.txt')}`,
+      'pool_mode = transaction',
+      'default_pool_size = 5',
+      'max_client_conn = 200',
+      'ignore_startup_parameters = extra_float_digits,options',
+      '',
+    ].join('\n'),
+  );
+  // PgBouncer refuses to run as root; -u makes it drop to the server's own user.
+  const args = userInfo().uid === 0 ? ['-u', 'postgres', join(dir, 'pgbouncer.ini')] : [join(dir, 'pgbouncer.ini')];
+  const child: ChildProcess = spawn(PGBOUNCER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const bouncerUrl = `${scheme}${user}@127.0.0.1:${port}/${m[5]}`;
+  await waitFor(
+    'PgBouncer to accept connections',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`PgBouncer exited: ${stderr.trim()}`);
+      const client = new pg.Client({ connectionString: bouncerUrl.replace(/^postgresql\+\w+:/, 'postgresql:') });
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+    15_000,
+  );
+  return {
+    url: bouncerUrl,
+    async stop() {
+      child.kill('SIGINT');
+      await exited;
+    },
+  };
+}
