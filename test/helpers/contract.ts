@@ -83,6 +83,7 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
         ix_Queues_queue_name: ['queue_name'],
         ix_Queues_created_date: ['created_date'],
         ix_Queues_queue_name_status_created_date: ['queue_name', 'status', 'created_date'],
+        ix_Queues_end_date: ['end_date'],
       },
     },
   ),
