@@ -196,7 +196,8 @@ function RuleDialog({ rule, channels, onDone, onClose }: { rule: Rule | null; ch
             <input name="threshold" type="number" min={0} value={threshold} onChange={(e) => setThreshold(e.target.value)} required />
           </Field>
         )}
-        <Field label="Channels">
+        <fieldset className="field checks-field">
+          <legend className="field-label">Channels</legend>
           <div className="checks">
             {channels.length === 0 && <span className="muted">No channels yet: add one first.</span>}
             {channels.map((c) => (
@@ -211,7 +212,7 @@ function RuleDialog({ rule, channels, onDone, onClose }: { rule: Rule | null; ch
               </label>
             ))}
           </div>
-        </Field>
+        </fieldset>
         <Field label="Enabled">
           <input name="enabled" type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
         </Field>
