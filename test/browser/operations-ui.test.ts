@@ -255,7 +255,11 @@ describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () =>
     expect(await getQueueSettings(live.store, SEED.queue)).toMatchObject({ maxAttempts: 4, delayMode: 'EXPONENTIAL', delaySeconds: 30, maxDelaySeconds: 600, visibilityMinutes: 90, visibilityAction: 'ABANDONED' });
     for (const theme of THEMES) {
       await setTheme(page, theme);
+      await page.getByRole('button', { name: 'Retry settings' }).click();
+      await dialog().locator('[name="maxDelaySeconds"]').waitFor();
+      expect(await dialog().locator('[name="maxAttempts"]').inputValue()).toBe('4');
       await page.screenshot({ path: `${SHOTS}/queue-settings-${theme}.png` });
+      await page.keyboard.press('Escape');
     }
 
     await page.getByRole('button', { name: '‹ All queues' }).click();

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, query } from '../api';
-import { DeleteButton, Dialog, ErrorLine, Field, SortableTable, Status, useAction, usePoll, type Column } from '../components';
+import { DeleteButton, Dialog, ErrorLine, Field, SortableTable, useAction, usePoll, type Column } from '../components';
 import { label, showDate } from '../format';
 
 interface Channel {
@@ -231,6 +231,18 @@ function RuleDialog({ rule, channels, onDone, onClose }: { rule: Rule | null; ch
   );
 }
 
+/** A coloured status word in the theme's status colours (the same look as job statuses). */
+function Badge({ tone, text }: { tone: string; text: string }) {
+  return <span className={`status status-${tone}`}>{text}</span>;
+}
+
+const NOTIFICATION_STATUS: Record<string, { tone: string; text: string }> = {
+  PENDING: { tone: 'paused', text: 'Pending' },
+  SENDING: { tone: 'running', text: 'Sending' },
+  SENT: { tone: 'idle', text: 'Sent' },
+  FAILED: { tone: 'failed', text: 'Given up' },
+};
+
 function channelTarget(c: Channel): string {
   if (c.kind === 'EMAIL') return `${String(c.settings.host)}:${String(c.settings.port)} → ${((c.settings.to as string[] | undefined) ?? []).join(', ')}`;
   return `${String(c.settings.url)} (${String(c.settings.template)})`;
@@ -265,7 +277,14 @@ export function AlertsTab({ tick }: { tick: number }) {
       key: 'error',
       title: 'Last failure',
       grow: true,
-      render: (c) => (c.lastError ? <span className="error-text" title={c.lastError}>{`${showDate(c.lastErrorAt)}: ${c.lastError}`}</span> : <span className="muted">none</span>),
+      render: (c) =>
+        c.lastError ? (
+          <span className="error-text" title={c.lastError}>
+            {c.lastError} <span className="muted">({showDate(c.lastErrorAt)})</span>
+          </span>
+        ) : (
+          <span className="muted">none</span>
+        ),
     },
     {
       key: 'test',
@@ -290,7 +309,7 @@ export function AlertsTab({ tick }: { tick: number }) {
     { key: 'enabled', title: 'Enabled', render: (r) => (r.enabled ? 'yes' : 'no') },
   ];
   const incidentColumns: Column<Incident>[] = [
-    { key: 'state', title: 'State', render: (i) => <Status value={i.state === 'OPEN' ? 'FAILED' : 'DONE'} />, sortValue: (i) => i.state },
+    { key: 'state', title: 'State', render: (i) => <Badge tone={i.state === 'OPEN' ? 'failed' : 'done'} text={i.state === 'OPEN' ? 'Open' : 'Cleared'} />, sortValue: (i) => i.state },
     { key: 'subject', title: 'Incident', render: (i) => <span title={i.detail ?? undefined}>{i.subject}</span>, grow: true },
     { key: 'rule', title: 'Rule', render: (i) => ruleName(i.ruleId) },
     { key: 'opened', title: 'Opened', render: (i) => showDate(i.openedAt), sortValue: (i) => i.openedAt },
@@ -300,13 +319,12 @@ export function AlertsTab({ tick }: { tick: number }) {
     { key: 'created', title: 'Queued', render: (n) => showDate(n.createdAt), sortValue: (n) => n.createdAt },
     { key: 'event', title: 'Event', render: (n) => label(n.event) },
     { key: 'channel', title: 'Channel', render: (n) => channelName(n.channelId) },
-    { key: 'status', title: 'Status', render: (n) => <Status value={n.status === 'SENT' ? 'DONE' : n.status === 'FAILED' ? 'FAILED' : 'RUNNING'} />, sortValue: (n) => n.status },
-    { key: 'statusText', title: '', render: (n) => label(n.status) },
+    { key: 'status', title: 'Status', render: (n) => <Badge {...NOTIFICATION_STATUS[n.status] ?? { tone: 'done', text: n.status }} />, sortValue: (n) => n.status },
     { key: 'tries', title: 'Tries', render: (n) => n.tries, sortValue: (n) => n.tries },
     { key: 'error', title: 'Last error', render: (n) => <span className="error-text">{n.lastError ?? ''}</span>, grow: true },
   ];
   return (
-    <section className="panel">
+    <section className="panel alerts">
       <ErrorLine error={channels.error ?? rules.error ?? incidents.error ?? notifications.error} />
       <div className="toolbar">
         <h2>Channels</h2>

@@ -35,9 +35,9 @@ const hourLabel = (start: string, days: number) => (days === 1 ? `${start.slice(
 const age = (minutes: number) => (minutes < 120 ? `${minutes} min` : minutes < 2880 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 1440)} days`);
 
 /** One panel of the "needs attention" grid: a count in its heading, its rows, or a calm line. */
-function Card<T extends RowData>({ title, rows, columns, rowKey, calm, testId }: { title: string; rows: T[]; columns: Column<T>[]; rowKey: (row: T) => string; calm: string; testId: string }) {
+function Card<T extends RowData>({ title, rows, columns, rowKey, calm, testId, alert = rows.length > 0 }: { title: string; rows: T[]; columns: Column<T>[]; rowKey: (row: T) => string; calm: string; testId: string; alert?: boolean }) {
   return (
-    <div className={`card ${rows.length > 0 ? 'attention' : 'calm'}`} data-testid={testId}>
+    <div className={`card ${alert ? 'attention' : 'calm'}`} data-testid={testId}>
       <h3>
         {title} <span className="count">{rows.length}</span>
       </h3>
@@ -111,6 +111,8 @@ export function DashboardTab({ tick, navigate }: { tick: number; navigate: Navig
           title="Queues with New elements"
           testId="queue-backlogs"
           rows={a?.queues ?? []}
+          // New elements alone are normal work; a backlog or an old one needs a look.
+          alert={(a?.queues ?? []).some((q) => q.backlog || q.old)}
           rowKey={(q) => q.queueName}
           calm="No queue has New elements waiting."
           columns={[

@@ -154,7 +154,7 @@ function QueueSettingsDialog({ queueName, settings, onDone, onClose }: { queueNa
         <Field label="Delay">
           <select name="delayMode" value={delayMode} onChange={(e) => setDelayMode(e.target.value as 'FIXED' | 'EXPONENTIAL')}>
             <option value="FIXED">Fixed</option>
-            <option value="EXPONENTIAL">Exponential (doubled after each failure)</option>
+            <option value="EXPONENTIAL">Exponential</option>
           </select>
         </Field>
         <Field label="Delay, seconds" hint="a failed element waits in Failed this long before it is New again">
