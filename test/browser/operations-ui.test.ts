@@ -92,8 +92,10 @@ describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () =>
       await tab(emptyPage, 'Alerts');
       await emptyPage.getByTestId('channels-table').getByText('No channels').waitFor();
       await emptyPage.getByTestId('rules-table').getByText('No rules').waitFor();
-      await setTheme(emptyPage, 'light');
-      await emptyPage.screenshot({ path: `${SHOTS}/alerts-empty-light.png`, fullPage: true });
+      for (const theme of THEMES) {
+        await setTheme(emptyPage, theme);
+        await emptyPage.screenshot({ path: `${SHOTS}/alerts-empty-${theme}.png`, fullPage: true });
+      }
     } finally {
       await emptyPage.close();
     }
@@ -243,6 +245,10 @@ describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () =>
     await tab(page, 'Queues');
     await page.getByTestId('queues-table').getByText(SEED.queue).click();
     await page.getByTestId('queue-settings').getByText('none (a failed element stays Failed)').waitFor();
+    for (const theme of THEMES) {
+      await setTheme(page, theme);
+      await page.screenshot({ path: `${SHOTS}/queue-settings-empty-${theme}.png` });
+    }
     await page.getByRole('button', { name: 'Retry settings' }).click();
     await fill('maxAttempts', '4');
     await select('delayMode', 'EXPONENTIAL');
