@@ -66,6 +66,7 @@ const OWN_STEPS = [
   'create table oo_alert_notifications (alert notification outbox)',
   'create index ix_Jobs_end_time on Jobs',
   'create index ix_Queues_end_date on Queues',
+  'create index ix_Jobs_status_start_time on Jobs',
 ];
 
 describe('MSSQL DDL', () => {

@@ -33,6 +33,7 @@ const OPERATIONS_STEPS = [
   'create table oo_alert_notifications (alert notification outbox)',
   'create index ix_Jobs_end_time on Jobs',
   'create index ix_Queues_end_date on Queues',
+  'create index ix_Jobs_status_start_time on Jobs',
 ];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 

@@ -27,8 +27,8 @@ function timeAfter(dialect: LiveDialect, start: string, seconds: string): string
   return `(strftime('%Y-%m-%d %H:%M:%f', '${start}', '+' || (${seconds}) || ' seconds') || '000')`;
 }
 
-/** N jobs (1 in 20 Failed, 1 in 20 Killed, the rest Done, each 60 s long) and N elements, over the 30 days before now. */
-async function generate(raw: RawDb, dialect: LiveDialect, total: number, label: string): Promise<void> {
+/** (Exported for ad-hoc query plans.) N jobs (1 in 20 Failed, 1 in 20 Killed, the rest Done, each 60 s long) and N elements, over the 30 days before now. */
+export async function generate(raw: RawDb, dialect: LiveDialect, total: number, label: string): Promise<void> {
   const start = formatNaive(new Date(Date.now() - SPAN_SECONDS * 1000)).slice(0, 19);
   const step = SPAN_SECONDS / total;
   const g = dialect === 'mysql' ? 'seq' : 'g';
