@@ -8,6 +8,7 @@
  *   npm run bench -- --quick      the 10x-smaller sizes only, fewer repetitions (~3 min)
  *   npm run bench -- --only=claim only benchmarks whose name contains "claim"
  *   npm run bench -- --dialects=postgres,mysql
+ *   npm run bench -- --only=dashboard  the dashboard queries only
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { benchBulkInsert } from './lib/bulk-insert.js';
 import { benchClaim } from './lib/claim.js';
 import { fmt, type LiveDialect, type Row } from './lib/common.js';
+import { benchDashboard } from './lib/dashboard.js';
 import { benchDispatch } from './lib/dispatch.js';
 import { benchLogsList, benchQueueList } from './lib/lists.js';
 import { renderSvg } from './lib/svg.js';
@@ -47,6 +49,9 @@ for (const d of dialects) {
 }
 for (const d of dialects) {
   for (const idle of sizes([100, 1000], [100])) tasks.push({ name: `dispatch ${d} ${idle} idle`, run: () => benchDispatch(d, quick ? 6 : 12, idle) });
+}
+for (const d of dialects) {
+  for (const n of sizes([1_000, 1_000_000], [1_000, 100_000])) tasks.push({ name: `dashboard ${d} ${n}`, run: () => benchDashboard(d, n, quick ? 5 : 15) });
 }
 const selected = tasks.filter((t) => !only || t.name.includes(only));
 

@@ -65,6 +65,8 @@ const OWN_STEPS = [
   'create table oo_alert_incidents (alert incidents)',
   'create table oo_alert_notifications (alert notification outbox)',
   'create index ix_Jobs_end_time on Jobs',
+  'create index ix_Queues_end_date on Queues',
+  'create index ix_Jobs_status_start_time on Jobs',
 ];
 
 describe('MSSQL DDL', () => {

@@ -19,7 +19,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-006-operations';
+const LAST_OWN = 'oo-007-dashboard';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads. */
@@ -32,6 +32,8 @@ const OPERATIONS_STEPS = [
   'create table oo_alert_incidents (alert incidents)',
   'create table oo_alert_notifications (alert notification outbox)',
   'create index ix_Jobs_end_time on Jobs',
+  'create index ix_Queues_end_date on Queues',
+  'create index ix_Jobs_status_start_time on Jobs',
 ];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
@@ -107,7 +109,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);

@@ -56,8 +56,8 @@ async function generate(raw: RawDb, dialect: LiveDialect, table: 'Logs' | 'Queue
   else await raw.query('ANALYZE');
 }
 
-/** Alternates ours and the baseline, `runs` times each after 3 warm-up rounds. */
-async function compare(runs: number, ours: (i: number) => Promise<unknown>, base: (i: number) => Promise<unknown>) {
+/** Alternates ours and the baseline, `runs` times each after 3 warm-up rounds (the dashboard bench uses it too). */
+export async function compare(runs: number, ours: (i: number) => Promise<unknown>, base: (i: number) => Promise<unknown>) {
   for (let i = 0; i < 3; i++) {
     await ours(i);
     await base(i);

@@ -26,6 +26,7 @@ import { registerQueueRoutes } from './routes/queues.js';
 import { registerSchedulerRoutes } from './routes/schedulers.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOperationsRoutes } from './routes/operations.js';
+import { registerDashboardRoutes } from './routes/dashboard.js';
 
 export { REQUEST_HEADER, TOKEN_ENV, isLoopback } from './access.js';
 
@@ -262,6 +263,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   registerSchedulerRoutes(app, session);
   registerJobRoutes(app, session);
   registerOperationsRoutes(app, session);
+  registerDashboardRoutes(app, session);
   registerStaticFiles(app, options.webRoot);
   await app.ready();
   return { app, session };

@@ -74,6 +74,9 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
       if (response.url().includes('/api/')) void response.text().then((t) => bodies.push(t)).catch(() => undefined);
     });
     await page.goto(server.url);
+    // The Dashboard opens first after connecting; these tests start on Triggers.
+    await page.getByRole('tab', { name: 'Dashboard', selected: true }).waitFor();
+    await page.getByRole('tab', { name: 'Triggers', exact: true }).click();
     await page.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
   }, 120_000);
 
@@ -351,6 +354,9 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
     const emptyPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     try {
       await emptyPage.goto(emptyServer.url);
+      // The Dashboard opens first after connecting; these tests start on Triggers.
+      await emptyPage.getByRole('tab', { name: 'Dashboard', selected: true }).waitFor();
+      await emptyPage.getByRole('tab', { name: 'Triggers', exact: true }).click();
       await emptyPage.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
       const open = (name: string) => emptyPage.getByRole('tab', { name, exact: true }).click();
       for (const theme of ['light', 'dark']) {

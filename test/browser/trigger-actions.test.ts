@@ -44,6 +44,9 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
     browser = await launched;
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await page.goto(server.url);
+    // The Dashboard opens first after connecting; these tests start on Triggers.
+    await page.getByRole('tab', { name: 'Dashboard', selected: true }).waitFor();
+    await page.getByRole('tab', { name: 'Triggers', exact: true }).click();
     await page.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
   }, 60_000);
 

@@ -157,7 +157,7 @@ export interface Job {
   triggerName: string | null;
 }
 
-export const TABS = ['Settings', 'Triggers', 'Logs', 'Constants & Credentials', 'Queues', 'Schedulers', 'Jobs'] as const;
+export const TABS = ['Dashboard', 'Settings', 'Triggers', 'Logs', 'Constants & Credentials', 'Queues', 'Schedulers', 'Jobs', 'Alerts'] as const;
 export type Tab = (typeof TABS)[number];
 
 /** Where a link (e.g. from a log to its job) asks the app to go. */

@@ -4,10 +4,10 @@
  * canvas, for screen readers and tests.
  */
 import { useEffect, useState } from 'react';
-import { BarElement, CategoryScale, Chart as ChartJS, LinearScale, Tooltip, type ChartOptions } from 'chart.js';
+import { BarElement, CategoryScale, Chart as ChartJS, Legend, LinearScale, Tooltip, type ChartOptions } from 'chart.js';
 import { Bar } from 'react-chartjs-2';
 
-ChartJS.register(BarElement, CategoryScale, LinearScale, Tooltip);
+ChartJS.register(BarElement, CategoryScale, LinearScale, Tooltip, Legend);
 
 export interface BarDatum {
   label: string;
@@ -150,6 +150,75 @@ export function BarChart({
                         {d.value}
                         {unit}
                       </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            }
+          />
+        </div>
+      )}
+    </figure>
+  );
+}
+
+export interface Series {
+  label: string;
+  /** a CSS custom property of the theme, e.g. --failed */
+  colorVar: string;
+  values: number[];
+}
+
+/**
+ * Bars per category (hours), one coloured series each, stacked when `stacked` (runs by outcome)
+ * or side by side; a legend names the series. No data at all (every value 0) shows `empty`.
+ */
+export function SeriesChart({ labels, series, title, valueTitle, categoryTitle, empty, stacked = false, testId }: { labels: string[]; series: Series[]; title: string; valueTitle: string; categoryTitle: string; empty: string; stacked?: boolean; testId?: string }) {
+  const palette = usePalette();
+  const css = getComputedStyle(document.documentElement);
+  const isEmpty = labels.length === 0 || series.every((s) => s.values.every((v) => v === 0));
+  const axis = (titleText: string, extra: object) => ({
+    stacked,
+    grid: { color: palette.grid },
+    border: { color: palette.grid },
+    ticks: { color: palette.text, ...extra },
+    title: { display: true, text: titleText, color: palette.text },
+  });
+  const options: ChartOptions<'bar'> = {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: false,
+    plugins: {
+      legend: { display: true, labels: { color: palette.text, boxWidth: 12 } },
+      tooltip: { backgroundColor: palette.panel, titleColor: palette.text, bodyColor: palette.text, borderColor: palette.border, borderWidth: 1 },
+    },
+    scales: { y: { ...axis(valueTitle, { precision: 0 }), beginAtZero: true }, x: { ...axis(categoryTitle, { autoSkip: true, maxRotation: 0 }), grid: { display: false } } },
+  };
+  return (
+    <figure className="chart" data-testid={testId} data-empty={isEmpty ? 'true' : 'false'}>
+      <figcaption>{title}</figcaption>
+      {isEmpty ? (
+        <p className="chart-empty" data-testid={testId ? `${testId}-empty` : undefined}>
+          {empty}
+        </p>
+      ) : (
+        <div className="chart-box" style={{ height: 240 }}>
+          <Bar
+            aria-label={title}
+            role="img"
+            options={options}
+            data={{ labels, datasets: series.map((s) => ({ label: s.label, data: s.values, backgroundColor: css.getPropertyValue(s.colorVar).trim() || palette.bar, borderRadius: 2, maxBarThickness: 28 })) }}
+            fallbackContent={
+              <table>
+                <tbody>
+                  {labels.map((l, i) => (
+                    <tr key={`${l}${i}`}>
+                      <th>{l}</th>
+                      {series.map((s) => (
+                        <td key={s.label}>
+                          {s.label} {s.values[i]}
+                        </td>
+                      ))}
                     </tr>
                   ))}
                 </tbody>

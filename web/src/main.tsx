@@ -8,6 +8,8 @@ import { ValuesTab } from './tabs/Values';
 import { QueuesTab } from './tabs/Queues';
 import { SchedulersTab } from './tabs/Schedulers';
 import { JobsTab } from './tabs/Jobs';
+import { DashboardTab } from './tabs/Dashboard';
+import { AlertsTab } from './tabs/Alerts';
 import './styles.css';
 
 const THEME_KEY = 'oo-theme';
@@ -35,7 +37,7 @@ function App() {
     api<Status>('GET', '/api/settings')
       .then((s) => {
         setStatus(s);
-        if (s.connected && !s.needsUpgrade) setTab((t) => (t === 'Settings' ? 'Triggers' : t));
+        if (s.connected && !s.needsUpgrade) setTab((t) => (t === 'Settings' ? 'Dashboard' : t));
       })
       .catch(() => setStatus(null));
   }, []);
@@ -76,6 +78,8 @@ function App() {
             {status?.connected ? 'The database needs an upgrade first: open Settings and press "Upgrade database".' : 'Not connected: open Settings and connect to a database.'}
           </p>
         )}
+        {ready && tab === 'Dashboard' && <DashboardTab tick={tick} navigate={navigate} />}
+        {ready && tab === 'Alerts' && <AlertsTab tick={tick} />}
         {ready && tab === 'Triggers' && <TriggersTab tick={tick} navigate={navigate} />}
         {ready && tab === 'Logs' && <LogsTab tick={tick} navigate={navigate} initial={linkFilter} />}
         {ready && tab === 'Constants & Credentials' && <ValuesTab tick={tick} hasKey={status.hasKey} />}

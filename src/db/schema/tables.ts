@@ -327,6 +327,16 @@ export const OPERATIONS_TABLES: TableDef[] = [QUEUE_SETTINGS, ELEMENT_ATTEMPTS, 
 /** oo-006-operations: the "job failed" rule reads jobs by end time. */
 export const OPERATIONS_INDEXES: { table: string; index: IndexDef }[] = [{ table: 'Jobs', index: { name: 'ix_Jobs_end_time', columns: ['end_time'] } }];
 
+/**
+ * oo-007-dashboard: the dashboard counts finished queue elements per hour by end time, and the
+ * stale In Progress test looks for a running job started before a claim (without this index,
+ * one scan of Jobs per In Progress element: 52 s on 100k rows on SQLite).
+ */
+export const DASHBOARD_INDEXES: { table: string; index: IndexDef }[] = [
+  { table: 'Queues', index: { name: 'ix_Queues_end_date', columns: ['end_date'] } },
+  { table: 'Jobs', index: { name: 'ix_Jobs_status_start_time', columns: ['status', 'start_time'] } },
+];
+
 /** Ours: indexes the Orchestrator's lists and the queue claim need on large tables. */
 export const EXTRA_INDEXES: { table: string; index: IndexDef }[] = [
   { table: 'Logs', index: { name: 'ix_Logs_log_time', columns: ['log_time'] } },

@@ -18,6 +18,7 @@ import {
   LOGS_JOB_ID,
   MIGRATIONS_TABLE,
   OPERATIONS_INDEXES,
+  DASHBOARD_INDEXES,
   OPERATIONS_TABLES,
   PRIORITY,
   RUN_REQUESTS,
@@ -38,7 +39,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES];
@@ -354,6 +355,21 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
     steps.push({ description: `record table ${RUN_REQUESTS.name}`, statements: [], records: 'oo-005-run-requests' });
   }
   steps.push(...operationsSteps(dialect, catalog, missingIndexes));
+  steps.push(...dashboardSteps(dialect, catalog, missingIndexes));
+  return steps;
+}
+
+/** oo-007-dashboard: the Queues index the dashboard's throughput and backlog charts read. */
+function dashboardSteps(dialect: Dialect, catalog: SchemaCatalog, missingIndexes: (table: string, indexes: IndexDef[]) => IndexDef[]): UpgradeStep[] {
+  const steps: UpgradeStep[] = DASHBOARD_INDEXES.filter(({ table, index }) => missingIndexes(table, [index]).length > 0).map(({ table, index }) => ({
+    description: `create index ${index.name} on ${table}`,
+    statements: [createIndexSql(dialect, table, index)],
+  }));
+  if (!catalog.ownMigrations.has('oo-007-dashboard')) {
+    const last = steps.at(-1);
+    if (last) last.records = 'oo-007-dashboard';
+    else steps.push({ description: 'record the dashboard index', statements: [], records: 'oo-007-dashboard' });
+  }
   return steps;
 }
 

@@ -6,6 +6,189 @@ import { label, showDate } from '../format';
 
 const STATUSES = ['NEW', 'IN_PROGRESS', 'DONE', 'FAILED', 'ABANDONED'];
 
+interface Attempts {
+  attempt: number;
+  state: string;
+  retryAt: string | null;
+  lastError: string | null;
+  history: { id: string; attempt: number; event: string; message: string | null; actor: string; at: string | null }[];
+}
+
+/** What each attempt state means to the person reading the dialog. */
+const ATTEMPT_STATE: Record<string, string> = {
+  FIRST: 'first attempt (never failed)',
+  QUEUED: 'back in New for another attempt',
+  WAITING: 'Failed, waiting for its retry delay',
+  EXHAUSTED: 'Failed, no attempts left',
+  BUSINESS: 'business error (never retried)',
+  ABANDONED: 'abandoned by the visibility timeout',
+};
+
+/** An element's attempt counter and history (kept by the retry settings of its queue). */
+function Attempts({ elementId }: { elementId: string }) {
+  const attempts = usePoll(() => api<Attempts>('GET', `/api/operations/elements/${elementId}/attempts`), [elementId], 0);
+  const a = attempts.data;
+  if (!a) return <ErrorLine error={attempts.error} />;
+  return (
+    <div data-testid="element-attempts">
+      <dl className="facts">
+        <dt>Attempt</dt>
+        <dd>
+          {a.attempt} — {ATTEMPT_STATE[a.state] ?? a.state}
+          {a.retryAt ? `, retried at ${showDate(a.retryAt)}` : ''}
+        </dd>
+        {a.lastError && (
+          <>
+            <dt>Last error</dt>
+            <dd>{a.lastError}</dd>
+          </>
+        )}
+      </dl>
+      <h3>History</h3>
+      {a.history.length === 0 ? (
+        <p className="muted">No history: the element has not been claimed or changed since its queue got retry settings.</p>
+      ) : (
+        <table className="history" data-testid="element-history">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Attempt</th>
+              <th>Event</th>
+              <th>By</th>
+              <th>Message</th>
+            </tr>
+          </thead>
+          <tbody>
+            {a.history.map((e) => (
+              <tr key={e.id}>
+                <td>{showDate(e.at)}</td>
+                <td>{e.attempt}</td>
+                <td>{label(e.event)}</td>
+                <td>{e.actor}</td>
+                <td>{e.message ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+interface QueueSettings {
+  queueName: string;
+  maxAttempts: number;
+  delayMode: 'FIXED' | 'EXPONENTIAL';
+  delaySeconds: number;
+  maxDelaySeconds: number | null;
+  visibilityMinutes: number | null;
+  visibilityAction: string;
+}
+
+/** A queue's retry settings: shown as one line, edited in a dialog. */
+function QueueSettingsPanel({ queueName }: { queueName: string }) {
+  const [editing, setEditing] = useState(false);
+  const settings = usePoll(
+    () => api<QueueSettings>('GET', `/api/operations/queue-settings/${encodeURIComponent(queueName)}`).catch((e: Error & { status?: number }) => (e.status === 404 ? null : Promise.reject(e))),
+    [queueName],
+    0,
+  );
+  const s = settings.data;
+  const describe = (q: QueueSettings) =>
+    `${q.maxAttempts} attempt${q.maxAttempts === 1 ? '' : 's'} in all, ${q.delayMode === 'FIXED' ? `${q.delaySeconds} s between them` : `${q.delaySeconds} s doubled after each failure${q.maxDelaySeconds !== null ? ` (at most ${q.maxDelaySeconds} s)` : ''}`}; ` +
+    (q.visibilityMinutes === null ? 'no visibility timeout' : `In Progress elements taken back after ${q.visibilityMinutes} min or when their job ended, to ${label(q.visibilityAction)}`);
+  return (
+    <div className="toolbar" data-testid="queue-settings">
+      <span>
+        <strong>Retries:</strong> {s === undefined ? '…' : s === null ? 'none (a failed element stays Failed)' : describe(s)}
+      </span>
+      <button type="button" onClick={() => setEditing(true)}>
+        Retry settings
+      </button>
+      <ErrorLine error={settings.error} />
+      {editing && s !== undefined && (
+        <QueueSettingsDialog
+          queueName={queueName}
+          settings={s}
+          onClose={() => setEditing(false)}
+          onDone={() => {
+            setEditing(false);
+            settings.reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function QueueSettingsDialog({ queueName, settings, onDone, onClose }: { queueName: string; settings: QueueSettings | null; onDone: () => void; onClose: () => void }) {
+  const [maxAttempts, setMaxAttempts] = useState(String(settings?.maxAttempts ?? 3));
+  const [delayMode, setDelayMode] = useState(settings?.delayMode ?? 'FIXED');
+  const [delaySeconds, setDelaySeconds] = useState(String(settings?.delaySeconds ?? 60));
+  const [maxDelaySeconds, setMaxDelaySeconds] = useState(settings?.maxDelaySeconds === null || settings?.maxDelaySeconds === undefined ? '' : String(settings.maxDelaySeconds));
+  const [visibilityMinutes, setVisibilityMinutes] = useState(settings?.visibilityMinutes === null || settings?.visibilityMinutes === undefined ? '' : String(settings.visibilityMinutes));
+  const [visibilityAction, setVisibilityAction] = useState(settings?.visibilityAction ?? 'NEW');
+  const { error, act } = useAction(onDone);
+  const path = `/api/operations/queue-settings/${encodeURIComponent(queueName)}`;
+  return (
+    <Dialog title={`Retry settings of ${queueName}`} onClose={onClose}>
+      <form
+        className="grid-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void act(() =>
+            api('PUT', path, {
+              maxAttempts: Number(maxAttempts),
+              delayMode,
+              delaySeconds: Number(delaySeconds),
+              maxDelaySeconds: delayMode === 'EXPONENTIAL' && maxDelaySeconds !== '' ? Number(maxDelaySeconds) : null,
+              visibilityMinutes: visibilityMinutes === '' ? null : Number(visibilityMinutes),
+              visibilityAction,
+            }),
+          );
+        }}
+      >
+        <Field label="Max attempts" hint="tries in all, the first included (1: never retried); business errors are never retried">
+          <input name="maxAttempts" type="number" min={1} max={1000} value={maxAttempts} onChange={(e) => setMaxAttempts(e.target.value)} required />
+        </Field>
+        <Field label="Delay">
+          <select name="delayMode" value={delayMode} onChange={(e) => setDelayMode(e.target.value as 'FIXED' | 'EXPONENTIAL')}>
+            <option value="FIXED">Fixed</option>
+            <option value="EXPONENTIAL">Exponential</option>
+          </select>
+        </Field>
+        <Field label="Delay, seconds" hint="a failed element waits in Failed this long before it is New again">
+          <input name="delaySeconds" type="number" min={0} max={2592000} value={delaySeconds} onChange={(e) => setDelaySeconds(e.target.value)} required />
+        </Field>
+        {delayMode === 'EXPONENTIAL' && (
+          <Field label="Max delay, seconds" hint="empty: no limit">
+            <input name="maxDelaySeconds" type="number" min={0} max={2592000} value={maxDelaySeconds} onChange={(e) => setMaxDelaySeconds(e.target.value)} />
+          </Field>
+        )}
+        <Field label="Visibility timeout, minutes" hint="opt-in: take back In Progress elements after this long or once their job has ended; empty: off">
+          <input name="visibilityMinutes" type="number" min={1} max={525600} value={visibilityMinutes} onChange={(e) => setVisibilityMinutes(e.target.value)} />
+        </Field>
+        <Field label="Timed-out elements go to">
+          <select name="visibilityAction" value={visibilityAction} onChange={(e) => setVisibilityAction(e.target.value)}>
+            <option value="NEW">New (counted as a failed attempt)</option>
+            <option value="ABANDONED">Abandoned</option>
+          </select>
+        </Field>
+        <ErrorLine error={error} />
+        <div className="buttons">
+          <button type="submit" className="primary">
+            Save
+          </button>
+          {settings && <DeleteButton what="the retry settings" onDelete={() => void act(() => api('DELETE', path))} />}
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
 function ElementDialog({ element, onDone, onClose }: { element: QueueElement; onDone: () => void; onClose: () => void }) {
   const [status, setStatus] = useState(element.status);
   const [message, setMessage] = useState(element.message ?? '');
@@ -26,6 +209,7 @@ function ElementDialog({ element, onDone, onClose }: { element: QueueElement; on
           {showDate(element.startDate)} / {showDate(element.endDate)}
         </dd>
       </dl>
+      <Attempts elementId={element.id} />
       <Field label="Data">
         <pre className="message" data-testid="element-data">
           {element.data ?? ''}
@@ -173,6 +357,7 @@ function QueueView({ queueName, tick, onBack }: { queueName: string; tick: numbe
           Retry selected ({selected.size})
         </button>
       </div>
+      <QueueSettingsPanel queueName={queueName} />
       <div className="toolbar filters">
         <Field label="Search">
           <input type="search" name="search" placeholder="reference, data or message" value={search} onChange={(e) => reset(setSearch)(e.target.value)} />

@@ -1,0 +1,141 @@
+/**
+ * The dashboard's reads: recent failed jobs and per-hour counts of runs and queue elements. Each
+ * chart is one query over an indexed time range (Jobs.end_time, Queues.created_date,
+ * Queues.end_date); hour buckets are computed here in JS and counted in SQL with a CASE over
+ * their boundaries (a binary search), because datetimes are naive TEXT on SQLite, TIMESTAMP on PostgreSQL and
+ * DATETIME on MySQL, and no date function means the same on all of them.
+ */
+import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import type { Store } from '../open.js';
+import { paged } from './paging.js';
+import { checkInteger, checkText } from './validate.js';
+
+/** The longest chart: a week of hours. */
+export const MAX_BUCKETS = 24 * 7;
+
+/**
+ * `count` hour boundaries ending with the hour after `at`, oldest first, plus that end: bucket i
+ * is [result[i], result[i+1]).
+ */
+export function hourBoundaries(at: Date, count: number): Date[] {
+  checkInteger('hours', count, 1, MAX_BUCKETS);
+  const end = new Date(at);
+  end.setMinutes(0, 0, 0);
+  end.setHours(end.getHours() + 1);
+  return Array.from({ length: count + 1 }, (_, i) => new Date(end.getTime() - (count - i) * 3_600_000));
+}
+
+/**
+ * A CASE giving a row's bucket number from its time column, as a binary search over the
+ * boundaries (8 comparisons a row for a week of hours, not 168); rows outside the range are
+ * excluded by the WHERE.
+ */
+function bucketOf(store: Store, column: string, boundaries: Date[]) {
+  const tree = (lo: number, hi: number): RawBuilder<number> => {
+    if (lo === hi) return sql<number>`${sql.lit(lo)}`;
+    const mid = Math.floor((lo + hi) / 2);
+    return sql<number>`CASE WHEN ${sql.ref(column)} < ${store.dialect.encodeDate(boundaries[mid + 1]!)} THEN ${tree(lo, mid)} ELSE ${tree(mid + 1, hi)} END`;
+  };
+  return tree(0, boundaries.length - 2);
+}
+
+function inRange(store: Store, column: string, boundaries: Date[]): Expression<SqlBool> {
+  const from = store.dialect.encodeDate(boundaries[0]!);
+  const to = store.dialect.encodeDate(boundaries.at(-1)!);
+  return sql<SqlBool>`${sql.ref(column)} >= ${from} AND ${sql.ref(column)} < ${to}`;
+}
+
+export interface FailedJob {
+  id: string;
+  processName: string;
+  schedulerName: string;
+  startTime: Date;
+  endTime: Date;
+}
+
+/** Jobs that ended Failed since `since`, newest first. */
+export async function listFailedJobs(store: Store, since: Date, limit = 100): Promise<FailedJob[]> {
+  const rows = await store.db
+    .selectFrom('Jobs')
+    .select(['id', 'process_name', 'scheduler_name', 'start_time', 'end_time'])
+    .where('end_time', '>=', store.dialect.encodeDate(since))
+    .where('status', '=', 'FAILED')
+    .orderBy('end_time', 'desc')
+    .orderBy('id')
+    .$call(paged(store.dialect, checkInteger('limit', limit, 1, 1000)))
+    .execute();
+  return rows.map((row) => ({
+    id: store.dialect.decodeUuid(row.id),
+    processName: row.process_name,
+    schedulerName: row.scheduler_name,
+    startTime: store.dialect.decodeDate(row.start_time),
+    endTime: store.dialect.decodeDate(row.end_time),
+  }));
+}
+
+export interface RunBucket {
+  start: Date;
+  done: number;
+  failed: number;
+  killed: number;
+}
+
+/** Runs that ended in each bucket, by outcome (Running jobs have no end yet). */
+export async function countRunsPerHour(store: Store, boundaries: Date[]): Promise<RunBucket[]> {
+  const inner = store.db
+    .selectFrom('Jobs')
+    .select(['status', bucketOf(store, 'end_time', boundaries).as('bucket')])
+    .where(inRange(store, 'end_time', boundaries))
+    .where('status', 'in', ['DONE', 'FAILED', 'KILLED']);
+  const rows = await store.db
+    .selectFrom(inner.as('t'))
+    .select(['t.status', 't.bucket', sql<number>`count(*)`.as('n')])
+    .groupBy(['t.status', 't.bucket'])
+    .execute();
+  const buckets = boundaries.slice(0, -1).map((start) => ({ start, done: 0, failed: 0, killed: 0 }));
+  for (const row of rows) {
+    const bucket = buckets[Number(row.bucket)];
+    if (!bucket) continue;
+    const key = String(row.status).toLowerCase() as 'done' | 'failed' | 'killed';
+    bucket[key] += Number(row.n);
+  }
+  return buckets;
+}
+
+/** How many rows of Queues fall in each bucket by `column`, optionally of one queue. */
+async function countElementsPerHour(store: Store, column: 'created_date' | 'end_date', boundaries: Date[], queueName?: string): Promise<number[]> {
+  let inner = store.db.selectFrom('Queues').select(bucketOf(store, column, boundaries).as('bucket')).where(inRange(store, column, boundaries));
+  if (queueName !== undefined) inner = inner.where('queue_name', '=', checkText('queue name', queueName, 100));
+  const rows = await store.db.selectFrom(inner.as('t')).select(['t.bucket', sql<number>`count(*)`.as('n')]).groupBy('t.bucket').execute();
+  const counts = boundaries.slice(0, -1).map(() => 0);
+  for (const row of rows) if (Number(row.bucket) in counts) counts[Number(row.bucket)] = Number(row.n);
+  return counts;
+}
+
+export interface QueueBucket {
+  start: Date;
+  created: number;
+  finished: number;
+  /** New or In Progress elements at the bucket's end */
+  backlog: number;
+}
+
+/**
+ * Elements created and finished (given an end date) per bucket, and the backlog at each bucket's
+ * end, worked back from the backlog now: what is open now, less what was created since, plus
+ * what finished since. It assumes an element is finished once and not deleted; a retried
+ * element (Failed, then New again) is counted open again only from its next finish.
+ */
+export async function countQueueActivity(store: Store, boundaries: Date[], queueName?: string): Promise<QueueBucket[]> {
+  const created = await countElementsPerHour(store, 'created_date', boundaries, queueName);
+  const finished = await countElementsPerHour(store, 'end_date', boundaries, queueName);
+  let open = store.db.selectFrom('Queues').select(sql<number>`count(*)`.as('n')).where('status', 'in', ['NEW', 'IN_PROGRESS']);
+  if (queueName !== undefined) open = open.where('queue_name', '=', checkText('queue name', queueName, 100));
+  let backlog = Number((await open.executeTakeFirstOrThrow()).n);
+  const buckets: QueueBucket[] = [];
+  for (let i = created.length - 1; i >= 0; i--) {
+    buckets.unshift({ start: boundaries[i]!, created: created[i]!, finished: finished[i]!, backlog: Math.max(0, backlog) });
+    backlog += finished[i]! - created[i]!;
+  }
+  return buckets;
+}
