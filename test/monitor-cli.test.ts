@@ -78,6 +78,9 @@ describe('openorchestrator monitor', () => {
     const none = await runCli(['monitor'], { env: { OpenOrchestratorConnString: '' } });
     expect(none.status).toBe(1);
     expect(none.stderr).toBe('error: give --connection-string or set OpenOrchestratorConnString\n');
+    const noKeyFile = await runCli(['monitor', '--connection-string', 'sqlite:///x.db', '--key-file', '/nonexistent/oo-key']);
+    expect(noKeyFile.status).toBe(1);
+    expect(noKeyFile.stderr).toBe('error: cannot read the key file /nonexistent/oo-key (ENOENT); give the path of a file holding the key\n');
     const empty = await createTestDatabase('sqlite');
     try {
       const result = await runCli(['monitor', '--connection-string', empty.url]);

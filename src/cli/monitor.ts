@@ -2,13 +2,12 @@
  * `monitor`: the operations loop (queue retries, visibility timeouts, alert rules and their
  * notifications). Argument parsing and signals only; the work is in src/monitor/.
  */
-import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
-import { readEnvironment } from '../config/environment.js';
-import { InputError } from '../errors.js';
+import type { Command } from 'commander';
 import { DEFAULT_MONITOR_INTERVAL_SECONDS, Monitor } from '../monitor/monitor.js';
 import { createConsoleLog } from '../scheduler/console-log.js';
+import { resolveDatabaseFlags, secondsOption } from './database-flags.js';
 import { action } from './errors.js';
+import { onStopSignals } from './signals.js';
 
 interface Flags {
   connectionString?: string;
@@ -20,11 +19,7 @@ interface Flags {
   json?: boolean;
 }
 
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0, e.g. 30 or 0.5');
-  return n;
-}
+const seconds = secondsOption('30');
 
 export function registerMonitor(program: Command): void {
   program
@@ -39,20 +34,14 @@ export function registerMonitor(program: Command): void {
     .option('--json', 'print one JSON object per line instead of readable lines')
     .action(
       action(async (flags: Flags) => {
-        const env = readEnvironment();
-        const connectionString = flags.connectionString ?? env.connectionString;
-        const cryptoKey = flags.key ?? (flags.keyFile ? readFileSync(flags.keyFile, 'utf8').trim() : undefined) ?? env.cryptoKey;
-        if (!connectionString) throw new InputError('give --connection-string or set OpenOrchestratorConnString');
+        const { connectionString, cryptoKey } = resolveDatabaseFlags(flags);
         const log = createConsoleLog({ json: flags.json, secrets: [cryptoKey] });
         const monitor = new Monitor({ connectionString, cryptoKey, name: flags.name, intervalSeconds: flags.interval, retryBaseSeconds: flags.retryBase }, log);
-        const onSignal = () => monitor.stop();
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
+        const removeSignals = onStopSignals(() => monitor.stop());
         try {
           await monitor.run();
         } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          removeSignals();
         }
       }),
     );

@@ -2,9 +2,7 @@
  * `scheduler` (alias `s`): the worker daemon. Argument parsing and signals only; the work is in
  * src/scheduler/.
  */
-import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
-import { readEnvironment } from '../config/environment.js';
+import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { createConsoleLog } from '../scheduler/console-log.js';
 import { Scheduler } from '../scheduler/loop.js';
@@ -18,6 +16,7 @@ import {
   defaultPython,
   defaultWorkDir,
 } from '../scheduler/options.js';
+import { resolveDatabaseFlags, secondsOption } from './database-flags.js';
 import { action } from './errors.js';
 import { onStopSignals } from './signals.js';
 
@@ -41,11 +40,7 @@ interface Flags {
   monitor?: number | true;
 }
 
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds above 0, e.g. 6 or 0.5');
-  return n;
-}
+const seconds = secondsOption('6');
 
 export function registerScheduler(program: Command): void {
   program
@@ -71,10 +66,7 @@ export function registerScheduler(program: Command): void {
     .option('--monitor [seconds]', 'also run the operations monitor (queue retries, alerts) in this process, every N seconds (default 30)', (v: string) => seconds(v))
     .action(
       action(async (flags: Flags) => {
-        const env = readEnvironment();
-        const connectionString = flags.connectionString ?? env.connectionString;
-        const cryptoKey = flags.key ?? (flags.keyFile ? readFileSync(flags.keyFile, 'utf8').trim() : undefined) ?? env.cryptoKey;
-        if (!connectionString) throw new InputError('give --connection-string or set OpenOrchestratorConnString');
+        const { connectionString, cryptoKey } = resolveDatabaseFlags(flags);
         if (!cryptoKey) throw new InputError('give --key or --key-file, or set OpenOrchestratorKey');
         const log = createConsoleLog({ json: flags.json, verbose: flags.verbose, secrets: [cryptoKey] });
         const scheduler = new Scheduler(
