@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { generateKey } from '../../src/crypto/fernet.js';
 import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { createTrigger, getTrigger, setTriggerStatus } from '../../src/db/store/triggers.js';
@@ -16,9 +16,8 @@ import { createConstant } from '../../src/db/store/constants.js';
 import { createCredential } from '../../src/db/store/credentials.js';
 import { createQueueElement, getQueueElement, setQueueElementStatus } from '../../src/db/store/queues.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { TABLES, countRows, openLiveStore, type LiveStore } from './support.js';
+import { countRows, launchChromium, type LiveStore, openLiveStore, TABLES } from './support.js';
 
-const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
 const KEY = generateKey();
 
 /** One attack the foreign page makes: fetch (no-cors or cors) or a form post into a hidden frame. */
@@ -68,11 +67,7 @@ describe('cross-origin pages cannot change anything through the Orchestrator', (
     await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', () => resolve()));
     foreignUrl = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}/`;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { OrchestratorConnection } from '../../src/connection/orchestrator-connection.js';
 import { createChannel, createRule, listChannels, listRules } from '../../src/db/store/alerts.js';
 import { createQueueElement } from '../../src/db/store/queues.js';
@@ -20,11 +20,10 @@ import { createConsoleLog } from '../../src/scheduler/console-log.js';
 import { SEED, seedDashboard, type DashboardSeed } from '../helpers/dashboard-data.js';
 import { startHttpReceiver, waitUntil, type HttpReceiver } from '../helpers/receivers.js';
 import { KEY } from '../helpers/scheduler.js';
-import { openLiveStore, type LiveStore } from './support.js';
+import { launchChromium, type LiveStore, openLiveStore } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = `${ROOT}docs/screenshots`;
-const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
 const THEMES = ['light', 'dark'] as const;
 
 describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () => {
@@ -39,12 +38,7 @@ describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () =>
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    const launched = chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    launched.catch(() => undefined);
+    const launched = launchChromium();
     live = await openLiveStore('sqlite');
     empty = await openLiveStore('sqlite');
     seed = await seedDashboard(live.store);

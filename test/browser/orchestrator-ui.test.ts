@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { generateKey, decryptString } from '../../src/crypto/fernet.js';
 import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { getCredential } from '../../src/db/store/credentials.js';
@@ -17,10 +17,9 @@ import { heartbeat, recordLatestTrigger } from '../../src/db/store/schedulers.js
 import { createTrigger, setTriggerStatus } from '../../src/db/store/triggers.js';
 import { setClock } from '../../src/time/clock.js';
 import { bulkCreateQueueElements, searchQueueElements, setQueueElementStatus } from '../../src/db/store/queues.js';
-import { countRows, openLiveStore, type LiveStore } from './support.js';
+import { countRows, launchChromium, type LiveStore, openLiveStore } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = `${ROOT}docs/screenshots`;
 const KEY = generateKey();
 const PASSWORD = 'Br0wser-Secret-pw';
@@ -63,11 +62,7 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
     }
     await setTriggerStatus(s, failing, 'FAILED');
     server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     page.on('response', (response) => {

@@ -6,13 +6,12 @@
  * the Scheduler recorded. Debian's /usr/bin/chromium driven by playwright-core.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { getTriggerByName } from '../../src/db/store/triggers.js';
 import { KEY, ROBOTS, startScheduler, waitForEndedJob, type RunningScheduler } from '../helpers/scheduler.js';
-import { openLiveStore, type LiveStore } from './support.js';
+import { launchChromium, type LiveStore, openLiveStore, refreshUntil } from './support.js';
 
-const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
 const MACHINE = 'UI-RUN-WORKER';
 
 /** A minute ago as the form's date field takes it, DD-MM-YYYY HH:MM (local time, as the database holds it). */
@@ -31,13 +30,7 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
 
   beforeAll(async () => {
     // the UI, the database with its server and Scheduler, and Chromium start side by side
-    const launched = chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    // (a failure is reported where each is awaited, not as an unhandled rejection meanwhile)
-    launched.catch(() => undefined);
+    const launched = launchChromium();
     live = await openLiveStore('sqlite');
     server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY });
     scheduler = startScheduler({ connectionString: live.url, machineName: MACHINE, intervalSeconds: 0.3 });
@@ -62,20 +55,6 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
   const triggerRow = (name: string) => page.getByTestId('triggers-table').locator('tr', { hasText: name });
   const jobRow = (name: string) => page.getByTestId('jobs-table').locator('tr', { hasText: name });
 
-  /** Clicks Refresh until `locator` shows (the tabs refresh by themselves only every 10 s). */
-  async function refreshUntil(locator: Locator, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        await locator.first().waitFor({ timeout: 400 });
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
-      await page.getByRole('button', { name: /Refresh/ }).click();
-    }
-  }
-
   async function createSingleTrigger(name: string, robot: string, args: string): Promise<string> {
     await tab('Triggers');
     await page.getByRole('button', { name: 'New single trigger' }).click();
@@ -99,7 +78,7 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
 
     await tab('Jobs');
     const failed = jobRow('ui-fails').filter({ hasText: 'Failed' });
-    await refreshUntil(failed);
+    await refreshUntil(page, failed);
     expect(await failed.textContent()).toContain(MACHINE);
     await failed.click();
     const logs = page.getByTestId('job-logs');
@@ -110,7 +89,7 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
     await dialog().getByRole('button', { name: 'Close' }).click();
 
     await tab('Triggers');
-    await refreshUntil(triggerRow('ui-fails').locator('.status', { hasText: 'Failed' }));
+    await refreshUntil(page, triggerRow('ui-fails').locator('.status', { hasText: 'Failed' }));
   });
 
   it('runs a single trigger made in the form: a Done job, the Scheduler online with it as latest trigger, the trigger Done', async () => {
@@ -125,7 +104,7 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
 
     await tab('Jobs');
     const done = jobRow('ui-hello').filter({ hasText: 'Done' });
-    await refreshUntil(done);
+    await refreshUntil(page, done);
     expect(await done.textContent()).toContain(MACHINE);
     await done.click();
     await page.getByTestId('job-logs').filter({ hasText: 'No logs for this job.' }).waitFor();
@@ -133,14 +112,14 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
 
     await tab('Schedulers');
     const machine = page.getByTestId('schedulers-table').locator('tr', { hasText: MACHINE });
-    await refreshUntil(machine.filter({ hasText: /Online.*ui-hello/ }));
+    await refreshUntil(page, machine.filter({ hasText: /Online.*ui-hello/ }));
     const cells = await machine.locator('td').allTextContents();
     expect(cells[1]).toBe('Online');
     expect(cells[3]).toBe('ui-hello');
 
     await tab('Triggers');
     const row = triggerRow('ui-hello');
-    await refreshUntil(row.locator('.status', { hasText: 'Done' }));
+    await refreshUntil(page, row.locator('.status', { hasText: 'Done' }));
     expect(await row.textContent()).not.toContain('Never');
   });
 });

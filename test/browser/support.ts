@@ -1,7 +1,8 @@
 /**
- * Test support for the Orchestrator tests: a fresh upgraded database opened as a Store, and row
- * counts to prove a refused request changed nothing.
+ * Test support for the Orchestrator tests: a fresh upgraded database opened as a Store, row
+ * counts to prove a refused request changed nothing, and Chromium with the app's Refresh.
  */
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { closeStore, openStore, type Store } from '../../src/db/open.js';
 import { upgradeDatabase } from '../../src/db/schema/upgrade.js';
 import { createTestDatabase, type LiveDialect } from '../helpers/databases.js';
@@ -34,4 +35,39 @@ export async function countRows(store: Store, table: (typeof TABLES)[number]): P
     .select((eb) => eb.fn.countAll().as('n'))
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Debian's Chromium (never a downloaded browser); OO_CHROMIUM names another. */
+export const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Chromium headless, with the flags this machine's closed network needs (no background
+ * connections). A failure to launch is reported where the promise is awaited, not meanwhile as
+ * an unhandled rejection, so tests may start it beside their other setup.
+ *
+ * @example
+ *   const launched = launchChromium(); live = await openLiveStore('sqlite'); browser = await launched;
+ */
+export function launchChromium(): Promise<Browser> {
+  const launched = chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  launched.catch(() => undefined);
+  return launched;
+}
+
+/** Clicks the app's Refresh until `locator` shows (the tabs refresh by themselves only every 10 s). */
+export async function refreshUntil(page: Page, locator: Locator, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await locator.first().waitFor({ timeout: 400 });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await page.getByRole('button', { name: /Refresh/ }).click();
+  }
 }

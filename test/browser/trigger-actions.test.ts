@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { REQUEST_HEADER, startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { bulkCreateQueueElements } from '../../src/db/store/queues.js';
 import { listRunRequests } from '../../src/db/store/run-requests.js';
@@ -16,11 +16,10 @@ import { createTrigger, getTrigger, getTriggerByName, setTriggerStatus, type New
 import { listJobs, type Job } from '../../src/db/store/jobs.js';
 import type { TriggerStatus } from '../../src/db/types.js';
 import { KEY, ROBOTS, startScheduler, waitFor, waitForEndedJob, type RunningScheduler } from '../helpers/scheduler.js';
-import { openLiveStore, type LiveStore } from './support.js';
+import { launchChromium, type LiveStore, openLiveStore, refreshUntil } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = `${ROOT}docs/screenshots`;
-const CHROMIUM = process.env.OO_CHROMIUM ?? '/usr/bin/chromium';
 const MACHINE = 'UI-ACTIONS-WORKER';
 const HELD = { schedulerWhitelist: ['NOBODY-RUNS-THIS'] };
 
@@ -32,12 +31,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
   let page: Page;
 
   beforeAll(async () => {
-    const launched = chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    launched.catch(() => undefined);
+    const launched = launchChromium();
     live = await openLiveStore('sqlite');
     server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY });
     scheduler = startScheduler({ connectionString: live.url, machineName: MACHINE, intervalSeconds: 0.3 });
@@ -65,24 +59,10 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
   const status = async (name: string) => (await getTriggerByName(live.store, name)).status;
   const jobsOf = async (id: string): Promise<Job[]> => (await listJobs(live.store)).filter((j) => j.triggerId === id);
 
-  /** Clicks Refresh until `locator` shows (the tabs refresh by themselves only every 10 s). */
-  async function refreshUntil(locator: Locator, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        await locator.first().waitFor({ timeout: 400 });
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
-      await page.getByRole('button', { name: /Refresh/ }).click();
-    }
-  }
-
   async function made(trigger: NewTrigger): Promise<string> {
     const id = await createTrigger(live.store, trigger);
     await tab('Triggers');
-    await refreshUntil(triggerRow(trigger.triggerName));
+    await refreshUntil(page, triggerRow(trigger.triggerName));
     return id;
   }
 
@@ -118,7 +98,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
     expect(await dialog().count()).toBe(0);
 
     // a Done single trigger runs again with Run now
-    await refreshUntil(triggerRow('single-now').locator('.status', { hasText: 'Done' }));
+    await refreshUntil(page, triggerRow('single-now').locator('.status', { hasText: 'Done' }));
     await rowButton('single-now', 'Run now').click();
     await waitFor('a second Done job', async () => {
       const jobs = await jobsOf(trigger.id);
@@ -157,7 +137,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
     expect((await listRunRequests(live.store)).map((r) => r.triggerId)).toEqual([heldId]);
     const rows = await live.store.db.selectFrom('oo_run_requests').selectAll().execute();
     expect(rows).toHaveLength(1);
-    await refreshUntil(triggerRow('queue-held').locator('.badge', { hasText: 'run requested' }));
+    await refreshUntil(page, triggerRow('queue-held').locator('.badge', { hasText: 'run requested' }));
 
     const id = await made({ ...queue, triggerName: 'queue-now', processName: 'queue-now' });
     await rowButton('queue-now', 'Run now').click();
@@ -175,7 +155,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
       return { status: response.status, body: (await response.json()) as { error: string } };
     };
     await setTriggerStatus(live.store, id, 'RUNNING');
-    await refreshUntil(triggerRow('cron-held').locator('.status', { hasText: 'Running' }));
+    await refreshUntil(page, triggerRow('cron-held').locator('.status', { hasText: 'Running' }));
     expect(await rowButton('cron-held', 'Run now').isDisabled()).toBe(true);
     expect(await runNow()).toEqual({
       status: 409,
@@ -198,7 +178,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
     expect(await status('row-target')).toBe('IDLE');
     expect(await rowButton('row-target', 'Kill').isDisabled()).toBe(true);
     await setTriggerStatus(live.store, id, 'RUNNING');
-    await refreshUntil(triggerRow('row-target').locator('.status', { hasText: 'Running' }));
+    await refreshUntil(page, triggerRow('row-target').locator('.status', { hasText: 'Running' }));
     await rowButton('row-target', 'Kill').click();
     await triggerRow('row-target').locator('.status', { hasText: 'Killing' }).waitFor();
     expect(await status('row-target')).toBe('KILLING');
@@ -217,7 +197,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
     expect(job.status).toBe('FAILED');
     await waitForStatus('erp-fails', 'FAILED');
     const failure = page.getByTestId('trigger-failure').filter({ hasText: 'erp-fails could not reach the ERP (arguments "--erp prod")' });
-    await refreshUntil(failure);
+    await refreshUntil(page, failure);
     expect(await triggerRow('erp-fails').locator('.status').textContent()).toBe('Failed');
     expect(await triggerRow('erp-fails').evaluate((row) => getComputedStyle(row).cursor)).toBe('pointer');
 
