@@ -21,7 +21,7 @@ import { createTrigger, setNextRun } from '../src/db/store/triggers.js';
 import { Monitor } from '../src/monitor/monitor.js';
 import { buildOrchestrator } from '../src/orchestrator/server.js';
 import { createConsoleLog } from '../src/scheduler/console-log.js';
-import { formatNaive } from '../src/time/clock.js';
+import { formatNaive, setClock } from '../src/time/clock.js';
 import { LIVE_DIALECTS, type LiveDialect } from './helpers/databases.js';
 import { startHttpReceiver, startSmtpReceiver, waitUntil, type HttpReceiver, type SmtpReceiver } from './helpers/receivers.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
@@ -398,7 +398,17 @@ describe.each(LIVE_DIALECTS)('operations on %s', (dialect: LiveDialect) => {
   it('a Python robot (the Python client\'s own SQL) claims and finishes elements on a queue with retry settings', async () => {
     const QUEUE = 'py-q';
     await saveQueueSettings(store, { queueName: QUEUE, maxAttempts: 2, delayMode: 'FIXED', delaySeconds: 1, maxDelaySeconds: null, visibilityMinutes: null });
-    for (const reference of ['p1', 'p2', 'p3']) await createQueueElement(store, QUEUE, { reference, data: reference });
+    // A second apart, as elements a robot adds over time: elements made within one millisecond
+    // share a created_date, and the Python claim's ORDER BY created_date would pick any of them.
+    const base = Date.now() - 10_000;
+    for (const [i, reference] of ['p1', 'p2', 'p3'].entries()) {
+      const restore = setClock(() => new Date(base + i * 1000));
+      try {
+        await createQueueElement(store, QUEUE, { reference, data: reference });
+      } finally {
+        restore();
+      }
+    }
     const python = openStore(live.url);
     const q = (name: string) => (dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
     const nowText = () => formatNaive(new Date());
