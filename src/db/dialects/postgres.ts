@@ -62,14 +62,24 @@ function prepareMarkedStatements(client: pg.PoolClient): void {
       },
       () => false,
     ));
+  let inTransaction = false;
   const query: QueryFunction = async (...args) => {
     const [text, values] = args;
+    if (typeof text === 'string') {
+      if (/^\s*(begin|start transaction)\b/i.test(text)) inTransaction = true;
+      else if (/^\s*(commit|rollback)\b/i.test(text)) inTransaction = false;
+    }
     if (args.length !== 2 || !isPrepared(text) || !Array.isArray(values) || !(await isDirect())) return plain(...args);
     try {
       return await plain({ name: statementName(text), text, values });
     } catch (error) {
-      if (STATEMENT_LOST.has((error as { code?: string }).code ?? '')) direct = Promise.resolve(false);
-      throw error;
+      if (!STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
+      // e.g. "cached plan must not change result type" after an upgrade added a column: this
+      // connection stops naming statements; outside a transaction nothing was spoiled, so the
+      // statement runs again at once, unnamed.
+      direct = Promise.resolve(false);
+      if (inTransaction) throw error;
+      return plain(text, values);
     }
   };
   (client as unknown as { query: QueryFunction }).query = query;
