@@ -403,7 +403,7 @@ describe.each(LIVE_DIALECTS)('store on %s', (dialect) => {
       const id = await createTrigger(s, { ...base, type: 'QUEUE', triggerName: 'now-queue', queueName: 'now-q', minBatchSize: 5 });
       await bulkCreateQueueElements(s, 'now-q', [{}, {}]);
       expect(await dueIds(s)).not.toContain(id);
-      expect(await claimTrigger(s, { id, type: 'QUEUE' }, at)).toBe(false);
+      expect(await claimTrigger(s, { id, type: 'QUEUE', queueName: 'now-q', minBatchSize: 5 }, at)).toBe(false);
 
       await setTriggerStatus(s, id, 'DONE');
       expect(await runTriggerNow(s, id, at)).toBe(true);
@@ -417,7 +417,7 @@ describe.each(LIVE_DIALECTS)('store on %s', (dialect) => {
       // Separate connections, so the claims really meet in the database: one wins and consumes it.
       const stores = Array.from({ length: 6 }, () => openStore(runs.url));
       try {
-        const won = await Promise.all(stores.map((other) => claimTrigger(other, { id, type: 'QUEUE' }, at)));
+        const won = await Promise.all(stores.map((other) => claimTrigger(other, { id, type: 'QUEUE', queueName: 'now-q', minBatchSize: 5 }, at)));
         expect(won.filter(Boolean)).toHaveLength(1);
       } finally {
         await Promise.all(stores.map((other) => closeStore(other)));
@@ -430,7 +430,7 @@ describe.each(LIVE_DIALECTS)('store on %s', (dialect) => {
       // Back in Idle, the trigger waits for its batch again.
       await transitionTriggerStatus(s, id, ['RUNNING'], 'IDLE');
       expect(await dueIds(s)).not.toContain(id);
-      expect(await claimTrigger(s, { id, type: 'QUEUE' }, at)).toBe(false);
+      expect(await claimTrigger(s, { id, type: 'QUEUE', queueName: 'now-q', minBatchSize: 5 }, at)).toBe(false);
 
       // A paused trigger keeps a request it has; it runs once when enabled.
       await requestRun(s, id, at);
@@ -439,7 +439,7 @@ describe.each(LIVE_DIALECTS)('store on %s', (dialect) => {
       expect(await dueIds(s)).not.toContain(id);
       await setTriggerStatus(s, id, 'IDLE');
       expect(await dueIds(s)).toContain(id);
-      expect(await claimTrigger(s, { id, type: 'QUEUE' }, at)).toBe(true);
+      expect(await claimTrigger(s, { id, type: 'QUEUE', queueName: 'now-q', minBatchSize: 5 }, at)).toBe(true);
       expect(await requests(s)).toEqual([]);
     });
   });

@@ -29,7 +29,7 @@ import { canListen, listenForChanges, type ChangeListener } from '../db/listen.j
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
-import { getTriggerStatuses, listDueTriggers, nextTimedRun, type Trigger } from '../db/store/triggers.js';
+import { getTriggerStatuses, pollTriggers, type Trigger } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
 import { InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
@@ -228,11 +228,9 @@ export class Scheduler {
       }
       await this.#flush();
       await this.#checkKills();
-      const at = now();
-      if (!this.#paused && !this.#stopping) await this.#startDue(at);
+      this.#nextTimedAt = undefined;
+      if (!this.#paused && !this.#stopping) await this.#startDue(now());
       await this.#flush();
-      // Anything due by `at` was in this tick's list; the timer is for what falls due after it.
-      this.#nextTimedAt = this.#paused || this.#stopping ? undefined : (await nextTimedRun(store, at))?.getTime();
       this.#databaseAnswered();
     } catch (error) {
       if (error instanceof SchemaError) {
@@ -314,8 +312,14 @@ export class Scheduler {
     return { count: jobs.length, blocking: jobs.some((job) => job.trigger.isBlocking) };
   }
 
+  /**
+   * One poll: starts what is due and may run here, and arms the timer to the next timed trigger
+   * due before the next poll (one falling due later is the next poll's to see).
+   */
   async #startDue(at: Date): Promise<void> {
-    const due = await listDueTriggers(this.#store, at);
+    const until = new Date(at.getTime() + this.options.intervalSeconds * 1000 + DUE_TIMER_MARGIN_MS);
+    const { due, nextTimedRun } = await pollTriggers(this.#store, at, until);
+    this.#nextTimedAt = nextTimedRun?.getTime();
     for (const trigger of candidatesHere(due, this.options)) {
       if (this.#paused || this.#stopping) break;
       if (!mayStartNow(trigger, this.#runningHere())) continue;

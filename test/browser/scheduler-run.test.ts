@@ -6,11 +6,10 @@
  * the Scheduler recorded. Debian's /usr/bin/chromium driven by playwright-core.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
+import type { Page } from 'playwright-core';
 import { getTriggerByName } from '../../src/db/store/triggers.js';
-import { KEY, ROBOTS, startScheduler, waitForEndedJob, type RunningScheduler } from '../helpers/scheduler.js';
-import { launchChromium, type LiveStore, openLiveStore, refreshUntil } from './support.js';
+import { ROBOTS, waitForEndedJob } from '../helpers/scheduler.js';
+import { type LiveStore, refreshUntil, startUiWithScheduler, type UiWithScheduler } from './support.js';
 
 const MACHINE = 'UI-RUN-WORKER';
 
@@ -22,33 +21,16 @@ function aMinuteAgo(): string {
 }
 
 describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
+  let ui: UiWithScheduler;
   let live: LiveStore;
-  let server: RunningOrchestrator;
-  let scheduler: RunningScheduler;
-  let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    // the UI, the database with its server and Scheduler, and Chromium start side by side
-    const launched = launchChromium();
-    live = await openLiveStore('sqlite');
-    server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY });
-    scheduler = startScheduler({ connectionString: live.url, machineName: MACHINE, intervalSeconds: 0.3 });
-    browser = await launched;
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    await page.goto(server.url);
-    // The Dashboard opens first after connecting; these tests start on Triggers.
-    await page.getByRole('tab', { name: 'Dashboard', selected: true }).waitFor();
-    await page.getByRole('tab', { name: 'Triggers', exact: true }).click();
-    await page.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
+    ui = await startUiWithScheduler(MACHINE);
+    ({ live, page } = ui);
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await scheduler?.stop();
-    await server?.close();
-    await live?.close();
-  });
+  afterAll(() => ui?.close());
 
   const tab = (name: string) => page.getByRole('tab', { name, exact: true }).click();
   const dialog = () => page.getByRole('dialog');

@@ -5,7 +5,9 @@
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { closeStore, openStore, type Store } from '../../src/db/open.js';
 import { upgradeDatabase } from '../../src/db/schema/upgrade.js';
+import { startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { createTestDatabase, type LiveDialect } from '../helpers/databases.js';
+import { KEY, startScheduler, type RunningScheduler } from '../helpers/scheduler.js';
 
 export interface LiveStore {
   url: string;
@@ -70,4 +72,49 @@ export async function refreshUntil(page: Page, locator: Locator, timeoutMs = 15_
     }
     await page.getByRole('button', { name: /Refresh/ }).click();
   }
+}
+
+/** An Orchestrator and a real Scheduler (0.3 s tick) on one fresh SQLite database, and a page on the Triggers tab. */
+export interface UiWithScheduler {
+  live: LiveStore;
+  server: RunningOrchestrator;
+  scheduler: RunningScheduler;
+  browser: Browser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the UI, the database with its server and Scheduler, and Chromium side by side.
+ *
+ * @example
+ *   let ui: UiWithScheduler;
+ *   beforeAll(async () => (ui = await startUiWithScheduler('UI-WORKER')), 60_000);
+ *   afterAll(() => ui?.close());
+ */
+export async function startUiWithScheduler(machineName: string): Promise<UiWithScheduler> {
+  const launched = launchChromium();
+  const live = await openLiveStore('sqlite');
+  const server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY });
+  const scheduler = startScheduler({ connectionString: live.url, machineName, intervalSeconds: 0.3 });
+  const browser = await launched;
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await page.goto(server.url);
+  // The Dashboard opens first after connecting; these tests start on Triggers.
+  await page.getByRole('tab', { name: 'Dashboard', selected: true }).waitFor();
+  await page.getByRole('tab', { name: 'Triggers', exact: true }).click();
+  await page.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
+  return {
+    live,
+    server,
+    scheduler,
+    browser,
+    page,
+    close: async () => {
+      await browser.close();
+      await scheduler.stop();
+      await server.close();
+      await live.close();
+    },
+  };
 }

@@ -8,15 +8,15 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { REQUEST_HEADER, startOrchestrator, type RunningOrchestrator } from '../../src/orchestrator/server.js';
+import type { Page } from 'playwright-core';
+import { REQUEST_HEADER } from '../../src/orchestrator/server.js';
 import { bulkCreateQueueElements } from '../../src/db/store/queues.js';
 import { listRunRequests } from '../../src/db/store/run-requests.js';
 import { createTrigger, getTrigger, getTriggerByName, setTriggerStatus, type NewTrigger } from '../../src/db/store/triggers.js';
 import { listJobs, type Job } from '../../src/db/store/jobs.js';
 import type { TriggerStatus } from '../../src/db/types.js';
-import { KEY, ROBOTS, startScheduler, waitFor, waitForEndedJob, type RunningScheduler } from '../helpers/scheduler.js';
-import { launchChromium, type LiveStore, openLiveStore, refreshUntil } from './support.js';
+import { ROBOTS, waitFor, waitForEndedJob } from '../helpers/scheduler.js';
+import { type LiveStore, refreshUntil, startUiWithScheduler, type UiWithScheduler } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = `${ROOT}docs/screenshots`;
@@ -24,32 +24,16 @@ const MACHINE = 'UI-ACTIONS-WORKER';
 const HELD = { schedulerWhitelist: ['NOBODY-RUNS-THIS'] };
 
 describe('Run now and the row actions of the Triggers tab (SQLite, a real Scheduler)', () => {
+  let ui: UiWithScheduler;
   let live: LiveStore;
-  let server: RunningOrchestrator;
-  let scheduler: RunningScheduler;
-  let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    const launched = launchChromium();
-    live = await openLiveStore('sqlite');
-    server = await startOrchestrator({ port: 0, connectionString: live.url, cryptoKey: KEY });
-    scheduler = startScheduler({ connectionString: live.url, machineName: MACHINE, intervalSeconds: 0.3 });
-    browser = await launched;
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    await page.goto(server.url);
-    // The Dashboard opens first after connecting; these tests start on Triggers.
-    await page.getByRole('tab', { name: 'Dashboard', selected: true }).waitFor();
-    await page.getByRole('tab', { name: 'Triggers', exact: true }).click();
-    await page.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
+    ui = await startUiWithScheduler(MACHINE);
+    ({ live, page } = ui);
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await scheduler?.stop();
-    await server?.close();
-    await live?.close();
-  });
+  afterAll(() => ui?.close());
 
   const tab = (name: string) => page.getByRole('tab', { name, exact: true }).click();
   const dialog = () => page.getByRole('dialog');
@@ -151,7 +135,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
   it('refuses Run now on a Running or Paused trigger with one line saying why (409)', async () => {
     const id = (await getTriggerByName(live.store, 'cron-held')).id;
     const runNow = async () => {
-      const response = await fetch(new URL(`/api/triggers/${id}/run-now`, server.url), { method: 'POST', headers: { [REQUEST_HEADER]: '1' } });
+      const response = await fetch(new URL(`/api/triggers/${id}/run-now`, ui.server.url), { method: 'POST', headers: { [REQUEST_HEADER]: '1' } });
       return { status: response.status, body: (await response.json()) as { error: string } };
     };
     await setTriggerStatus(live.store, id, 'RUNNING');

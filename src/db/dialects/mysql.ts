@@ -1,4 +1,4 @@
-import { createPool, type PoolOptions } from 'mysql2';
+import { createPool, type PoolConnection, type PoolOptions } from 'mysql2';
 import { Kysely, MysqlDialect, sql } from 'kysely';
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
@@ -7,6 +7,7 @@ import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { claimQueueElementMysql } from './mysql-claim.js';
+import { isPrepared } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 
 /**
@@ -45,6 +46,19 @@ export function mysqlPoolConfig(config: ConnectionConfig): PoolOptions {
   };
 }
 
+type QueryFunction = (...args: unknown[]) => unknown;
+
+/**
+ * Runs the statements marked by `prepared` through mysql2's `execute`: prepared on the server once
+ * per connection (mysql2 keeps them in a per-connection cache), then only their parameters travel.
+ */
+function executeMarkedStatements(connection: PoolConnection): void {
+  const target = connection as unknown as { query: QueryFunction; execute: QueryFunction };
+  const query = target.query.bind(connection);
+  const execute = target.execute.bind(connection);
+  target.query = (...args) => (args.length === 3 && isPrepared(args[0]) && Array.isArray(args[1]) && typeof args[2] === 'function' ? execute(...args) : query(...args));
+}
+
 export const mysqlDialect: Dialect = {
   name: 'mysql',
   maxBindParams: 65_535,
@@ -58,6 +72,7 @@ export const mysqlDialect: Dialect = {
     // 'error' would crash the process. The failing command itself reports the error.
     pool.on('connection', (connection) => {
       connection.on('error', () => undefined);
+      executeMarkedStatements(connection);
     });
     return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
   },

@@ -5,6 +5,7 @@ import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
+import { isPrepared, statementName } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
@@ -39,6 +40,51 @@ export function postgresPoolConfig(config: ConnectionConfig): pg.PoolConfig {
   };
 }
 
+/** After these a connection stops naming statements: its named statement is missing, taken or changed shape. */
+const STATEMENT_LOST = new Set(['26000', '42P05', '0A000']);
+
+type QueryFunction = (...args: unknown[]) => Promise<pg.QueryResult>;
+
+/**
+ * Runs the statements marked by `prepared` as named statements on this connection (parsed and
+ * planned once). Only on a direct connection: through a pooler in transaction mode (PgBouncer
+ * before 1.21) a statement prepared on one server connection is missing on the next, so a client
+ * names statements only when the server sees its own socket (inet_client_port() is our port).
+ */
+function prepareMarkedStatements(client: pg.PoolClient): void {
+  const plain = client.query.bind(client) as QueryFunction;
+  let direct: Promise<boolean> | undefined;
+  const isDirect = () =>
+    (direct ??= plain('SELECT inet_client_port() AS port').then(
+      (result) => {
+        const local = (client as unknown as { connection?: { stream?: { localPort?: number } } }).connection?.stream?.localPort;
+        return typeof local === 'number' && Number((result.rows[0] as { port?: unknown } | undefined)?.port) === local;
+      },
+      () => false,
+    ));
+  let inTransaction = false;
+  const query: QueryFunction = async (...args) => {
+    const [text, values] = args;
+    if (typeof text === 'string') {
+      if (/^\s*(begin|start transaction)\b/i.test(text)) inTransaction = true;
+      else if (/^\s*(commit|rollback)\b/i.test(text)) inTransaction = false;
+    }
+    if (args.length !== 2 || !isPrepared(text) || !Array.isArray(values) || !(await isDirect())) return plain(...args);
+    try {
+      return await plain({ name: statementName(text), text, values });
+    } catch (error) {
+      if (!STATEMENT_LOST.has((error as { code?: string }).code ?? '')) throw error;
+      // e.g. "cached plan must not change result type" after an upgrade added a column: this
+      // connection stops naming statements; outside a transaction nothing was spoiled, so the
+      // statement runs again at once, unnamed.
+      direct = Promise.resolve(false);
+      if (inTransaction) throw error;
+      return plain(text, values);
+    }
+  };
+  (client as unknown as { query: QueryFunction }).query = query;
+}
+
 export const postgresDialect: Dialect = {
   name: 'postgres',
   maxBindParams: 65_535,
@@ -55,6 +101,7 @@ export const postgresDialect: Dialect = {
     // this the process would crash on a database restart.
     pool.on('connect', (client) => {
       client.on('error', () => undefined);
+      prepareMarkedStatements(client);
     });
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   },

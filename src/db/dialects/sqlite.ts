@@ -5,6 +5,7 @@ import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
+import { isPrepared } from './prepared.js';
 import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
 
 /**
@@ -22,7 +23,20 @@ export function openSqliteFile(filename: string): BetterSqlite3.Database {
   db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   // WAL with synchronous=NORMAL is durable across application crashes, the case that matters here.
   db.pragma('synchronous = NORMAL');
+  keepMarkedStatements(db);
   return db;
+}
+
+/** Keeps the statements marked by `prepared` compiled (SQLite re-prepares one itself after a schema change). */
+function keepMarkedStatements(db: BetterSqlite3.Database): void {
+  const prepare = db.prepare.bind(db);
+  const kept = new Map<string, BetterSqlite3.Statement>();
+  db.prepare = ((source: string) => {
+    if (!isPrepared(source)) return prepare(source);
+    let statement = kept.get(source);
+    if (!statement) kept.set(source, (statement = prepare(source)));
+    return statement;
+  }) as typeof db.prepare;
 }
 
 export const sqliteDialect: Dialect = {

@@ -8,7 +8,7 @@
 import { startJob, endJob } from './jobs.js';
 import { createLog } from './logs.js';
 import { recordLatestTrigger } from './schedulers.js';
-import { claimTrigger, setNextRun, transitionTriggerStatus, type Trigger } from './triggers.js';
+import { claimTrigger, setNextRun, transitionTriggerStatus, type ClaimTarget, type Trigger } from './triggers.js';
 import type { Store } from '../open.js';
 
 export interface RunClaim {
@@ -27,7 +27,7 @@ export interface RunClaim {
  * @example
  *   if (await claimRun(store, trigger, { jobId: newId(), schedulerName: 'PC1', at: now() })) start();
  */
-export async function claimRun(store: Store, trigger: Pick<Trigger, 'id' | 'type' | 'processName' | 'triggerName'>, claim: RunClaim): Promise<boolean> {
+export async function claimRun(store: Store, trigger: ClaimTarget & Pick<Trigger, 'processName' | 'triggerName'>, claim: RunClaim): Promise<boolean> {
   return store.db.transaction().execute(async (trx) => {
     const inTrx: Store = { ...store, db: trx };
     if (!(await claimTrigger(inTrx, trigger, claim.at))) return false;

@@ -1,5 +1,6 @@
 /** Schedulers: one heartbeat row per worker machine. */
 import { now } from '../../time/clock.js';
+import { prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
 import { checkText } from './validate.js';
 
@@ -14,8 +15,9 @@ export interface SchedulerRow {
 export async function heartbeat({ db, dialect }: Store, machineName: string): Promise<void> {
   checkText('machine name', machineName, 100);
   const stamp = dialect.encodeDate(now());
-  const result = await db.updateTable('Schedulers').set({ last_update: stamp }).where('machine_name', '=', machineName).executeTakeFirst();
-  if (Number(result.numUpdatedRows) > 0) return;
+  // Every Scheduler runs this once a poll interval: prepared once per connection.
+  const result = await db.executeQuery(prepared(db.updateTable('Schedulers').set({ last_update: stamp }).where('machine_name', '=', machineName)));
+  if (Number(result.numAffectedRows ?? 0) > 0) return;
   try {
     await db.insertInto('Schedulers').values({ machine_name: machineName, last_update: stamp, latest_trigger: null, latest_trigger_time: null }).execute();
   } catch (error) {

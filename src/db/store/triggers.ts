@@ -7,10 +7,12 @@ import { InputError, NotFoundError } from '../../errors.js';
 import { nextRun as nextCronRun, normalizeCron, parseCron } from '../../cron/cron.js';
 import { now } from '../../time/clock.js';
 import { newId } from '../dialects/encoding.js';
+import { prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
 import type { Database, TriggerStatus, TriggerType } from '../types.js';
 import { TRIGGER_STATUSES } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
+import { paged } from './paging.js';
 import { notifyChange } from './wake.js';
 
 interface TriggerBase {
@@ -286,48 +288,91 @@ export async function setNextRun(store: Store, id: string, type: 'SINGLE' | 'SCH
   await db.updateTable(table).set({ next_run: dialect.encodeDate(nextRun) }).where('id', '=', dialect.encodeUuid(id)).execute();
 }
 
+/** What one poll of the trigger tables says: what is due now, and when the next timed trigger falls due. */
+export interface TriggerPoll {
+  /** Idle triggers due now, in the Scheduler's order (priority high first, then Single > Scheduled > Queue, then the earliest due) */
+  due: Trigger[];
+  /** the earliest next run after `at` and up to `until` among Idle single and scheduled triggers */
+  nextTimedRun?: Date;
+}
+
 /**
- * Idle triggers that are due now: single and scheduled ones whose next run has passed, queue
- * ones whose queue holds at least min_batch_size New elements or that have a "run now" request. Ordered as the Scheduler picks:
- * priority (high first), then Single > Scheduled > Queue, then the earliest due.
+ * The Scheduler's poll, in one statement served by indexes (prepared once per connection): Idle
+ * single and scheduled triggers whose next run is at most `until` (through the next_run indexes
+ * of oo-008-scale), and Idle queue triggers whose queue has a New element (one index probe each)
+ * or that have a "run now" request. Those due by `at` are returned as due; the earliest later one
+ * arms the Scheduler's timer. A queue trigger with min_batch_size > 1 is then checked by a count
+ * that stops at min_batch_size, so no poll ever counts a whole queue.
+ *
+ * @example
+ *   const { due, nextTimedRun } = await pollTriggers(store, new Date(), new Date(Date.now() + 6000));
  */
-export async function listDueTriggers(store: Store, at: Date = now()): Promise<Trigger[]> {
+export async function pollTriggers(store: Store, at: Date, until: Date = at): Promise<TriggerPoll> {
   const { db, dialect } = store;
-  const stamp = dialect.encodeDate(at);
-  const timed = await SELECT_ALL(store)
-    .where('t.process_status', '=', 'IDLE')
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('t.type', '=', 'SINGLE'), eb('s.next_run', '<=', stamp)]),
-        eb.and([eb('t.type', '=', 'SCHEDULED'), eb('c.next_run', '<=', stamp)]),
-      ]),
+  const horizon = dialect.encodeDate(until < at ? at : until);
+  const noRequest = sql<number>`0`.as('requested');
+  const single = SELECT_ALL(store).select(noRequest).where('t.process_status', '=', 'IDLE').where('t.type', '=', 'SINGLE').where('s.next_run', '<=', horizon);
+  const scheduled = SELECT_ALL(store).select(noRequest).where('t.process_status', '=', 'IDLE').where('t.type', '=', 'SCHEDULED').where('c.next_run', '<=', horizon);
+  const queue = SELECT_ALL(store)
+    .select((eb) =>
+      eb
+        .case()
+        .when(eb.exists(eb.selectFrom('oo_run_requests as r').select(sql<number>`1`.as('one')).whereRef('r.trigger_id', '=', 't.id')))
+        .then(1)
+        .else(0)
+        .end()
+        .as('requested'),
     )
-    .execute();
-  // A queue trigger is also due once when "run now" left a request for it (oo_run_requests).
-  const queued = await SELECT_ALL(store)
     .where('t.process_status', '=', 'IDLE')
     .where('t.type', '=', 'QUEUE')
-    .where((eb) =>
-      eb.or([
-        eb(
-          'q.min_batch_size',
-          '<=',
-          db
-            .selectFrom('Queues as e')
-            .select(sql<number>`count(*)`.as('n'))
-            .where('e.queue_name', '=', sql.ref<string>('q.queue_name'))
-            .where('e.status', '=', 'NEW'),
-        ),
-        eb('t.id', 'in', db.selectFrom('oo_run_requests').select('trigger_id')),
+    .where(({ exists, or, selectFrom }) =>
+      or([
+        exists(selectFrom('Queues as e').select(sql<number>`1`.as('one')).whereRef('e.queue_name', '=', 'q.queue_name').where('e.status', '=', 'NEW')),
+        exists(selectFrom('oo_run_requests as r').select(sql<number>`1`.as('one')).whereRef('r.trigger_id', '=', 't.id')),
       ]),
-    )
-    .execute();
+    );
+  const { rows } = await db.executeQuery(prepared(single.unionAll(scheduled).unionAll(queue)));
+  const due: Trigger[] = [];
+  let nextTimedRun: Date | undefined;
+  for (const row of rows) {
+    const trigger = decodeTrigger(store, row);
+    if (trigger.type === 'QUEUE') {
+      if (Number(row.requested) === 1 || trigger.minBatchSize <= 1 || (await hasBatch(store, trigger.queueName, trigger.minBatchSize))) due.push(trigger);
+    } else if (trigger.nextRun <= at) due.push(trigger);
+    else if (nextTimedRun === undefined || trigger.nextRun < nextTimedRun) nextTimedRun = trigger.nextRun;
+  }
   const typeRank: Record<TriggerType, number> = { SINGLE: 0, SCHEDULED: 1, QUEUE: 2 };
-  const due = (t: Trigger) => ('nextRun' in t ? t.nextRun.getTime() : 0);
-  return [...timed, ...queued]
-    .map((row) => decodeTrigger(store, row))
-    .sort((a, b) => b.priority - a.priority || typeRank[a.type] - typeRank[b.type] || due(a) - due(b));
+  const dueAt = (t: Trigger) => ('nextRun' in t ? t.nextRun.getTime() : 0);
+  due.sort((a, b) => b.priority - a.priority || typeRank[a.type] - typeRank[b.type] || dueAt(a) - dueAt(b));
+  return nextTimedRun === undefined ? { due } : { due, nextTimedRun };
 }
+
+/** Idle triggers that are due now (see pollTriggers). */
+export async function listDueTriggers(store: Store, at: Date = now()): Promise<Trigger[]> {
+  return (await pollTriggers(store, at)).due;
+}
+
+/** New elements of a queue, counted up to `cap` only (index-served: queue_name, status, created_date). */
+function newElementsUpTo({ db, dialect }: Store, queueName: string, cap: number) {
+  const firstNew = db
+    .selectFrom('Queues')
+    .select(sql<number>`1`.as('one'))
+    .where('queue_name', '=', queueName)
+    .where('status', '=', 'NEW')
+    .orderBy('created_date')
+    .$call(paged(dialect, cap));
+  return db.selectFrom(firstNew.as('n')).select(sql<number>`count(*)`.as('n'));
+}
+
+/** Whether a queue holds at least `minBatchSize` New elements, without counting beyond that. */
+async function hasBatch(store: Store, queueName: string, minBatchSize: number): Promise<boolean> {
+  const row = await store.db.executeQuery(prepared(newElementsUpTo(store, queueName, minBatchSize)));
+  return Number(row.rows[0]?.n ?? 0) >= minBatchSize;
+}
+
+/** What a claim needs to know of a trigger: a queue trigger's batch is re-checked on its queue. */
+export type ClaimTarget = Pick<Trigger, 'id'> &
+  ({ type: 'SINGLE' | 'SCHEDULED' } | Pick<Extract<Trigger, { type: 'QUEUE' }>, 'type' | 'queueName' | 'minBatchSize'>);
 
 /**
  * The Scheduler's claim: Idle -> Running (and `last_run`) in one conditional UPDATE that also
@@ -336,7 +381,7 @@ export async function listDueTriggers(store: Store, at: Date = now()): Promise<T
  * next_run; a queue trigger needs its batch, or its "run now" request, again). The winner of a
  * queue trigger deletes its run request. Returns true if this call won the trigger.
  */
-export async function claimTrigger(store: Store, trigger: Pick<Trigger, 'id' | 'type'>, at: Date = now()): Promise<boolean> {
+export async function claimTrigger(store: Store, trigger: ClaimTarget, at: Date = now()): Promise<boolean> {
   const { db, dialect } = store;
   const id = dialect.encodeUuid(checkId('trigger id', trigger.id));
   const stamp = dialect.encodeDate(at);
@@ -349,19 +394,20 @@ export async function claimTrigger(store: Store, trigger: Pick<Trigger, 'id' | '
     query = query.where('id', 'in', db.selectFrom('Single_Triggers').select('id').where('id', '=', id).where('next_run', '<=', stamp));
   } else if (trigger.type === 'SCHEDULED') {
     query = query.where('id', 'in', db.selectFrom('Scheduled_Triggers').select('id').where('id', '=', id).where('next_run', '<=', stamp));
-  } else {
-    const newElements = db
-      .selectFrom('Queues as e')
-      .select(sql<number>`count(*)`.as('n'))
-      .where('e.queue_name', '=', sql.ref<string>('q.queue_name'))
-      .where('e.status', '=', 'NEW');
+  } else if (trigger.type === 'QUEUE') {
+    // The batch is counted on the queue the caller saw, up to the batch size it saw; the trigger
+    // must still name that queue. A batch size raised meanwhile is then not reached (the count
+    // stops below it), one lowered is: both right.
+    const queueName = checkText('queue name', trigger.queueName, 100);
+    const cap = checkInteger('min batch size', trigger.minBatchSize, 1, 2_147_483_647);
+    const batch = db
+      .selectFrom('Queue_Triggers as q')
+      .select('q.id')
+      .where('q.id', '=', id)
+      .where('q.queue_name', '=', queueName)
+      .where('q.min_batch_size', '<=', newElementsUpTo(store, queueName, cap));
     const requested = db.selectFrom('oo_run_requests').select('trigger_id').where('trigger_id', '=', id);
-    query = query.where((eb) =>
-      eb.or([
-        eb('id', 'in', db.selectFrom('Queue_Triggers as q').select('q.id').where('q.id', '=', id).where('q.min_batch_size', '<=', newElements)),
-        eb('id', 'in', requested),
-      ]),
-    );
+    query = query.where((eb) => eb.or([eb('id', 'in', batch), eb('id', 'in', requested)]));
   }
   const result = await query.executeTakeFirst();
   const won = Number(result.numUpdatedRows) === 1;
@@ -382,28 +428,3 @@ export async function getTriggerStatuses(store: Store, ids: readonly string[]): 
   return statuses;
 }
 
-/**
- * The earliest next run later than `after` among Idle single and scheduled triggers, or
- * undefined: the Scheduler arms a timer to it so a time-based trigger starts at its due time,
- * not at the next poll. One statement; the trigger tables are small, so their primary keys
- * serve it.
- */
-export async function nextTimedRun(store: Store, after: Date): Promise<Date | undefined> {
-  const { db, dialect } = store;
-  const stamp = dialect.encodeDate(after);
-  const single = db
-    .selectFrom('Single_Triggers as x')
-    .innerJoin('Triggers as t', 't.id', 'x.id')
-    .select((eb) => eb.fn.min('x.next_run').as('next_run'))
-    .where('t.process_status', '=', 'IDLE')
-    .where('x.next_run', '>', stamp);
-  const scheduled = db
-    .selectFrom('Scheduled_Triggers as x')
-    .innerJoin('Triggers as t', 't.id', 'x.id')
-    .select((eb) => eb.fn.min('x.next_run').as('next_run'))
-    .where('t.process_status', '=', 'IDLE')
-    .where('x.next_run', '>', stamp);
-  const rows = await single.unionAll(scheduled).execute();
-  const times = rows.filter((row) => row.next_run !== null && row.next_run !== undefined).map((row) => dialect.decodeDate(row.next_run).getTime());
-  return times.length > 0 ? new Date(Math.min(...times)) : undefined;
-}
