@@ -4,6 +4,7 @@ import { InputError, NotFoundError } from '../../errors.js';
 import { now } from '../../time/clock.js';
 import type { RawRow } from '../dialects/dialect.js';
 import { newId } from '../dialects/encoding.js';
+import { prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
 import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
@@ -212,7 +213,7 @@ export async function setQueueElementStatus(store: Store, id: string, status: Qu
   checkEnum('queue element status', status, QUEUE_STATUSES);
   const text = message === undefined ? undefined : checkOptionalText('queue element message', message, LIMITS.message);
   const stamp = dialect.encodeDate(now());
-  const result = await db
+  const update = db
     .updateTable('Queues')
     .set({
       status,
@@ -220,9 +221,10 @@ export async function setQueueElementStatus(store: Store, id: string, status: Qu
       ...(status === 'DONE' || status === 'FAILED' || status === 'ABANDONED' ? { end_date: stamp } : {}),
       ...(text !== undefined ? { message: text } : {}),
     })
-    .where('id', '=', dialect.encodeUuid(canonical))
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`no queue element with id ${canonical}`);
+    .where('id', '=', dialect.encodeUuid(canonical));
+  // A robot runs this once per element it finishes: prepared once per connection (six shapes at most).
+  const result = await db.executeQuery(prepared(update));
+  if (Number(result.numAffectedRows ?? 0) === 0) throw new NotFoundError(`no queue element with id ${canonical}`);
 }
 
 /** The fields `updateQueueElement` may change; a field left out keeps its value. */
