@@ -12,7 +12,7 @@
  */
 import { cpus } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
 import mysqlCallbacks from 'mysql2';
 import type mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -67,7 +67,8 @@ const kyselyPostgresOrSqliteSide: Side = async (bench) => {
         RETURNING *`.execute(store.db);
       const id = claimed.rows[0]?.id;
       if (id === undefined) return undefined;
-      await sql`update "Queues" set "status" = ${'DONE'}, "end_date" = ${formatNaive(now())} where "id" = ${id}`.execute(store.db);
+      // Upper case: not the text setQueueElementStatus marks prepared (marks go by text).
+      await sql`UPDATE "Queues" SET "status" = ${'DONE'}, "end_date" = ${formatNaive(now())} WHERE "id" = ${id}`.execute(store.db);
       return store.dialect.decodeUuid(id);
     },
     close: () => closeStore(store),
@@ -89,7 +90,7 @@ const kyselyMysqlSide: Side = async (bench) => {
         return found;
       });
       if (id === undefined) return undefined;
-      await sql`update \`Queues\` set \`status\` = ${'DONE'}, \`end_date\` = ${formatNaive(now())} where \`id\` = ${id}`.execute(store.db);
+      await sql`UPDATE \`Queues\` SET \`status\` = ${'DONE'}, \`end_date\` = ${formatNaive(now())} WHERE \`id\` = ${id}`.execute(store.db);
       return id;
     },
     close: () => closeStore(store),
@@ -124,8 +125,18 @@ function mysqlSide(protocol: 'query' | 'execute', readBack: boolean): Side {
   };
 }
 
-/** A raw statement marked to be prepared once per connection, as the store marks its own. */
-const preparedSql = <R>(db: Kysely<Database>, query: RawBuilder<R>) => prepared({ compile: () => query.compile(db) });
+/**
+ * A raw statement marked to be prepared once per connection, as the store marks its own. Marks
+ * go by text and last for the process, so the text gets a leading comment: the unmarked layers
+ * (and the dialects' own claims) keep running the same statements unprepared.
+ */
+const preparedSql = <R>(db: Kysely<Database>, query: RawBuilder<R>) =>
+  prepared<R>({
+    compile: (): CompiledQuery<R> => {
+      const compiled = query.compile(db);
+      return { ...compiled, sql: `/* marked */ ${compiled.sql}` };
+    },
+  });
 
 /** What getNextQueueElement does around the claim: check the name, decode the row. */
 function decodeClaimed(store: Store, row: Record<string, unknown>): string {
@@ -206,7 +217,8 @@ const oursBeforeSide: Side = async (bench) => {
       const { db, dialect } = store;
       const id = checkId('queue element id', element.id);
       const stamp = dialect.encodeDate(now());
-      const result = await db.updateTable('Queues').set({ status: 'DONE', end_date: stamp }).where('id', '=', dialect.encodeUuid(id)).executeTakeFirst();
+      // The columns in the other order: not the text setQueueElementStatus now marks prepared.
+      const result = await db.updateTable('Queues').set({ end_date: stamp, status: 'DONE' }).where('id', '=', dialect.encodeUuid(id)).executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) throw new Error(`no queue element with id ${id}`);
       return element.id;
     },
@@ -265,7 +277,11 @@ function statementRecorder() {
   const pgQuery = pg.Client.prototype.query;
   const connection = (mysqlCallbacks as unknown as { Connection: { prototype: Record<string, (...args: unknown[]) => unknown> } }).Connection.prototype;
   const [myQuery, myExecute] = [connection.query!, connection.execute!];
-  const prepare = BetterSqlite3.prototype.prepare;
+  // Statements run (cached ones too): better-sqlite3's Statement methods, found on a statement.
+  const probe = new BetterSqlite3(':memory:');
+  const statement = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<'run' | 'get' | 'all', (...args: unknown[]) => unknown>;
+  probe.close();
+  const [run, get, all] = [statement.run, statement.get, statement.all];
   const wrap = <F extends (...args: never[]) => unknown>(original: F, how: string): F =>
     function (this: unknown, ...args: Parameters<F>) {
       const named = typeof (args[0] as unknown as { name?: unknown } | undefined)?.name === 'string' ? ' [named]' : '';
@@ -275,7 +291,12 @@ function statementRecorder() {
   pg.Client.prototype.query = wrap(pgQuery, 'pg query');
   connection.query = wrap(myQuery, 'mysql2 query');
   connection.execute = wrap(myExecute, 'mysql2 execute');
-  BetterSqlite3.prototype.prepare = wrap(prepare, 'better-sqlite3 prepare');
+  for (const [name, original] of [['run', run], ['get', get], ['all', all]] as const) {
+    statement[name] = function (this: { source: string }, ...args: unknown[]) {
+      if (record) seen.push(`better-sqlite3 ${name}: ${text(this.source).slice(0, 80)}`);
+      return original.apply(this, args);
+    };
+  }
   return {
     async during<T>(fn: () => Promise<T>): Promise<T> {
       record = true;
@@ -290,7 +311,7 @@ function statementRecorder() {
       pg.Client.prototype.query = pgQuery;
       connection.query = myQuery;
       connection.execute = myExecute;
-      BetterSqlite3.prototype.prepare = prepare;
+      Object.assign(statement, { run, get, all });
     },
   };
 }
