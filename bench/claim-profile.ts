@@ -3,7 +3,8 @@
  * layers between them, each draining a fresh queue of N elements with W workers, in R rounds
  * taken in turn (so load from elsewhere on the machine spreads over all of them). Prints each
  * layer's median claims/s, its ratio to the dialect's ceiling, this process's CPU per claim
- * (in-process layers only) and the statements per claim our store sends.
+ * (in-process layers only), the statements per claim our store sends, and what the Done update
+ * alone costs the process three ways.
  *
  *   npx tsx bench/claim-profile.ts                      every live dialect, 8 workers, 2,000 elements, 3 rounds
  *   npx tsx bench/claim-profile.ts postgres 32 2000 5   dialect(s), workers, elements, rounds
@@ -12,19 +13,19 @@
  */
 import { cpus } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
-import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import mysqlCallbacks from 'mysql2';
 import type mysql from 'mysql2/promise';
 import pg from 'pg';
 import { postgresPoolConfig } from '../src/db/dialects/postgres.js';
 import { prepared } from '../src/db/dialects/prepared.js';
 import { closeStore, type Store } from '../src/db/open.js';
-import { getNextQueueElement, listQueues, setQueueElementStatus } from '../src/db/store/queues.js';
+import { createQueueElement, getNextQueueElement, listQueues, setQueueElementStatus } from '../src/db/store/queues.js';
 import { checkId, checkText } from '../src/db/store/validate.js';
 import type { Database } from '../src/db/types.js';
 import { formatNaive, now } from '../src/time/clock.js';
 import { drain, MYSQL_CLAIM, mysqlCeilingSide, mysqlConnection, oursSide, pgbench, sqliteSide, type Drain, type Side } from './lib/claim.js';
-import { DIALECT_LABEL, fmt, median, type LiveDialect } from './lib/common.js';
+import { benchDatabase, DIALECT_LABEL, fmt, median, type LiveDialect } from './lib/common.js';
 
 const QUEUE = 'bench';
 
@@ -356,6 +357,45 @@ async function profile(dialect: LiveDialect, workers: number, count: number, rou
   console.log(`  ours hands the driver ${sent.length} statements per claim + finish (after the first):\n${sent.map((s) => `    ${s}`).join('\n')}`);
 }
 
+/**
+ * What the Done update costs this process, one connection, one element updated `runs` times:
+ * setQueueElementStatus as it is, its builder compiled and marked on each call (what it does
+ * after its checks), and the same text compiled once with new values bound (what a compiled
+ * cache in prepared.ts would leave).
+ */
+async function doneUpdateCost(dialect: LiveDialect, runs: number): Promise<void> {
+  const bench = await benchDatabase(dialect);
+  try {
+    const store = bench.store;
+    const element = await createQueueElement(store, QUEUE);
+    const id = store.dialect.encodeUuid(element.id);
+    const build = () => store.db.updateTable('Queues').set({ status: 'DONE', end_date: store.dialect.encodeDate(now()) }).where('id', '=', id);
+    const once = prepared(build());
+    const ways: Array<[string, () => Promise<unknown>]> = [
+      ['setQueueElementStatus', () => setQueueElementStatus(store, element.id, 'DONE')],
+      ['builder + prepared() each call', () => store.db.executeQuery(prepared(build()))],
+      ['compiled once, values bound', () => store.db.executeQuery(CompiledQuery.raw(once.sql, ['DONE', store.dialect.encodeDate(now()), id]))],
+    ];
+    const cpu = new Map<string, number[]>();
+    for (let round = 0; round < 3; round++) {
+      for (const [name, run] of ways) {
+        for (let i = 0; i < 200; i++) await run();
+        const start = process.cpuUsage();
+        for (let i = 0; i < runs; i++) await run();
+        const used = process.cpuUsage(start);
+        cpu.set(name, [...(cpu.get(name) ?? []), (used.user + used.system) / runs]);
+      }
+    }
+    console.log(`  the Done update alone, this process's CPU per call (median of 3 x ${fmt(runs)}):`);
+    for (const [name] of ways) console.log(`    ${name.padEnd(34)} ${fmt(median(cpu.get(name)!))} µs`);
+  } finally {
+    await bench.close();
+  }
+}
+
 const [dialectArg, workersArg, countArg, roundsArg] = process.argv.slice(2);
 const dialects = (dialectArg?.split(',') ?? ['sqlite', 'postgres', 'mysql']) as LiveDialect[];
-for (const dialect of dialects) await profile(dialect, Number(workersArg ?? 8), Number(countArg ?? 2000), Number(roundsArg ?? 3));
+for (const dialect of dialects) {
+  await profile(dialect, Number(workersArg ?? 8), Number(countArg ?? 2000), Number(roundsArg ?? 3));
+  await doneUpdateCost(dialect, 3000);
+}
