@@ -12,7 +12,7 @@ import { mysqlDialect, mysqlTableName } from '../src/db/dialects/mysql.js';
 import { OracleNamingPlugin, oracleDialect } from '../src/db/dialects/oracle.js';
 import { postgresDialect } from '../src/db/dialects/postgres.js';
 import type { Store } from '../src/db/open.js';
-import { OPERATIONS_INDEXES, OPERATIONS_TABLES } from '../src/db/schema/tables.js';
+import { DASHBOARD_INDEXES, EXTRA_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, SCALE_INDEXES } from '../src/db/schema/tables.js';
 import { computeSteps, emptyCatalog, freshSchemaSql, type SchemaCatalog } from '../src/db/schema/upgrade.js';
 import { createConstant, listConstants } from '../src/db/store/constants.js';
 import { listJobs, startJob } from '../src/db/store/jobs.js';
@@ -67,6 +67,10 @@ const OWN_STEPS = [
   'create index ix_Jobs_end_time on Jobs',
   'create index ix_Queues_end_date on Queues',
   'create index ix_Jobs_status_start_time on Jobs',
+  'create index ix_Jobs_end_time_start_time on Jobs',
+  'create index ix_Queues_status_start_date on Queues',
+  'create index ix_Single_Triggers_next_run on Single_Triggers',
+  'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',
 ];
 
 describe('MSSQL DDL', () => {
@@ -77,6 +81,8 @@ describe('MSSQL DDL', () => {
     expect(createTable(statements, '[oo_element_attempts]')).toContain('[element_id] UNIQUEIDENTIFIER NOT NULL');
     expect(createTable(statements, '[oo_alert_rules]')).toContain('[enabled] BIT NOT NULL');
     expect(statements).toContain('CREATE INDEX [ix_Jobs_end_time] ON [Jobs] ([end_time])');
+    expect(statements).toContain('CREATE INDEX [ix_Queues_status_start_date] ON [Queues] ([status], [start_date])');
+    expect(statements).toContain('CREATE INDEX [ix_Scheduled_Triggers_next_run] ON [Scheduled_Triggers] ([next_run])');
   });
 
   it('creates every table, with [..] quoting only', () => {
@@ -153,6 +159,15 @@ describe('Oracle DDL', () => {
     expect(statements).toContain('CREATE UNIQUE INDEX "UX_OO_INCIDENTS_OPEN_KEY" ON "OO_ALERT_INCIDENTS" ("OPEN_KEY")');
     expect(createTable(statements, '"OO_ALERT_CHANNELS"')).toContain('"SETTINGS" VARCHAR2(4000 CHAR) NOT NULL');
     expect(createTable(statements, '"OO_ALERT_CHANNELS"')).toContain('"ENABLED" SMALLINT NOT NULL');
+  });
+
+  it('keeps the names of our indexes on upstream tables within 30 characters, and creates those of oo-008-scale', () => {
+    const names = [...EXTRA_INDEXES, ...OPERATIONS_INDEXES, ...DASHBOARD_INDEXES, ...SCALE_INDEXES].map((i) => i.index.name);
+    expect(names.filter((name) => name.length > 30)).toEqual([]);
+    expect(statements).toContain('CREATE INDEX "ix_Jobs_end_time_start_time" ON "Jobs" ("END_TIME", "START_TIME")');
+    expect(statements).toContain('CREATE INDEX "ix_Queues_status_start_date" ON "Queues" ("STATUS", "START_DATE")');
+    expect(statements).toContain('CREATE INDEX "ix_Single_Triggers_next_run" ON "Single_Triggers" ("NEXT_RUN")');
+    expect(statements).toContain('CREATE INDEX "ix_Scheduled_Triggers_next_run" ON "Scheduled_Triggers" ("NEXT_RUN")');
   });
 
   it('keeps the case of table names and upper-cases lowercase names, as SQLAlchemy does', () => {

@@ -19,10 +19,10 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-007-dashboard';
+const LAST_OWN = 'oo-008-scale';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
-/** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads. */
+/** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
   'create table oo_queue_settings (queue retry settings)',
   'create table oo_element_attempts (queue element attempts)',
@@ -34,6 +34,10 @@ const OPERATIONS_STEPS = [
   'create index ix_Jobs_end_time on Jobs',
   'create index ix_Queues_end_date on Queues',
   'create index ix_Jobs_status_start_time on Jobs',
+  'create index ix_Jobs_end_time_start_time on Jobs',
+  'create index ix_Queues_status_start_date on Queues',
+  'create index ix_Single_Triggers_next_run on Single_Triggers',
+  'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',
 ];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
@@ -109,7 +113,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);

@@ -401,6 +401,9 @@ export async function listQueueEndDates(store: Store, queueName: string, since: 
   return rows.map((row) => store.dialect.decodeDate(row.end_date));
 }
 
+/** Later than any claim: the bound on claims when no job is Running (DATETIME's last year on every dialect). */
+const NO_RUNNING_JOB = new Date(9999, 0, 1);
+
 /**
  * "Stale in progress": In Progress elements whose robot is gone. Elements record no job, so the
  * link is by time: an element is stale when
@@ -411,18 +414,33 @@ export async function listQueueEndDates(store: Store, queueName: string, since: 
  * (a) leaves out elements claimed by robots the Scheduler did not start (no job covers them).
  * A robot that outlives its job's record (impossible under the Scheduler, which ends the job
  * when the process exits) would be the only false positive.
+ *
+ * As SQL, in one statement so both halves see the same jobs:
+ * - (b) is `start_date < R`, R the earliest start of a Running job: one scalar read once, one
+ *   probe of ix_Jobs_status_start_time (no bound when nothing runs), and a bound on the walk of
+ *   In Progress elements in claim order (ix_Queues_status_start_date), which a limit stops early.
+ * - Given (b), every job started at or before the claim has ended, so (a) needs no status: "a
+ *   job with end_time >= start_date and start_time <= start_date". Walked in end_time order
+ *   from the claim (ix_Jobs_end_time_start_time, index-only), the first job to end after the
+ *   claim normally started before it and answers.
+ * A sweep (a running max of end_time over Jobs by start_time, with a window function) costs one
+ * pass over every job whatever the limit; the probes cost a few index entries per element. The
+ * probe walks far only for an element that no job covers: it reads the jobs that ended after
+ * its claim before it gives up.
  */
-function staleInProgress({ db }: Store) {
+function staleInProgress({ db, dialect }: Store) {
   return db
     .selectFrom('Queues')
-    .where('status', '=', 'IN_PROGRESS')
-    .where(({ exists, not, selectFrom }) =>
-      not(
-        exists(
+    .where('Queues.status', '=', 'IN_PROGRESS')
+    .where(({ eb, fn, selectFrom }) =>
+      eb(
+        'Queues.start_date',
+        '<',
+        fn.coalesce(
           selectFrom('Jobs')
-            .select(sql<number>`1`.as('one'))
-            .where('Jobs.status', '=', 'RUNNING')
-            .whereRef('Jobs.start_time', '<=', 'Queues.start_date'),
+            .select(({ fn: f }) => f.min('Jobs.start_time').as('first_running'))
+            .where('Jobs.status', '=', 'RUNNING'),
+          sql<string>`${dialect.encodeDate(NO_RUNNING_JOB)}`,
         ),
       ),
     )
@@ -430,9 +448,8 @@ function staleInProgress({ db }: Store) {
       exists(
         selectFrom('Jobs')
           .select(sql<number>`1`.as('one'))
-          .where('Jobs.status', '<>', 'RUNNING')
-          .whereRef('Jobs.start_time', '<=', 'Queues.start_date')
-          .whereRef('Jobs.end_time', '>=', 'Queues.start_date'),
+          .whereRef('Jobs.end_time', '>=', 'Queues.start_date')
+          .whereRef('Jobs.start_time', '<=', 'Queues.start_date'),
       ),
     );
 }
