@@ -338,17 +338,17 @@ export const DASHBOARD_INDEXES: { table: string; index: IndexDef }[] = [
 ];
 
 /**
- * oo-008-scale: what the dashboard and the Scheduler read on large tables (names within
- * Oracle's 30 characters).
- * - Jobs (end_time, start_time): the stale In Progress test asks for a job that ended at or
- *   after a claim and started at or before it; walked from the claim in end_time order, the
- *   first entry normally answers, and start_time is read from the index itself.
+ * oo-008-scale: what the dashboard, the monitor and the Scheduler read on large tables.
+ * - Jobs (end_time, start_time, status), named short for Oracle's 30 characters: the stale In
+ *   Progress test asks for a job that ended at or after a claim and started at or before it,
+ *   walked from the claim in end_time order (the first entry normally answers), and the runs
+ *   chart counts outcomes per hour of end_time, both from the index alone.
  * - Queues (status, start_date): the In Progress elements in claim order, so "the oldest stale
  *   ones" stops early, and the open (New, In Progress) elements counted from the index alone.
  * - Single_Triggers and Scheduled_Triggers (next_run): the Scheduler's next due time.
  */
 export const SCALE_INDEXES: { table: string; index: IndexDef }[] = [
-  { table: 'Jobs', index: { name: 'ix_Jobs_end_time_start_time', columns: ['end_time', 'start_time'] } },
+  { table: 'Jobs', index: { name: 'ix_Jobs_end_start_status', columns: ['end_time', 'start_time', 'status'] } },
   { table: 'Queues', index: { name: 'ix_Queues_status_start_date', columns: ['status', 'start_date'] } },
   { table: 'Single_Triggers', index: { name: 'ix_Single_Triggers_next_run', columns: ['next_run'] } },
   { table: 'Scheduled_Triggers', index: { name: 'ix_Scheduled_Triggers_next_run', columns: ['next_run'] } },

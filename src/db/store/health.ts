@@ -1,6 +1,7 @@
 /** The reads alert rules evaluate: recent job outcomes and the New backlog of each queue. */
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Store } from '../open.js';
+import type { Database } from '../types.js';
 import { checkText } from './validate.js';
 
 export interface JobOutcome {
@@ -36,12 +37,15 @@ export interface QueueBacklog {
 /**
  * Queues with New elements: how many, and the oldest one's creation time, by queue name.
  *
- * Counted per queue through ix_Queues_queue_name_status_created_date, so only the New entries
- * are read, not the table. A GROUP BY over all queues would read every element (the index
- * leads with queue_name, and only Oracle skips through it by itself), so the queue names are
- * found first by a loose index scan: a recursive CTE that asks for the next name after the one
- * before, one index probe per queue. SQL Server allows no subquery in a recursive CTE (and
- * stops at 100 levels): it and Oracle (whose optimizer skip-scans the index) get the GROUP BY.
+ * Read through ix_Queues_queue_name_status_created_date, so only the New entries are counted,
+ * not the table. A plain GROUP BY over all queues reads every element's entry (the index leads
+ * with queue_name), so each queue's New range is found first, one index probe per queue:
+ * - MariaDB/MySQL skip through the index by themselves for MIN with GROUP BY (a loose index
+ *   scan); each queue's count is then one range of the index. SQL Server and Oracle get the
+ *   same statement (Oracle can skip-scan it).
+ * - SQLite and PostgreSQL have no loose index scan: a recursive CTE asks for the next queue name
+ *   after the one before. (MariaDB cannot use a correlated range inside it: it scanned the
+ *   whole index for each name.)
  *
  * @example
  *   for (const q of await listQueueBacklogs(store)) console.log(q.queueName, q.newCount, q.oldestNew);
@@ -52,47 +56,60 @@ export async function listQueueBacklogs(store: Store, queueName?: string): Promi
     rows.flatMap((row) =>
       row.queue_name === null || Number(row.n) === 0 ? [] : [{ queueName: row.queue_name, newCount: Number(row.n), oldestNew: dialect.decodeDate(row.oldest) }],
     );
-  if (queueName !== undefined || dialect.name === 'mssql' || dialect.name === 'oracle') {
-    let query = db
+  const oldestNew = db
+    .selectFrom('Queues')
+    .select(['queue_name', sql<unknown>`min(${sql.ref('created_date')})`.as('oldest')])
+    .where('status', '=', 'NEW')
+    .groupBy('queue_name');
+  if (queueName !== undefined) {
+    const one = oldestNew.select(sql<number>`count(*)`.as('n')).where('queue_name', '=', checkText('queue name', queueName, 100));
+    return decode(await one.execute());
+  }
+  const newCount = (eb: ExpressionBuilder<Database & { q: { queue_name: string | null } }, 'q'>) =>
+    eb
       .selectFrom('Queues')
-      .select(['queue_name', sql<number>`count(*)`.as('n'), sql<unknown>`min(${sql.ref('created_date')})`.as('oldest')])
-      .where('status', '=', 'NEW');
-    if (queueName !== undefined) query = query.where('queue_name', '=', checkText('queue name', queueName, 100));
-    return decode(await query.groupBy('queue_name').orderBy('queue_name').execute());
+      .select(sql<number>`count(*)`.as('n'))
+      .whereRef('Queues.queue_name', '=', 'q.queue_name')
+      .where('Queues.status', '=', 'NEW')
+      .as('n');
+  if (dialect.name !== 'sqlite' && dialect.name !== 'postgres') {
+    const rows = await db
+      .selectFrom(oldestNew.as('q'))
+      .select((eb) => ['q.queue_name', 'q.oldest', newCount(eb)])
+      .orderBy('q.queue_name')
+      .execute();
+    return decode(rows);
   }
   const rows = await db
-    .withRecursive('names(queue_name)', (qc) =>
+    .withRecursive('q(queue_name)', (qc) =>
       qc
         .selectFrom('Queues')
         .select(sql<string | null>`min(${sql.ref('Queues.queue_name')})`.as('queue_name'))
         .unionAll(
           qc
-            .selectFrom('names')
+            .selectFrom('q')
             .select(({ selectFrom }) =>
               selectFrom('Queues')
                 .select(({ fn }) => fn.min('Queues.queue_name').as('next'))
-                .whereRef('Queues.queue_name', '>', 'names.queue_name')
+                .whereRef('Queues.queue_name', '>', 'q.queue_name')
                 .as('queue_name'),
             )
-            .where('names.queue_name', 'is not', null),
+            .where('q.queue_name', 'is not', null),
         ),
     )
-    .selectFrom('names')
-    .select(({ selectFrom }) => [
-      'names.queue_name',
-      selectFrom('Queues')
-        .select(sql<number>`count(*)`.as('n'))
-        .whereRef('Queues.queue_name', '=', 'names.queue_name')
-        .where('Queues.status', '=', 'NEW')
-        .as('n'),
-      selectFrom('Queues')
+    .selectFrom('q')
+    .select((eb) => [
+      'q.queue_name',
+      newCount(eb),
+      eb
+        .selectFrom('Queues')
         .select(sql<unknown>`min(${sql.ref('Queues.created_date')})`.as('oldest'))
-        .whereRef('Queues.queue_name', '=', 'names.queue_name')
+        .whereRef('Queues.queue_name', '=', 'q.queue_name')
         .where('Queues.status', '=', 'NEW')
         .as('oldest'),
     ])
-    .where('names.queue_name', 'is not', null)
-    .orderBy('names.queue_name')
+    .where('q.queue_name', 'is not', null)
+    .orderBy('q.queue_name')
     .execute();
   return decode(rows);
 }
