@@ -78,6 +78,7 @@ const OWN_STEPS = [
   'create index ix_Queues_end_date on Queues',
   'create index ix_Jobs_status_start_time on Jobs',
   'create index ix_Jobs_end_start_status on Jobs',
+  'create index ix_Jobs_status_end_time on Jobs',
   'create index ix_Queues_status_start_date on Queues',
   'create index ix_Single_Triggers_next_run on Single_Triggers',
   'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',

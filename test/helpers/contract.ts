@@ -127,7 +127,16 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
       col('trigger_id', 'uuid', true),
     ],
     ['id'],
-    { indexes: { ix_Jobs_start_time: ['start_time'], ix_Jobs_process_name_start_time: ['process_name', 'start_time'], ix_Jobs_end_time: ['end_time'], ix_Jobs_status_start_time: ['status', 'start_time'], ix_Jobs_end_start_status: ['end_time', 'start_time', 'status'] } },
+    {
+      indexes: {
+        ix_Jobs_start_time: ['start_time'],
+        ix_Jobs_process_name_start_time: ['process_name', 'start_time'],
+        ix_Jobs_end_time: ['end_time'],
+        ix_Jobs_status_start_time: ['status', 'start_time'],
+        ix_Jobs_end_start_status: ['end_time', 'start_time', 'status'],
+        ix_Jobs_status_end_time: ['status', 'end_time'],
+      },
+    },
   ),
   alembic_version: table([col('version_num', 'varchar(32)')], ['version_num']),
   oo_migrations: table([col('name', 'varchar(100)'), col('applied_at', 'datetime')], ['name']),
