@@ -423,10 +423,11 @@ const NO_RUNNING_JOB = new Date(9999, 0, 1);
  *   job with end_time >= start_date and start_time <= start_date". Walked in end_time order
  *   from the claim (ix_Jobs_end_start_status, index-only), the first job to end after the claim
  *   normally started before it and answers.
- * A sweep (a running max of end_time over Jobs by start_time, with a window function) costs one
- * pass over every job whatever the limit; the probes cost a few index entries per element. The
- * probe walks far only for an element that no job covers: it reads the jobs that ended after
- * its claim before it gives up.
+ * A sweep instead (a running max of end_time over Jobs and the claims by time, with a window
+ * function) reads every job before the claims it answers: PostgreSQL streamed it and stopped
+ * after the 100 oldest (95 ms at 1M jobs, against 2-7 ms for the probes), MariaDB materialized
+ * it (over 100 s). The probes cost a few index entries per element; one walks far only for an
+ * element that no job covers: it reads the jobs that ended after its claim before it gives up.
  */
 function staleInProgress({ db, dialect }: Store) {
   return db
