@@ -189,13 +189,14 @@ function establishedTo(port: number): number {
 
 interface Probe {
   serverCpu(): CpuReading;
-  /** on-CPU ns of each connection to the bench's database now, by connection */
-  connectionCpu(): Promise<Map<string, number>>;
+  /** on-CPU ns of each connection to `database` now, by connection */
+  connectionCpu(database: string): Promise<Map<string, number>>;
   /** whether a connection first seen in a window started in it (its whole time is the fleet's) */
   freshConnections: boolean;
-  serverStatements(): Promise<number>;
-  /** connections to the bench's database now */
-  connections(): Promise<number>;
+  /** statements the server counted (PostgreSQL: in `database`; MariaDB: all) */
+  serverStatements(database: string): Promise<number>;
+  /** connections to `database` now */
+  connections(database: string): Promise<number>;
   /** how many more connections may be opened, keeping HEADROOM free */
   spareConnections(): Promise<number>;
   close(): Promise<void>;
@@ -204,14 +205,13 @@ interface Probe {
 async function postgresProbe(bench: BenchDatabase): Promise<Probe> {
   const admin = new pg.Client({ ...pgConfig(bench.store), database: 'postgres' });
   await admin.connect();
-  const database = bench.store.config.database!;
   const one = async <T>(text: string, params: unknown[] = []) => (await admin.query(text, params)).rows[0] as T;
   const { pid } = await one<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const postmaster = readStat(`/proc/${pid}/stat`)?.ppid ?? -1;
   assertLocal(postmaster, 'postgres');
   return {
     serverCpu: () => postgresServerCpu(postmaster),
-    async connectionCpu() {
+    async connectionCpu(database) {
       const rows = (await admin.query("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", [database])).rows as { pid: number }[];
       const out = new Map<string, number>();
       for (const row of rows) {
@@ -221,8 +221,8 @@ async function postgresProbe(bench: BenchDatabase): Promise<Probe> {
       return out;
     },
     freshConnections: true,
-    serverStatements: async () => Number((await one<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [database])).n),
-    connections: async () => Number((await one<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", [database])).n),
+    serverStatements: async (database) => Number((await one<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [database])).n),
+    connections: async (database) => Number((await one<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", [database])).n),
     async spareConnections() {
       const row = await one<{ max: number; reserved: number; used: string }>(
         "SELECT current_setting('max_connections')::int AS max, current_setting('superuser_reserved_connections')::int AS reserved, (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS used",
@@ -235,7 +235,6 @@ async function postgresProbe(bench: BenchDatabase): Promise<Probe> {
 
 async function mysqlProbe(bench: BenchDatabase): Promise<Probe> {
   const admin = await mysql.createConnection({ ...mysqlConfig(bench.store), database: 'mysql' });
-  const database = bench.store.config.database!;
   const rows = async <T>(text: string, params: unknown[] = []) => (await admin.query(text, params))[0] as T[];
   const [own] = await rows<{ TID: number }>('SELECT TID FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()');
   if (own?.TID === undefined) throw new Error('this MariaDB does not show thread ids (information_schema.PROCESSLIST.TID): the fleet bench needs MariaDB 10.x or later');
@@ -251,7 +250,7 @@ async function mysqlProbe(bench: BenchDatabase): Promise<Probe> {
   const statusValue = async (name: string) => Number((await rows<{ Value: string }>('SHOW GLOBAL STATUS LIKE ?', [name]))[0]?.Value ?? NaN);
   return {
     serverCpu: () => processCpu(server),
-    async connectionCpu() {
+    async connectionCpu(database) {
       const out = new Map<string, number>();
       for (const row of await rows<{ ID: number; TID: number }>('SELECT ID, TID FROM information_schema.PROCESSLIST WHERE DB = ?', [database])) {
         const ns = runtimeNs(`/proc/${server}/task/${row.TID}/schedstat`);
@@ -262,7 +261,7 @@ async function mysqlProbe(bench: BenchDatabase): Promise<Probe> {
     // A new connection may run on a cached thread whose earlier work is not the fleet's.
     freshConnections: false,
     serverStatements: () => statusValue('Questions'),
-    connections: async () => Number((await rows<{ n: number }>('SELECT count(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?', [database]))[0]!.n),
+    connections: async (database) => Number((await rows<{ n: number }>('SELECT count(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ?', [database]))[0]!.n),
     async spareConnections() {
       const [row] = await rows<{ max: number }>('SELECT @@max_connections AS max');
       return row!.max - (await statusValue('Threads_connected')) - HEADROOM;
@@ -453,34 +452,62 @@ function connectionsBetween(a: Map<string, number>, b: Map<string, number>, fres
 
 const NO_COUNTS: HostCounts = { members: 0, ready: 0, ticks: 0, statements: 0, problems: [] };
 
-async function measureWindow(probe: Probe, hosts: Hosts | undefined, ms: number, bouncer?: Bouncer): Promise<Window> {
-  const c0 = hosts ? await hosts.counts() : NO_COUNTS;
-  const s0 = probe.serverCpu();
-  const b0 = bouncer ? runtimeNs(`/proc/${bouncer.pid}/schedstat`) : undefined;
-  const k0 = await probe.connectionCpu();
-  const q0 = await probe.serverStatements();
-  const t0 = performance.now();
+/** One fleet in a window: its hosts (none for the idle server) and the database it uses. */
+interface Part {
+  hosts?: Hosts;
+  database: string;
+}
+
+/**
+ * One window over one or more fleets at once (the growth runs two side by side): each part's
+ * own connections and counts, the server-wide time shared.
+ */
+async function measureWindows(probe: Probe, parts: Part[], ms: number, bouncer?: Bouncer): Promise<Window[]> {
+  const look = async () => ({
+    counts: await Promise.all(parts.map((p) => p.hosts?.counts() ?? NO_COUNTS)),
+    server: probe.serverCpu(),
+    bouncer: bouncer ? runtimeNs(`/proc/${bouncer.pid}/schedstat`) : undefined,
+    connections: await Promise.all(parts.map((p) => probe.connectionCpu(p.database))),
+    statements: await Promise.all(parts.map((p) => probe.serverStatements(p.database))),
+    at: performance.now(),
+  });
+  const a = await look();
   await sleep(ms);
-  const c1 = hosts ? await hosts.counts() : NO_COUNTS;
-  const s1 = probe.serverCpu();
-  const b1 = bouncer ? runtimeNs(`/proc/${bouncer.pid}/schedstat`) : undefined;
-  const k1 = await probe.connectionCpu();
-  const q1 = await probe.serverStatements();
-  const seconds = (performance.now() - t0) / 1000;
-  assertNoProblems(c1);
-  const own = connectionsBetween(k0, k1, probe.freshConnections);
-  return {
-    seconds,
-    members: c1.members,
-    serverNs: cpuBetween(s0, s1),
-    connectionNs: own.ns,
-    churn: own.churn,
-    ticks: c1.ticks - c0.ticks,
-    statements: c1.statements - c0.statements,
-    serverStatements: q1 - q0,
-    connections: await probe.connections(),
-    ...(bouncer && b0 !== undefined && b1 !== undefined ? { bouncerNs: b1 - b0, bouncerClients: establishedTo(bouncer.port) } : {}),
-  };
+  const b = await look();
+  const seconds = (b.at - a.at) / 1000;
+  const serverNs = cpuBetween(a.server, b.server);
+  return Promise.all(
+    parts.map(async (part, i) => {
+      const c0 = a.counts[i]!;
+      const c1 = b.counts[i]!;
+      assertNoProblems(c1);
+      const own = connectionsBetween(a.connections[i]!, b.connections[i]!, probe.freshConnections);
+      return {
+        seconds,
+        members: c1.members,
+        serverNs,
+        connectionNs: own.ns,
+        churn: own.churn,
+        ticks: c1.ticks - c0.ticks,
+        statements: c1.statements - c0.statements,
+        serverStatements: b.statements[i]! - a.statements[i]!,
+        connections: await probe.connections(part.database),
+        ...(bouncer && a.bouncer !== undefined && b.bouncer !== undefined ? { bouncerNs: b.bouncer - a.bouncer, bouncerClients: establishedTo(bouncer.port) } : {}),
+      };
+    }),
+  );
+}
+
+/** Connections to `database` once the count has stopped moving (closed ones take a moment to go). */
+async function steadyConnections(probe: Probe, database: string): Promise<number> {
+  let last = await probe.connections(database);
+  for (let i = 0; i < 20; i++) {
+    await sleep(500);
+    const now = await probe.connections(database);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }
 
 /** A window's figures per tick and per second, the idle server's rate taken off the server-wide one. */
@@ -543,7 +570,9 @@ async function seedTriggers(bench: BenchDatabase): Promise<void> {
 /**
  * Rows first..last of Logs and Queues, generated on the server: logs of 20 processes, elements
  * in 50 queues; the 10 queues with a trigger hold only Done and Failed elements (so the fleet
- * stays idle), the others every status.
+ * stays idle), the others every status. Ids count up (the row number in hex), so the inserts
+ * append to the primary key: random ids made MariaDB take 13 minutes for 1M rows on a busy
+ * server (InnoDB clusters rows by primary key), where this takes about one.
  */
 async function seedRows(raw: RawDb, dialect: FleetDialect, first: number, last: number, label: string): Promise<void> {
   const start = formatNaive(new Date(Date.now() - 30 * 24 * 3_600_000)).slice(0, 19);
@@ -557,11 +586,11 @@ async function seedRows(raw: RawDb, dialect: FleetDialect, first: number, last: 
     if (dialect === 'postgres') {
       const time = `timestamp '${start}' + g * interval '${step} seconds'`;
       const from = `FROM generate_series(${a}, ${b}) g`;
-      await raw.query(`INSERT INTO "Logs" (id, log_time, log_level, process_name, log_message) SELECT gen_random_uuid(), ${time}, (${level})::loglevel, 'process-' || (g % 20), 'message number ' || g ${from}`);
-      await raw.query(`INSERT INTO "Queues" (id, queue_name, status, data, reference, created_date, created_by) SELECT gen_random_uuid(), 'fleet-queue-' || (g % 50), (${status})::queuestatus, '{"n":' || g || '}', 'ref-' || g, ${time}, 'bench' ${from}`);
+      await raw.query(`INSERT INTO "Logs" (id, log_time, log_level, process_name, log_message) SELECT lpad(to_hex(g), 32, '0')::uuid, ${time}, (${level})::loglevel, 'process-' || (g % 20), 'message number ' || g ${from}`);
+      await raw.query(`INSERT INTO "Queues" (id, queue_name, status, data, reference, created_date, created_by) SELECT lpad(to_hex(g), 32, '0')::uuid, 'fleet-queue-' || (g % 50), (${status})::queuestatus, '{"n":' || g || '}', 'ref-' || g, ${time}, 'bench' ${from}`);
     } else {
       const time = `TIMESTAMP '${start}' + INTERVAL (seq * ${step * 1_000_000}) MICROSECOND`;
-      const id = 'LOWER(MD5(CONCAT(seq, RAND())))';
+      const id = "LPAD(LOWER(HEX(seq)), 32, '0')";
       const from = `FROM seq_${a}_to_${b}`;
       await raw.query(`INSERT INTO \`Logs\` (id, log_time, log_level, process_name, log_message) SELECT ${id}, ${time}, ${level}, CONCAT('process-', seq % 20), CONCAT('message number ', seq) ${from}`);
       await raw.query(`INSERT INTO \`Queues\` (id, queue_name, status, data, reference, created_date, created_by) SELECT ${id}, CONCAT('fleet-queue-', seq % 50), ${status}, CONCAT('{"n":', seq, '}'), CONCAT('ref-', seq), ${time}, 'bench' ${from}`);
@@ -593,13 +622,22 @@ interface Context {
   label: string;
 }
 
+const databaseOf = (bench: BenchDatabase) => bench.store.config.database!;
+
+/** Waits until every member has had a first tick, then for the start-up connections to close. */
+async function settle(ctx: Context, hosts: Hosts, mode: 'scheduler' | 'bare'): Promise<void> {
+  await hosts.waitReady(INTERVAL_MS + 120_000);
+  await sleep(mode === 'scheduler' ? SETTLE_MS[ctx.dialect] : 1000);
+}
+
 /**
  * Grows one fleet through `sizes` (each step adds members, waits for their first tick and the
  * settling, then measures a window). `more` may extend the list once the first size is measured.
  */
 async function grow(ctx: Context, mode: 'scheduler' | 'bare', url: string, prefix: string, sizes: number[], idle: Window, more?: (first: Figures) => Promise<number[]>, bouncer?: Bouncer): Promise<Figures[]> {
-  // What the bench itself holds in its database (the seeding connection), before the fleet.
-  const before = bouncer ? 0 : await ctx.probe.connections();
+  const database = databaseOf(ctx.bench);
+  // What the bench itself holds in its database, before the fleet (a fleet just stopped takes a moment to go).
+  const before = bouncer ? 0 : await steadyConnections(ctx.probe, database);
   const { hosts } = ctx;
   const out: Figures[] = [];
   try {
@@ -610,9 +648,9 @@ async function grow(ctx: Context, mode: 'scheduler' | 'bare', url: string, prefi
       const names = Array.from({ length: size - started }, (_, k) => `${prefix}-${started + k}`);
       await hosts.start(mode, url, names, ctx.cryptoKey, ctx.workDir);
       started = size;
-      await hosts.waitReady(INTERVAL_MS + 120_000);
-      await sleep(mode === 'scheduler' ? SETTLE_MS[ctx.dialect] : 1000);
-      const f = figures(await measureWindow(ctx.probe, hosts, ctx.plan.windowMs, bouncer), idle, before);
+      await settle(ctx, hosts, mode);
+      const [w] = await measureWindows(ctx.probe, [{ hosts, database }], ctx.plan.windowMs, bouncer);
+      const f = figures(w!, idle, before);
       progress(describe(`${ctx.label}, ${mode === 'scheduler' ? 'Schedulers' : 'bare SELECT 1'}`, f));
       out.push(f);
       if (i === 0 && more) list.push(...(await more(f)));
@@ -643,7 +681,7 @@ async function sizesThatFit(ctx: Context, first: Figures, quick: boolean): Promi
 
 const BENCH = `fleet: idle Schedulers (${DEFAULT_INTERVAL_SECONDS} s poll)`;
 const BARE = 'bare connections, SELECT 1 per interval';
-const NOISY = "informational: other sessions on the server count too";
+const NOISY = 'informational: other sessions on the server count too';
 
 function cpuRows(dialectLabel: string, ours: Figures[], bare: Figures[], idle: Window): Row[] {
   const rows: Row[] = [];
@@ -661,33 +699,52 @@ function cpuRows(dialectLabel: string, ours: Figures[], bare: Figures[], idle: W
   return rows;
 }
 
-/** A fresh database with the fleet's triggers and the small row count, its probe, and the cleanup, around `fn`. */
-async function withFleetDatabase<T>(dialect: FleetDialect, quick: boolean, label: string, fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const plan: FleetPlan = quick ? { windowMs: 8_000, rows: { small: 1_000, large: 100_000 }, bouncerSize: 200 } : { windowMs: 15_000, rows: { small: 1_000, large: 1_000_000 }, bouncerSize: BOUNCER_SIZE };
+function fleetPlan(quick: boolean): FleetPlan {
+  return quick ? { windowMs: 8_000, rows: { small: 1_000, large: 100_000 }, bouncerSize: 200 } : { windowMs: 15_000, rows: { small: 1_000, large: 1_000_000 }, bouncerSize: BOUNCER_SIZE };
+}
+
+/** A fresh database with the fleet's triggers and `rows` rows each in Logs and Queues. */
+async function fleetDatabase(dialect: FleetDialect, rows: number, label: string): Promise<{ bench: BenchDatabase; raw: RawDb }> {
+  const bench = await benchDatabase(dialect);
+  try {
+    const raw = await rawDb(dialect, bench.store);
+    try {
+      await seedTriggers(bench);
+      await seedRows(raw, dialect, 1, rows, label);
+      return { bench, raw };
+    } catch (error) {
+      await raw.close();
+      throw error;
+    }
+  } catch (error) {
+    await bench.close();
+    throw error;
+  }
+}
+
+/** A fleet database at the small row count, the hosts, the probe, and the cleanup, around `fn`. */
+async function withFleet<T>(dialect: FleetDialect, quick: boolean, label: string, fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const plan = fleetPlan(quick);
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   const workDir = mkdtempSync(join(tmpdir(), 'oo-fleet-'));
-  let bench: BenchDatabase | undefined;
-  let raw: RawDb | undefined;
-  let probe: Probe | undefined;
   // The hosts load (tsx, 1-2 s of CPU each) while the database is made.
   const spawning = Hosts.spawn(HOSTS);
   // A failure to start is reported where it is awaited, not as an unhandled rejection meanwhile.
   spawning.catch(() => undefined);
+  let made: { bench: BenchDatabase; raw: RawDb } | undefined;
+  let probe: Probe | undefined;
   let hosts: Hosts | undefined;
   try {
-    bench = await benchDatabase(dialect);
-    raw = await rawDb(dialect, bench.store);
-    await seedTriggers(bench);
-    await seedRows(raw, dialect, 1, plan.rows.small, label);
-    probe = dialect === 'postgres' ? await postgresProbe(bench) : await mysqlProbe(bench);
+    made = await fleetDatabase(dialect, plan.rows.small, label);
+    probe = dialect === 'postgres' ? await postgresProbe(made.bench) : await mysqlProbe(made.bench);
     hosts = await spawning;
-    return await fn({ dialect, hosts, bench, raw, probe, plan, cryptoKey: generateKey(), workDir, label });
+    return await fn({ dialect, hosts, ...made, probe, plan, cryptoKey: generateKey(), workDir, label });
   } finally {
     await (hosts ?? (await spawning.catch(() => undefined)))?.close();
     await probe?.close().catch(() => undefined);
-    await raw?.close().catch(() => undefined);
-    await bench?.close();
+    await made?.raw.close().catch(() => undefined);
+    await made?.bench.close();
     rmSync(workDir, { recursive: true, force: true });
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
@@ -695,9 +752,9 @@ async function withFleetDatabase<T>(dialect: FleetDialect, quick: boolean, label
 }
 
 async function idleWindow(ctx: Context): Promise<Window> {
-  const idle = await measureWindow(ctx.probe, undefined, ctx.plan.windowMs);
-  progress(`${ctx.label}: idle server ${fmt(idle.serverNs / idle.seconds / 1e6)} ms CPU/s over ${fmt(idle.seconds)} s`);
-  return idle;
+  const [idle] = await measureWindows(ctx.probe, [{ database: databaseOf(ctx.bench) }], ctx.plan.windowMs);
+  progress(`${ctx.label}: idle server ${fmt(idle!.serverNs / idle!.seconds / 1e6)} ms CPU/s over ${fmt(idle!.seconds)} s`);
+  return idle!;
 }
 
 /**
@@ -707,7 +764,7 @@ async function idleWindow(ctx: Context): Promise<Window> {
  *   const rows = await benchFleetSizes('mysql', false);
  */
 export async function benchFleetSizes(dialect: FleetDialect, quick: boolean): Promise<Row[]> {
-  return withFleetDatabase(dialect, quick, `fleet ${DIALECT_LABEL[dialect]}`, async (ctx) => {
+  return withFleet(dialect, quick, `fleet ${DIALECT_LABEL[dialect]}`, async (ctx) => {
     const idle = await idleWindow(ctx);
     const ours = await grow(ctx, 'scheduler', ctx.bench.url, 'fleet', [CANDIDATE_SIZES[0]!], idle, (first) => sizesThatFit(ctx, first, quick));
     const bare = await grow(
@@ -725,7 +782,7 @@ export async function benchFleetSizes(dialect: FleetDialect, quick: boolean): Pr
 /** 500 Schedulers (quick: 200) through PgBouncer in transaction mode, beside as many bare connections through it. */
 export async function benchFleetBouncer(quick: boolean): Promise<Row[]> {
   const dialectLabel = `${DIALECT_LABEL.postgres} via PgBouncer`;
-  return withFleetDatabase('postgres', quick, `fleet ${dialectLabel}`, async (ctx) => {
+  return withFleet('postgres', quick, `fleet ${dialectLabel}`, async (ctx) => {
     const size = ctx.plan.bouncerSize;
     // Each Scheduler's start holds up to three client connections for a moment (pool, listener, the proof).
     const bouncer = await startPgBouncer(ctx.bench.url, { maxClientConn: size * 3 + 50 });
@@ -743,45 +800,65 @@ export async function benchFleetBouncer(quick: boolean): Promise<Row[]> {
   });
 }
 
-/**
- * The per-tick cost of one fleet (50 Schedulers, or the most that fit) at 1k rows each in Logs
- * and Queues, then after growing both to 1M (quick: 100k).
- */
-export async function benchFleetGrowth(dialect: FleetDialect, quick: boolean): Promise<Row[]> {
-  return withFleetDatabase(dialect, quick, `fleet growth ${DIALECT_LABEL[dialect]}`, async (ctx) => {
-    const { rows } = ctx.plan;
-    // Both runs must fit, whatever other sessions hold by then: three quarters of what fits now.
-    const size = Math.min(GROWTH_SIZE, Math.floor((await largestFleet(ctx, 0, PER_SCHEDULER[dialect])) * 0.75));
-    if (size < CANDIDATE_SIZES[0]!) throw new Error(`the server has room for only ${size} Schedulers beside other sessions`);
-    const small = await measureAt(ctx, size, `${fmt(rows.small)} rows`);
-    await seedRows(ctx.raw, ctx.dialect, rows.small + 1, rows.large, ctx.label);
-    const large = await measureAt(ctx, size, `${fmt(rows.large)} rows`);
-    const ratio = large.connectionTickMs / small.connectionTickMs;
-    return [
-      {
-        bench: 'fleet: idle tick cost, Logs and Queues grown',
-        dialect: DIALECT_LABEL[dialect],
-        size: `${size} Schedulers, ${fmt(rows.small)} -> ${fmt(rows.large)} rows`,
-        metric: 'DB CPU per idle tick, own connections',
-        unit: 'ms',
-        ours: large.connectionTickMs,
-        baselineName: `same fleet, ${fmt(rows.small)} rows each`,
-        baseline: small.connectionTickMs,
-        ratio,
-        target: `<= ${TARGET_GROWTH}x`,
-        met: ratio <= TARGET_GROWTH,
-      },
-    ];
-  });
-}
-
 /** Connections one idle Scheduler holds: the pool's one, and PostgreSQL's listener. */
 const PER_SCHEDULER: Record<FleetDialect, number> = { postgres: 2, mysql: 1 };
-
 /** The growth compares own connections only: no idle window (the server-wide figure is not reported). */
 const NO_IDLE: Window = { seconds: 1, members: 0, serverNs: 0, connectionNs: 0, churn: 0, ticks: 0, statements: 0, serverStatements: 0, connections: 0 };
 
-async function measureAt(ctx: Context, size: number, what: string): Promise<Figures> {
-  const [f] = await grow({ ...ctx, label: `${ctx.label} ${what}` }, 'scheduler', ctx.bench.url, 'fleet', [size], NO_IDLE);
-  return f!;
+/**
+ * Two fleets side by side, measured in the same windows: one on a database with 1k rows each
+ * in Logs and Queues, one on a database with 1M (quick: 100k). Side by side, the machine's
+ * changing load (other sessions, cache pressure) weighs on both alike, where two runs minutes
+ * apart differed by 20% at the same size. Each fleet has 50 Schedulers (or half of what fits).
+ */
+export async function benchFleetGrowth(dialect: FleetDialect, quick: boolean): Promise<Row[]> {
+  return withFleet(dialect, quick, `fleet growth ${DIALECT_LABEL[dialect]}`, async (ctx) => {
+    const { rows } = ctx.plan;
+    const large = await fleetDatabase(dialect, rows.large, `${ctx.label}, large`);
+    const second = await Hosts.spawn(HOSTS);
+    try {
+      const size = Math.min(GROWTH_SIZE, Math.floor((await largestFleet(ctx, 0, PER_SCHEDULER[dialect])) / 2));
+      if (size < CANDIDATE_SIZES[0]!) throw new Error(`the server has room for only ${size * 2} Schedulers beside other sessions`);
+      const fleets = [
+        { hosts: ctx.hosts, bench: ctx.bench, rows: rows.small, prefix: 'small' },
+        { hosts: second, bench: large.bench, rows: rows.large, prefix: 'large' },
+      ];
+      const before = await Promise.all(fleets.map((f) => steadyConnections(ctx.probe, databaseOf(f.bench))));
+      const names = (prefix: string) => Array.from({ length: size }, (_, k) => `${prefix}-${k}`);
+      await Promise.all(fleets.map((f) => f.hosts.start('scheduler', f.bench.url, names(f.prefix), ctx.cryptoKey, ctx.workDir)));
+      await Promise.all(fleets.map((f) => settle(ctx, f.hosts, 'scheduler')));
+      // One window twice as long as the others: the ratio has no baseline run to lean on.
+      const windows = await measureWindows(
+        ctx.probe,
+        fleets.map((f) => ({ hosts: f.hosts, database: databaseOf(f.bench) })),
+        ctx.plan.windowMs * 2,
+      );
+      const [small, big] = fleets.map((f, i) => {
+        const figure = figures(windows[i]!, NO_IDLE, before[i]!);
+        progress(describe(`${ctx.label}, ${fmt(f.rows)} rows`, figure));
+        return figure;
+      });
+      await Promise.all(fleets.map((f) => f.hosts.clear()));
+      const ratio = big!.connectionTickMs / small!.connectionTickMs;
+      return [
+        {
+          bench: 'fleet: idle tick cost, Logs and Queues grown',
+          dialect: DIALECT_LABEL[dialect],
+          size: `${size} + ${size} Schedulers, ${fmt(rows.small)} vs ${fmt(rows.large)} rows`,
+          metric: 'DB CPU per idle tick, own connections',
+          unit: 'ms',
+          ours: big!.connectionTickMs,
+          baselineName: `same fleet beside it, ${fmt(rows.small)} rows each`,
+          baseline: small!.connectionTickMs,
+          ratio,
+          target: `<= ${TARGET_GROWTH}x`,
+          met: ratio <= TARGET_GROWTH,
+        },
+      ];
+    } finally {
+      await second.close();
+      await large.raw.close().catch(() => undefined);
+      await large.bench.close();
+    }
+  });
 }
