@@ -15,8 +15,10 @@
  *   holds; the sizes that do not fit are skipped and said so;
  * - via PgBouncer (PostgreSQL): 500 Schedulers through a real PgBouncer in transaction mode
  *   (test/helpers/pgbouncer.ts), where LISTEN cannot work and each Scheduler polls;
- * - growth: 50 Schedulers (or three quarters of what fits) at 1k rows each in Logs and Queues,
- *   then again after both are grown to 1M on the server (dashboard.ts and lists.ts do the same).
+ * - growth: two fleets of 50 Schedulers (or half of what fits each) side by side in the same
+ *   window, one on a database with 1k rows each in Logs and Queues, one on a database with 1M
+ *   (generated on the server, as dashboard.ts and lists.ts do), so the machine's changing load
+ *   weighs on both alike.
  *
  * Each figure is taken over a steady window that starts once every Scheduler has finished a
  * first tick and the start-up connections have closed. Database CPU comes from the server's
