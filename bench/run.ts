@@ -9,6 +9,7 @@
  *   npm run bench -- --only=claim only benchmarks whose name contains "claim"
  *   npm run bench -- --dialects=postgres,mysql
  *   npm run bench -- --only=dashboard  the dashboard queries only
+ *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~15 min)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -18,6 +19,7 @@ import { benchClaim } from './lib/claim.js';
 import { fmt, type LiveDialect, type Row } from './lib/common.js';
 import { benchDashboard } from './lib/dashboard.js';
 import { benchDispatch } from './lib/dispatch.js';
+import { benchFleetBouncer, benchFleetGrowth, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
 import { benchLogsList, benchQueueList } from './lib/lists.js';
 import { renderSvg } from './lib/svg.js';
 
@@ -52,6 +54,11 @@ for (const d of dialects) {
 }
 for (const d of dialects) {
   for (const n of sizes([1_000, 1_000_000], [1_000, 100_000])) tasks.push({ name: `dashboard ${d} ${n}`, run: () => benchDashboard(d, n, quick ? 5 : 15) });
+}
+for (const d of dialects.filter((x): x is FleetDialect => x !== 'sqlite')) {
+  tasks.push({ name: `fleet ${d} sizes`, run: () => benchFleetSizes(d, quick) });
+  if (d === 'postgres') tasks.push({ name: `fleet ${d} via PgBouncer`, run: () => benchFleetBouncer(quick) });
+  tasks.push({ name: `fleet ${d} growth`, run: () => benchFleetGrowth(d, quick) });
 }
 const selected = tasks.filter((t) => !only || t.name.includes(only));
 
