@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one after another, on SQLite, PostgreSQL and MariaDB. Prints
- * one table (progress goes to stderr) and writes it to bench/results/latest.json and
- * bench/results/latest.svg. Each figure sits beside a baseline measured in the same process,
+ * one table (progress goes to stderr) and writes it to bench/results/latest.json, .md and .svg
+ * (a run with --quick, --only or --dialects writes partial.* instead, leaving the full results). Each figure sits beside a baseline measured in the same process,
  * right before or after it, so the ratio stays meaningful on a noisy machine.
  *
  *   npm run bench                 full run (~15 min on 2 cores): 100k/1M rows and 10x less
@@ -104,8 +104,10 @@ for (const f of failures) console.log(`failed: ${f}`);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const meta = { date: new Date().toISOString(), mode: quick ? 'quick' : 'full', seconds, cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, failures };
-writeFileSync(`${dir}latest.json`, `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
-writeFileSync(`${dir}latest.svg`, renderSvg(rows, `OpenOrchestrator bench, ${meta.mode} run, ${meta.date.slice(0, 16)}`));
-writeFileSync(`${dir}latest.md`, `${table(rows)}\n`);
-process.stderr.write(`wrote ${dir}latest.json, latest.svg and latest.md\n`);
+// Only a full run replaces the full results; a selective or quick one goes beside them.
+const name = quick || only || args.some((a) => a.startsWith('--dialects=')) ? 'partial' : 'latest';
+writeFileSync(`${dir}${name}.json`, `${JSON.stringify({ ...meta, args, rows }, null, 2)}\n`);
+writeFileSync(`${dir}${name}.svg`, renderSvg(rows, `OpenOrchestrator bench, ${meta.mode} run, ${meta.date.slice(0, 16)}`));
+writeFileSync(`${dir}${name}.md`, `${table(rows)}\n`);
+process.stderr.write(`wrote ${dir}${name}.json, ${name}.svg and ${name}.md\n`);
 if (failures.length > 0) process.exitCode = 1;
