@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one after another, on SQLite, PostgreSQL and MariaDB. Prints
- * one table (progress goes to stderr) and writes it to bench/results/latest.json and
- * bench/results/latest.svg. Each figure sits beside a baseline measured in the same process,
+ * one table (progress goes to stderr) and writes it to bench/results/latest.json, .md and .svg
+ * (a run with --quick, --only or --dialects writes partial.* instead, leaving the full results). Each figure sits beside a baseline measured in the same process,
  * right before or after it, so the ratio stays meaningful on a noisy machine.
  *
  *   npm run bench                 full run (~15 min on 2 cores): 100k/1M rows and 10x less
@@ -9,6 +9,7 @@
  *   npm run bench -- --only=claim only benchmarks whose name contains "claim"
  *   npm run bench -- --dialects=postgres,mysql
  *   npm run bench -- --only=dashboard  the dashboard queries only
+ *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~15 min)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -18,6 +19,7 @@ import { benchClaim } from './lib/claim.js';
 import { fmt, type LiveDialect, type Row } from './lib/common.js';
 import { benchDashboard } from './lib/dashboard.js';
 import { benchDispatch } from './lib/dispatch.js';
+import { benchFleetBouncer, benchFleetGrowth, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
 import { benchLogsList, benchQueueList } from './lib/lists.js';
 import { renderSvg } from './lib/svg.js';
 
@@ -52,6 +54,11 @@ for (const d of dialects) {
 }
 for (const d of dialects) {
   for (const n of sizes([1_000, 1_000_000], [1_000, 100_000])) tasks.push({ name: `dashboard ${d} ${n}`, run: () => benchDashboard(d, n, quick ? 5 : 15) });
+}
+for (const d of dialects.filter((x): x is FleetDialect => x !== 'sqlite')) {
+  tasks.push({ name: `fleet ${d} sizes`, run: () => benchFleetSizes(d, quick) });
+  if (d === 'postgres') tasks.push({ name: `fleet ${d} via PgBouncer`, run: () => benchFleetBouncer(quick) });
+  tasks.push({ name: `fleet ${d} growth`, run: () => benchFleetGrowth(d, quick) });
 }
 const selected = tasks.filter((t) => !only || t.name.includes(only));
 
@@ -97,8 +104,10 @@ for (const f of failures) console.log(`failed: ${f}`);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const meta = { date: new Date().toISOString(), mode: quick ? 'quick' : 'full', seconds, cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, failures };
-writeFileSync(`${dir}latest.json`, `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
-writeFileSync(`${dir}latest.svg`, renderSvg(rows, `OpenOrchestrator bench, ${meta.mode} run, ${meta.date.slice(0, 16)}`));
-writeFileSync(`${dir}latest.md`, `${table(rows)}\n`);
-process.stderr.write(`wrote ${dir}latest.json, latest.svg and latest.md\n`);
+// Only a full run replaces the full results; a selective or quick one goes beside them.
+const name = quick || only || args.some((a) => a.startsWith('--dialects=')) ? 'partial' : 'latest';
+writeFileSync(`${dir}${name}.json`, `${JSON.stringify({ ...meta, args, rows }, null, 2)}\n`);
+writeFileSync(`${dir}${name}.svg`, renderSvg(rows, `OpenOrchestrator bench, ${meta.mode} run, ${meta.date.slice(0, 16)}`));
+writeFileSync(`${dir}${name}.md`, `${table(rows)}\n`);
+process.stderr.write(`wrote ${dir}${name}.json, ${name}.svg and ${name}.md\n`);
 if (failures.length > 0) process.exitCode = 1;

@@ -12,12 +12,22 @@ import { mysqlDialect, mysqlTableName } from '../src/db/dialects/mysql.js';
 import { OracleNamingPlugin, oracleDialect } from '../src/db/dialects/oracle.js';
 import { postgresDialect } from '../src/db/dialects/postgres.js';
 import type { Store } from '../src/db/open.js';
-import { OPERATIONS_INDEXES, OPERATIONS_TABLES } from '../src/db/schema/tables.js';
+import { DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, SCALE_INDEXES } from '../src/db/schema/tables.js';
 import { computeSteps, emptyCatalog, freshSchemaSql, type SchemaCatalog } from '../src/db/schema/upgrade.js';
 import { createConstant, listConstants } from '../src/db/store/constants.js';
 import { listJobs, startJob } from '../src/db/store/jobs.js';
 import { createLog, listLogs } from '../src/db/store/logs.js';
-import { bulkCreateQueueElements, createQueueElement, getNextQueueElement, getQueueElements } from '../src/db/store/queues.js';
+import { countQueueActivity, countRunsPerHour, hourBoundaries } from '../src/db/store/dashboard.js';
+import { listQueueBacklogs } from '../src/db/store/health.js';
+import {
+  bulkCreateQueueElements,
+  createQueueElement,
+  getNextQueueElement,
+  getQueueElements,
+  listInProgressPastTimeout,
+  listStaleInProgress,
+  retryStaleInProgress,
+} from '../src/db/store/queues.js';
 import { heartbeat, listSchedulers } from '../src/db/store/schedulers.js';
 import { createTrigger, listDueTriggers, listTriggers, setTriggerStatus } from '../src/db/store/triggers.js';
 import type { Database } from '../src/db/types.js';
@@ -67,6 +77,11 @@ const OWN_STEPS = [
   'create index ix_Jobs_end_time on Jobs',
   'create index ix_Queues_end_date on Queues',
   'create index ix_Jobs_status_start_time on Jobs',
+  'create index ix_Jobs_end_start_status on Jobs',
+  'create index ix_Jobs_status_end_time on Jobs',
+  'create index ix_Queues_status_start_date on Queues',
+  'create index ix_Single_Triggers_next_run on Single_Triggers',
+  'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',
 ];
 
 describe('MSSQL DDL', () => {
@@ -77,6 +92,8 @@ describe('MSSQL DDL', () => {
     expect(createTable(statements, '[oo_element_attempts]')).toContain('[element_id] UNIQUEIDENTIFIER NOT NULL');
     expect(createTable(statements, '[oo_alert_rules]')).toContain('[enabled] BIT NOT NULL');
     expect(statements).toContain('CREATE INDEX [ix_Jobs_end_time] ON [Jobs] ([end_time])');
+    expect(statements).toContain('CREATE INDEX [ix_Queues_status_start_date] ON [Queues] ([status], [start_date])');
+    expect(statements).toContain('CREATE INDEX [ix_Scheduled_Triggers_next_run] ON [Scheduled_Triggers] ([next_run])');
   });
 
   it('creates every table, with [..] quoting only', () => {
@@ -153,6 +170,15 @@ describe('Oracle DDL', () => {
     expect(statements).toContain('CREATE UNIQUE INDEX "UX_OO_INCIDENTS_OPEN_KEY" ON "OO_ALERT_INCIDENTS" ("OPEN_KEY")');
     expect(createTable(statements, '"OO_ALERT_CHANNELS"')).toContain('"SETTINGS" VARCHAR2(4000 CHAR) NOT NULL');
     expect(createTable(statements, '"OO_ALERT_CHANNELS"')).toContain('"ENABLED" SMALLINT NOT NULL');
+  });
+
+  it('keeps the names of the indexes of oo-006 to oo-008 within 30 characters, and creates those of oo-008-scale', () => {
+    const names = [...OPERATIONS_INDEXES, ...DASHBOARD_INDEXES, ...SCALE_INDEXES].map((i) => i.index.name);
+    expect(names.filter((name) => name.length > 30)).toEqual([]);
+    expect(statements).toContain('CREATE INDEX "ix_Jobs_end_start_status" ON "Jobs" ("END_TIME", "START_TIME", "STATUS")');
+    expect(statements).toContain('CREATE INDEX "ix_Queues_status_start_date" ON "Queues" ("STATUS", "START_DATE")');
+    expect(statements).toContain('CREATE INDEX "ix_Single_Triggers_next_run" ON "Single_Triggers" ("NEXT_RUN")');
+    expect(statements).toContain('CREATE INDEX "ix_Scheduled_Triggers_next_run" ON "Scheduled_Triggers" ("NEXT_RUN")');
   });
 
   it('keeps the case of table names and upper-cases lowercase names, as SQLAlchemy does', () => {
@@ -345,6 +371,15 @@ describe.each([
     listConstants: () => listConstants(store),
     heartbeat: () => heartbeat(store, 'PC1'),
     listSchedulers: () => listSchedulers(store),
+    listStaleInProgress: () => listStaleInProgress(store, { limit: 100 }),
+    listStaleInProgressOfQueue: () => listStaleInProgress(store, { queueName: 'q' }),
+    retryStaleInProgress: () => retryStaleInProgress(store, [id]),
+    listInProgressPastTimeout: () => listInProgressPastTimeout(store, 'q', new Date(2026, 0, 1)),
+    listQueueBacklogs: () => listQueueBacklogs(store),
+    listQueueBacklogsOfQueue: () => listQueueBacklogs(store, 'q'),
+    countRunsPerHour: () => countRunsPerHour(store, hourBoundaries(new Date(2026, 0, 5, 10), 168)),
+    countQueueActivity: () => countQueueActivity(store, hourBoundaries(new Date(2026, 0, 5, 10), 24)),
+    countQueueActivityOfQueue: () => countQueueActivity(store, hourBoundaries(new Date(2026, 0, 5, 10), 24), 'q'),
   };
 
   it.each(Object.keys(calls))(`%s compiles to ${name} SQL`, async (call) => {

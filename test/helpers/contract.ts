@@ -84,6 +84,7 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
         ix_Queues_created_date: ['created_date'],
         ix_Queues_queue_name_status_created_date: ['queue_name', 'status', 'created_date'],
         ix_Queues_end_date: ['end_date'],
+        ix_Queues_status_start_date: ['status', 'start_date'],
       },
     },
   ),
@@ -109,8 +110,11 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
     ],
     ['id'],
   ),
-  Single_Triggers: table([col('id', 'uuid'), col('next_run', 'datetime')], ['id'], toTriggers),
-  Scheduled_Triggers: table([col('id', 'uuid'), col('cron_expr', 'varchar(200)'), col('next_run', 'datetime')], ['id'], toTriggers),
+  Single_Triggers: table([col('id', 'uuid'), col('next_run', 'datetime')], ['id'], { ...toTriggers, indexes: { ix_Single_Triggers_next_run: ['next_run'] } }),
+  Scheduled_Triggers: table([col('id', 'uuid'), col('cron_expr', 'varchar(200)'), col('next_run', 'datetime')], ['id'], {
+    ...toTriggers,
+    indexes: { ix_Scheduled_Triggers_next_run: ['next_run'] },
+  }),
   Queue_Triggers: table([col('id', 'uuid'), col('queue_name', 'varchar(200)'), col('min_batch_size', 'integer')], ['id'], toTriggers),
   Jobs: table(
     [
@@ -123,7 +127,16 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
       col('trigger_id', 'uuid', true),
     ],
     ['id'],
-    { indexes: { ix_Jobs_start_time: ['start_time'], ix_Jobs_process_name_start_time: ['process_name', 'start_time'], ix_Jobs_end_time: ['end_time'], ix_Jobs_status_start_time: ['status', 'start_time'] } },
+    {
+      indexes: {
+        ix_Jobs_start_time: ['start_time'],
+        ix_Jobs_process_name_start_time: ['process_name', 'start_time'],
+        ix_Jobs_end_time: ['end_time'],
+        ix_Jobs_status_start_time: ['status', 'start_time'],
+        ix_Jobs_end_start_status: ['end_time', 'start_time', 'status'],
+        ix_Jobs_status_end_time: ['status', 'end_time'],
+      },
+    },
   ),
   alembic_version: table([col('version_num', 'varchar(32)')], ['version_num']),
   oo_migrations: table([col('name', 'varchar(100)'), col('applied_at', 'datetime')], ['name']),

@@ -15,7 +15,19 @@ const PGBOUNCER = '/usr/sbin/pgbouncer';
 export interface Bouncer {
   /** `url` with the host and port of the pooler */
   url: string;
+  /** the pooler's process id (the fleet benchmark reads its CPU time) */
+  pid: number;
+  /** the port it listens on */
+  port: number;
   stop(): Promise<void>;
+}
+
+/** Sizes for callers that need more than the tests' defaults (the fleet benchmark: 500 Schedulers). */
+export interface BouncerOptions {
+  /** client connections it accepts (default 200) */
+  maxClientConn?: number;
+  /** server connections per database and user (default 5) */
+  defaultPoolSize?: number;
 }
 
 function freePort(): Promise<number> {
@@ -29,8 +41,14 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts PgBouncer in front of the PostgreSQL database `url` (trust authentication, as the test server). */
-export async function startPgBouncer(url: string): Promise<Bouncer> {
+/**
+ * Starts PgBouncer in front of the PostgreSQL database `url` (trust authentication, as the test server).
+ *
+ * @example
+ *   const bouncer = await startPgBouncer(live.url);
+ *   try { ... openStore(bouncer.url) ... } finally { await bouncer.stop(); }
+ */
+export async function startPgBouncer(url: string, options: BouncerOptions = {}): Promise<Bouncer> {
   if (!existsSync(PGBOUNCER)) throw new Error(`${PGBOUNCER} is missing: install Debian's package (apt-get install pgbouncer)`);
   const m = /^(postgresql(?:\+\w+)?:\/\/)([^@/]+)@([^:/]+):(\d+)\/(.+)$/.exec(url);
   if (!m) throw new Error(`cannot read PostgreSQL URL ${url}`);
@@ -51,8 +69,8 @@ export async function startPgBouncer(url: string): Promise<Bouncer> {
       'auth_type = trust',
       `auth_file = ${join(dir, 'users.txt')}`,
       'pool_mode = transaction',
-      'default_pool_size = 5',
-      'max_client_conn = 200',
+      `default_pool_size = ${options.defaultPoolSize ?? 5}`,
+      `max_client_conn = ${options.maxClientConn ?? 200}`,
       'ignore_startup_parameters = extra_float_digits,options',
       '',
     ].join('\n'),
@@ -64,7 +82,7 @@ export async function startPgBouncer(url: string): Promise<Bouncer> {
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const bouncerUrl = `${scheme}${user}@127.0.0.1:${port}/${m[5]}`;
-  await waitFor(
+  const started = waitFor(
     'PgBouncer to accept connections',
     async () => {
       if (child.exitCode !== null) throw new Error(`PgBouncer exited: ${stderr.trim()}`);
@@ -81,8 +99,17 @@ export async function startPgBouncer(url: string): Promise<Bouncer> {
     },
     15_000,
   );
+  try {
+    await started;
+  } catch (error) {
+    // A pooler that never came up is not left behind.
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     url: bouncerUrl,
+    pid: child.pid!,
+    port,
     async stop() {
       child.kill('SIGINT');
       await exited;

@@ -19,6 +19,7 @@ import {
   MIGRATIONS_TABLE,
   OPERATIONS_INDEXES,
   DASHBOARD_INDEXES,
+  SCALE_INDEXES,
   OPERATIONS_TABLES,
   PRIORITY,
   RUN_REQUESTS,
@@ -39,7 +40,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES];
@@ -355,20 +356,33 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
     steps.push({ description: `record table ${RUN_REQUESTS.name}`, statements: [], records: 'oo-005-run-requests' });
   }
   steps.push(...operationsSteps(dialect, catalog, missingIndexes));
-  steps.push(...dashboardSteps(dialect, catalog, missingIndexes));
+  // oo-007-dashboard: the indexes the dashboard's throughput chart and the stale test read.
+  steps.push(...indexSteps(dialect, catalog, missingIndexes, DASHBOARD_INDEXES, 'oo-007-dashboard', 'record the dashboard index'));
+  steps.push(...indexSteps(dialect, catalog, missingIndexes, SCALE_INDEXES, 'oo-008-scale', 'record the scale indexes'));
   return steps;
 }
 
-/** oo-007-dashboard: the Queues index the dashboard's throughput and backlog charts read. */
-function dashboardSteps(dialect: Dialect, catalog: SchemaCatalog, missingIndexes: (table: string, indexes: IndexDef[]) => IndexDef[]): UpgradeStep[] {
-  const steps: UpgradeStep[] = DASHBOARD_INDEXES.filter(({ table, index }) => missingIndexes(table, [index]).length > 0).map(({ table, index }) => ({
+/**
+ * A migration that only adds indexes: one step per missing index, the last of them recording
+ * the migration (or a step that only records it, when every index is there already), so an
+ * interrupted run is completed and recorded by the next one.
+ */
+function indexSteps(
+  dialect: Dialect,
+  catalog: SchemaCatalog,
+  missingIndexes: (table: string, indexes: IndexDef[]) => IndexDef[],
+  indexes: { table: string; index: IndexDef }[],
+  migration: (typeof OWN_MIGRATIONS)[number],
+  recordDescription: string,
+): UpgradeStep[] {
+  const steps: UpgradeStep[] = indexes.filter(({ table, index }) => missingIndexes(table, [index]).length > 0).map(({ table, index }) => ({
     description: `create index ${index.name} on ${table}`,
     statements: [createIndexSql(dialect, table, index)],
   }));
-  if (!catalog.ownMigrations.has('oo-007-dashboard')) {
+  if (!catalog.ownMigrations.has(migration)) {
     const last = steps.at(-1);
-    if (last) last.records = 'oo-007-dashboard';
-    else steps.push({ description: 'record the dashboard index', statements: [], records: 'oo-007-dashboard' });
+    if (last) last.records = migration;
+    else steps.push({ description: recordDescription, statements: [], records: migration });
   }
   return steps;
 }

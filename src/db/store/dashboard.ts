@@ -1,16 +1,21 @@
 /**
- * The dashboard's reads: recent failed jobs and per-hour counts of runs and queue elements. Each
- * chart is one query over an indexed time range (Jobs.end_time, Queues.created_date,
- * Queues.end_date); hour buckets are computed here in JS and counted in SQL with a CASE over
- * their boundaries (a binary search), because datetimes are naive TEXT on SQLite, TIMESTAMP on PostgreSQL and
- * DATETIME on MySQL, and no date function means the same on all of them.
+ * The dashboard's reads: recent failed jobs and per-hour counts of runs and queue elements.
+ * Hour buckets are computed here in JS, because datetimes are naive TEXT on SQLite, TIMESTAMP on
+ * PostgreSQL and DATETIME on MySQL, and no date function means the same on all of them. Each
+ * chart is one statement: one SELECT per bucket over its range of an index (Jobs.end_time,
+ * Queues.created_date, Queues.end_date), joined by UNION ALL. That reads each index entry of the
+ * period once, as a bare count of the period does. One scan of the whole period that gave each
+ * row its bucket with a CASE and grouped by it cost 5 to 10 such counts at 1M rows (a sort that
+ * spilled to disk on PostgreSQL, a temporary table on MariaDB).
  */
-import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
+import type { Database } from '../types.js';
 import { paged } from './paging.js';
 import { checkInteger, checkText } from './validate.js';
 
-/** The longest chart: a week of hours. */
+/** The longest chart: a week of hours (168 SELECTs in one UNION ALL, within SQLite's 500). */
 export const MAX_BUCKETS = 24 * 7;
 
 /**
@@ -25,24 +30,20 @@ export function hourBoundaries(at: Date, count: number): Date[] {
   return Array.from({ length: count + 1 }, (_, i) => new Date(end.getTime() - (count - i) * 3_600_000));
 }
 
-/**
- * A CASE giving a row's bucket number from its time column, as a binary search over the
- * boundaries (8 comparisons a row for a week of hours, not 168); rows outside the range are
- * excluded by the WHERE.
- */
-function bucketOf(store: Store, column: string, boundaries: Date[]) {
-  const tree = (lo: number, hi: number): RawBuilder<number> => {
-    if (lo === hi) return sql<number>`${sql.lit(lo)}`;
-    const mid = Math.floor((lo + hi) / 2);
-    return sql<number>`CASE WHEN ${sql.ref(column)} < ${store.dialect.encodeDate(boundaries[mid + 1]!)} THEN ${tree(lo, mid)} ELSE ${tree(mid + 1, hi)} END`;
-  };
-  return tree(0, boundaries.length - 2);
+/** `column` within bucket i: [boundaries[i], boundaries[i + 1]). */
+function inBucket(store: Store, column: string, boundaries: Date[], i: number): Expression<SqlBool> {
+  const from = store.dialect.encodeDate(boundaries[i]!);
+  const to = store.dialect.encodeDate(boundaries[i + 1]!);
+  return sql<SqlBool>`${sql.ref(column)} >= ${from} AND ${sql.ref(column)} < ${to}`;
 }
 
-function inRange(store: Store, column: string, boundaries: Date[]): Expression<SqlBool> {
-  const from = store.dialect.encodeDate(boundaries[0]!);
-  const to = store.dialect.encodeDate(boundaries.at(-1)!);
-  return sql<SqlBool>`${sql.ref(column)} >= ${from} AND ${sql.ref(column)} < ${to}`;
+/** One SELECT per bucket (each naming its bucket number), as one UNION ALL statement. */
+async function perBucket<O>(store: Store, boundaries: Date[], select: (i: number) => SelectQueryBuilder<Database, keyof Database, O>): Promise<O[]> {
+  const selects = boundaries.slice(0, -1).map((_, i) => select(i));
+  // The text depends only on the number of buckets (a day or a week: two shapes), the times are
+  // parameters; prepared, a week's 168 parts are parsed and planned once per connection.
+  const union = selects.slice(1).reduce((all, one) => all.unionAll(one), selects[0]!);
+  return (await store.db.executeQuery(prepared(union))).rows;
 }
 
 export interface FailedJob {
@@ -82,32 +83,66 @@ export interface RunBucket {
 
 /** Runs that ended in each bucket, by outcome (Running jobs have no end yet). */
 export async function countRunsPerHour(store: Store, boundaries: Date[]): Promise<RunBucket[]> {
-  const inner = store.db
-    .selectFrom('Jobs')
-    .select(['status', bucketOf(store, 'end_time', boundaries).as('bucket')])
-    .where(inRange(store, 'end_time', boundaries))
-    .where('status', 'in', ['DONE', 'FAILED', 'KILLED']);
-  const rows = await store.db
-    .selectFrom(inner.as('t'))
-    .select(['t.status', 't.bucket', sql<number>`count(*)`.as('n')])
-    .groupBy(['t.status', 't.bucket'])
-    .execute();
+  const outcome = (status: 'DONE' | 'FAILED' | 'KILLED') => sql<number>`count(CASE WHEN ${sql.ref('status')} = ${status} THEN 1 END)`;
+  const rows = await perBucket(store, boundaries, (i) =>
+    store.db
+      .selectFrom('Jobs')
+      .select([sql<number>`${sql.lit(i)}`.as('bucket'), outcome('DONE').as('done'), outcome('FAILED').as('failed'), outcome('KILLED').as('killed')])
+      .where(inBucket(store, 'end_time', boundaries, i)),
+  );
   const buckets = boundaries.slice(0, -1).map((start) => ({ start, done: 0, failed: 0, killed: 0 }));
   for (const row of rows) {
     const bucket = buckets[Number(row.bucket)];
     if (!bucket) continue;
-    const key = String(row.status).toLowerCase() as 'done' | 'failed' | 'killed';
-    bucket[key] += Number(row.n);
+    bucket.done = Number(row.done);
+    bucket.failed = Number(row.failed);
+    bucket.killed = Number(row.killed);
   }
   return buckets;
 }
 
-/** How many rows of Queues fall in each bucket by `column`, optionally of one queue. */
+/**
+ * A CASE giving a row's bucket number from its time column, as a binary search over the
+ * boundaries (8 comparisons a row for a week of hours, not 168); rows outside the range are
+ * excluded by the WHERE.
+ */
+function bucketOf(store: Store, column: string, boundaries: Date[]) {
+  const tree = (lo: number, hi: number): RawBuilder<number> => {
+    if (lo === hi) return sql<number>`${sql.lit(lo)}`;
+    const mid = Math.floor((lo + hi) / 2);
+    return sql<number>`CASE WHEN ${sql.ref(column)} < ${store.dialect.encodeDate(boundaries[mid + 1]!)} THEN ${tree(lo, mid)} ELSE ${tree(mid + 1, hi)} END`;
+  };
+  return tree(0, boundaries.length - 2);
+}
+
+/**
+ * How many rows of Queues fall in each bucket by `column`, optionally of one queue. One queue's
+ * rows are read once, each given its bucket by a CASE: no index serves a queue's rows by
+ * end_date, and a SELECT per bucket would look up every queue's rows of each bucket to find the
+ * queue's (on MariaDB at 1M elements: 24 s for a week, against 1.7 s for the one scan).
+ */
 async function countElementsPerHour(store: Store, column: 'created_date' | 'end_date', boundaries: Date[], queueName?: string): Promise<number[]> {
-  let inner = store.db.selectFrom('Queues').select(bucketOf(store, column, boundaries).as('bucket')).where(inRange(store, column, boundaries));
-  if (queueName !== undefined) inner = inner.where('queue_name', '=', checkText('queue name', queueName, 100));
-  const rows = await store.db.selectFrom(inner.as('t')).select(['t.bucket', sql<number>`count(*)`.as('n')]).groupBy('t.bucket').execute();
   const counts = boundaries.slice(0, -1).map(() => 0);
+  const rows =
+    queueName === undefined
+      ? await perBucket(store, boundaries, (i) =>
+          store.db
+            .selectFrom('Queues')
+            .select([sql<number>`${sql.lit(i)}`.as('bucket'), sql<number>`count(*)`.as('n')])
+            .where(inBucket(store, column, boundaries, i)),
+        )
+      : await store.db
+          .selectFrom(
+            store.db
+              .selectFrom('Queues')
+              .select(bucketOf(store, column, boundaries).as('bucket'))
+              .where(sql<SqlBool>`${sql.ref(column)} >= ${store.dialect.encodeDate(boundaries[0]!)} AND ${sql.ref(column)} < ${store.dialect.encodeDate(boundaries.at(-1)!)}`)
+              .where('queue_name', '=', queueName)
+              .as('t'),
+          )
+          .select(['t.bucket', sql<number>`count(*)`.as('n')])
+          .groupBy('t.bucket')
+          .execute();
   for (const row of rows) if (Number(row.bucket) in counts) counts[Number(row.bucket)] = Number(row.n);
   return counts;
 }
@@ -127,10 +162,12 @@ export interface QueueBucket {
  * element (Failed, then New again) is counted open again only from its next finish.
  */
 export async function countQueueActivity(store: Store, boundaries: Date[], queueName?: string): Promise<QueueBucket[]> {
+  if (queueName !== undefined) checkText('queue name', queueName, 100);
   const created = await countElementsPerHour(store, 'created_date', boundaries, queueName);
   const finished = await countElementsPerHour(store, 'end_date', boundaries, queueName);
+  // Counted from an index alone: ix_Queues_status_start_date, or for one queue ix_Queues_queue_name_status_created_date.
   let open = store.db.selectFrom('Queues').select(sql<number>`count(*)`.as('n')).where('status', 'in', ['NEW', 'IN_PROGRESS']);
-  if (queueName !== undefined) open = open.where('queue_name', '=', checkText('queue name', queueName, 100));
+  if (queueName !== undefined) open = open.where('queue_name', '=', queueName);
   let backlog = Number((await open.executeTakeFirstOrThrow()).n);
   const buckets: QueueBucket[] = [];
   for (let i = created.length - 1; i >= 0; i--) {
