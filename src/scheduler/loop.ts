@@ -79,6 +79,15 @@ const DUE_TIMER_MARGIN_MS = 5;
  * asked: about 0.15 ms a probe against about 6 ms for a poll (docs/scheduler.md).
  */
 const CHANGE_PROBE_MS = 250;
+/**
+ * The heartbeat is a write (a commit: the dearest statement of an idle tick), and it only says
+ * "alive" to readers that call a Scheduler offline after a minute (the Orchestrator, as the Python
+ * one does). So it goes at most every 15 s, or every poll when polls are slower; when ticks are
+ * very fast (tests), every 10 ticks.
+ */
+export function heartbeatEveryMs(intervalSeconds: number): number {
+  return Math.max(intervalSeconds * 1000, Math.min(15_000, intervalSeconds * 10_000));
+}
 /** The listening connection's application_name starts with this (then the machine name). */
 export const LISTENER_APPLICATION_NAME = 'openorchestrator-scheduler';
 
@@ -220,9 +229,9 @@ export class Scheduler {
       // The schema is checked before anything is written, so an old or newer database gets
       // one line saying what to do, not a Scheduler that beats and claims but cannot record.
       if (!this.#ready) await this.#prepare();
-      // Once per poll interval, not on every tick a notification or timer adds: it only says
-      // this Scheduler is alive, and each statement delays the start that woke it.
-      if (Date.now() - this.#beatAt >= this.options.intervalSeconds * 900) {
+      // Not on every tick (see heartbeatEveryMs), and never on one that a notification or timer
+      // added: each statement delays the start that woke it.
+      if (Date.now() - this.#beatAt >= heartbeatEveryMs(this.options.intervalSeconds) * 0.9) {
         await heartbeat(store, this.options.machineName);
         this.#beatAt = Date.now();
       }

@@ -5,7 +5,7 @@ import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
-import { isPrepared, statementName } from './prepared.js';
+import { isPrepared, markPrepared, statementName } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
@@ -166,7 +166,8 @@ export const postgresDialect: Dialect = {
 
   async claimQueueElement(db, { queueName, reference, startDate }) {
     // SKIP LOCKED: concurrent robots each lock a different row instead of queueing on one.
-    const result = await sql<Record<string, unknown>>`
+    // Robots run it once per element: prepared once per connection.
+    const claim = sql<Record<string, unknown>>`
       UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${startDate}
       WHERE id = (
         SELECT id FROM "Queues"
@@ -178,7 +179,8 @@ export const postgresDialect: Dialect = {
         ORDER BY created_date LIMIT 1
         FOR UPDATE SKIP LOCKED
       )
-      RETURNING *`.execute(db);
+      RETURNING *`;
+    const result = await db.executeQuery(markPrepared(claim.compile(db)));
     return result.rows[0];
   },
 

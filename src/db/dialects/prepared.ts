@@ -23,7 +23,16 @@ const texts = new Set<string>();
  *   await store.db.executeQuery(prepared(store.db.selectFrom('Triggers').select('id').where('id', '=', id)));
  */
 export function prepared<R>(query: Compilable<R>): CompiledQuery<R> {
-  const compiled = query.compile();
+  return markPrepared(query.compile());
+}
+
+/**
+ * Marks an already compiled statement (raw `sql` compiles with its Kysely instance).
+ *
+ * @example
+ *   await db.executeQuery(markPrepared(sql`UPDATE ...`.compile(db)));
+ */
+export function markPrepared<R>(compiled: CompiledQuery<R>): CompiledQuery<R> {
   if (texts.size < MAX_TEXTS) texts.add(compiled.sql);
   return compiled;
 }

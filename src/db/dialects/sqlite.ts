@@ -5,7 +5,7 @@ import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
-import { isPrepared } from './prepared.js';
+import { isPrepared, markPrepared } from './prepared.js';
 import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
 
 /**
@@ -101,7 +101,8 @@ export const sqliteDialect: Dialect = {
   async claimQueueElement(db, { queueName, reference, startDate }) {
     // One UPDATE holds SQLite's single write lock from the choice to the change: no other
     // writer can take the same element in between.
-    const result = await sql<Record<string, unknown>>`
+    // Robots run it once per element: prepared once per connection.
+    const claim = sql<Record<string, unknown>>`
       UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${startDate}
       WHERE id = (
         SELECT id FROM "Queues"
@@ -112,7 +113,8 @@ export const sqliteDialect: Dialect = {
         -- New element on each claim. Ties (one bulk insert) come in index order instead.
         ORDER BY created_date LIMIT 1
       )
-      RETURNING *`.execute(db);
+      RETURNING *`;
+    const result = await db.executeQuery(markPrepared(claim.compile(db)));
     return result.rows[0];
   },
 

@@ -359,7 +359,9 @@ function newElementsUpTo({ db, dialect }: Store, queueName: string, cap: number)
     .select(sql<number>`1`.as('one'))
     .where('queue_name', '=', queueName)
     .where('status', '=', 'NEW')
-    .orderBy('created_date')
+    // Any order will do (all are New); SQL Server's OFFSET ... FETCH needs one, and the
+    // Scheduler's login may read only queue_name and status of Queues (src/access/rights.ts).
+    .orderBy('status')
     .$call(paged(dialect, cap));
   return db.selectFrom(firstNew.as('n')).select(sql<number>`count(*)`.as('n'));
 }
