@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder } from 'kysely';
+import type { Expression, Kysely, RawBuilder } from 'kysely';
 import type { ConnectionConfig, DialectName } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
 
@@ -81,6 +81,15 @@ export interface Dialect {
    * concurrent robots never receive the same element.
    */
   claimQueueElement(db: Kysely<Database>, args: ClaimQueueElementArgs): Promise<RawRow | undefined>;
+
+  /**
+   * At most `limit` New elements of one queue (a value, or a column of the outer query), as a
+   * parenthesised subquery of their `status` that reads them through the `(queue_name, status,
+   * created_date)` index whatever the planner estimates: the Scheduler probes every watched queue
+   * on every poll, and a plan that scans instead costs the whole table each time. Shapes per
+   * dialect in queue-probe.ts.
+   */
+  newElementsSql(queueName: string | Expression<string>, limit: number): RawBuilder<{ status: string }>;
 
   /**
    * An SQL expression that tells listening Schedulers that something changed (PostgreSQL's

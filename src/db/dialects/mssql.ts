@@ -7,6 +7,7 @@ import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
 import { connectTimeoutMs } from './tls.js';
+import { newElementsOfQueue } from './queue-probe.js';
 
 // Loaded when a SQL Server database is opened, not when the program starts: every robot
 // imports the dialects, and most never talk to SQL Server.
@@ -125,6 +126,7 @@ export const mssqlDialect: Dialect = {
   },
 
   // Not used: SQL Server has no LISTEN/NOTIFY (Service Broker is a different, heavier thing).
+  newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', paging: 'offset-fetch' }),
   notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
 };

@@ -9,6 +9,7 @@ import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { claimQueueElementMysql } from './mysql-claim.js';
 import { isPrepared } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
+import { newElementsOfQueue } from './queue-probe.js';
 
 /**
  * With lower_case_table_names=1 (the default on Windows) the server stores `Triggers` as
@@ -142,6 +143,7 @@ export const mysqlDialect: Dialect = {
   claimQueueElement: claimQueueElementMysql,
 
   // MySQL and MariaDB have no notification; Schedulers see changes by their due-time timer and poll.
+  newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', forceIndex: true, paging: 'limit-offset' }),
   notifyExpression: () => undefined,
   // No counter of commits is cheaper than the poll: see docs/scheduler.md.
   changeProbeSql: () => undefined,

@@ -11,6 +11,7 @@ import type { ColumnType, Dialect } from './dialect.js';
 import { ConnectionStringError } from '../../errors.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { connectTimeoutMs } from './tls.js';
+import { newElementsOfQueue } from './queue-probe.js';
 
 // Loaded when an Oracle database is opened, not when the program starts: every robot imports
 // the dialects, and most never talk to Oracle.
@@ -192,6 +193,7 @@ export const oracleDialect: Dialect = {
   },
 
   // Not used: Oracle has no LISTEN/NOTIFY of this kind.
+  newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', paging: 'offset-fetch' }),
   notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
 };

@@ -7,6 +7,7 @@ import type { ColumnType, Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
 import { isPrepared, markPrepared, statementName } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
+import { newElementsOfQueue } from './queue-probe.js';
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
 
@@ -184,6 +185,7 @@ export const postgresDialect: Dialect = {
     return result.rows[0];
   },
 
+  newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'range', paging: 'limit-offset' }),
   notifyExpression: (channel, payload) => sql`pg_notify(${channel}, ${payload})`,
   // Not needed: notifications (notifyExpression) carry changes.
   changeProbeSql: () => undefined,

@@ -7,6 +7,7 @@ import type { ColumnType, Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { isPrepared, markPrepared } from './prepared.js';
 import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
+import { newElementsOfQueue } from './queue-probe.js';
 
 /**
  * How long a writer waits for the file lock before SQLite gives up with "database is locked".
@@ -119,6 +120,7 @@ export const sqliteDialect: Dialect = {
   },
 
   // SQLite has no notification between processes; Schedulers see changes by their due-time timer and poll.
+  newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', paging: 'limit-offset' }),
   notifyExpression: () => undefined,
   // Changes when another connection (another process, or another store of this one) commits.
   changeProbeSql: () => sql`PRAGMA data_version`,

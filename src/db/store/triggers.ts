@@ -12,7 +12,6 @@ import type { Store } from '../open.js';
 import type { Database, TriggerStatus, TriggerType } from '../types.js';
 import { TRIGGER_STATUSES } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
-import { paged } from './paging.js';
 import { notifyChange } from './wake.js';
 
 interface TriggerBase {
@@ -296,23 +295,13 @@ export interface TriggerPoll {
   nextTimedRun?: Date;
 }
 
-/**
- * The Scheduler's poll, in one statement served by indexes (prepared once per connection): Idle
- * single and scheduled triggers whose next run is at most `until` (through the next_run indexes
- * of oo-008-scale), and Idle queue triggers whose queue has a New element (one index probe each)
- * or that have a "run now" request. Those due by `at` are returned as due; the earliest later one
- * arms the Scheduler's timer. A queue trigger with min_batch_size > 1 is then checked by a count
- * that stops at min_batch_size, so no poll ever counts a whole queue.
- *
- * @example
- *   const { due, nextTimedRun } = await pollTriggers(store, new Date(), new Date(Date.now() + 6000));
- */
-export async function pollTriggers(store: Store, at: Date, until: Date = at): Promise<TriggerPoll> {
-  const { db, dialect } = store;
-  const horizon = dialect.encodeDate(until < at ? at : until);
+/** The poll's one statement: Idle timed triggers due by `horizon`, Idle queue triggers with work (see pollTriggers). */
+export function pollStatement(store: Store, horizon: Date) {
+  const { dialect } = store;
+  const upTo = dialect.encodeDate(horizon);
   const noRequest = sql<number>`0`.as('requested');
-  const single = SELECT_ALL(store).select(noRequest).where('t.process_status', '=', 'IDLE').where('t.type', '=', 'SINGLE').where('s.next_run', '<=', horizon);
-  const scheduled = SELECT_ALL(store).select(noRequest).where('t.process_status', '=', 'IDLE').where('t.type', '=', 'SCHEDULED').where('c.next_run', '<=', horizon);
+  const single = SELECT_ALL(store).select(noRequest).where('t.process_status', '=', 'IDLE').where('t.type', '=', 'SINGLE').where('s.next_run', '<=', upTo);
+  const scheduled = SELECT_ALL(store).select(noRequest).where('t.process_status', '=', 'IDLE').where('t.type', '=', 'SCHEDULED').where('c.next_run', '<=', upTo);
   const queue = SELECT_ALL(store)
     .select((eb) =>
       eb
@@ -325,13 +314,30 @@ export async function pollTriggers(store: Store, at: Date, until: Date = at): Pr
     )
     .where('t.process_status', '=', 'IDLE')
     .where('t.type', '=', 'QUEUE')
-    .where(({ exists, or, selectFrom }) =>
-      or([
-        exists(selectFrom('Queues as e').select(sql<number>`1`.as('one')).whereRef('e.queue_name', '=', 'q.queue_name').where('e.status', '=', 'NEW')),
-        exists(selectFrom('oo_run_requests as r').select(sql<number>`1`.as('one')).whereRef('r.trigger_id', '=', 't.id')),
+    .where((eb) =>
+      eb.or([
+        // A scalar subquery, not EXISTS: PostgreSQL drops an EXISTS's ORDER BY, the order that
+        // keeps it on the index (src/db/dialects/queue-probe.ts).
+        eb(dialect.newElementsSql(sql.ref<string>('q.queue_name'), 1), 'is not', null),
+        eb.exists(eb.selectFrom('oo_run_requests as r').select(sql<number>`1`.as('one')).whereRef('r.trigger_id', '=', 't.id')),
       ]),
     );
-  const { rows } = await db.executeQuery(prepared(single.unionAll(scheduled).unionAll(queue)));
+  return prepared(single.unionAll(scheduled).unionAll(queue));
+}
+
+/**
+ * The Scheduler's poll, in one statement served by indexes (prepared once per connection): Idle
+ * single and scheduled triggers whose next run is at most `until` (through the next_run indexes
+ * of oo-008-scale), and Idle queue triggers whose queue has a New element (one index probe each)
+ * or that have a "run now" request. Those due by `at` are returned as due; the earliest later one
+ * arms the Scheduler's timer. A queue trigger with min_batch_size > 1 is then checked by a count
+ * that stops at min_batch_size, so no poll ever counts a whole queue.
+ *
+ * @example
+ *   const { due, nextTimedRun } = await pollTriggers(store, new Date(), new Date(Date.now() + 6000));
+ */
+export async function pollTriggers(store: Store, at: Date, until: Date = at): Promise<TriggerPoll> {
+  const { rows } = await store.db.executeQuery(pollStatement(store, until < at ? at : until));
   const due: Trigger[] = [];
   let nextTimedRun: Date | undefined;
   for (const row of rows) {
@@ -352,23 +358,19 @@ export async function listDueTriggers(store: Store, at: Date = now()): Promise<T
   return (await pollTriggers(store, at)).due;
 }
 
-/** New elements of a queue, counted up to `cap` only (index-served: queue_name, status, created_date). */
+/** New elements of a queue, counted up to `cap` only, through the index (Dialect.newElementsSql). */
 function newElementsUpTo({ db, dialect }: Store, queueName: string, cap: number) {
-  const firstNew = db
-    .selectFrom('Queues')
-    .select(sql<number>`1`.as('one'))
-    .where('queue_name', '=', queueName)
-    .where('status', '=', 'NEW')
-    // Any order will do (all are New); SQL Server's OFFSET ... FETCH needs one, and the
-    // Scheduler's login may read only queue_name and status of Queues (src/access/rights.ts).
-    .orderBy('status')
-    .$call(paged(dialect, cap));
-  return db.selectFrom(firstNew.as('n')).select(sql<number>`count(*)`.as('n'));
+  return db.selectFrom(dialect.newElementsSql(queueName, cap).as('n')).select(sql<number>`count(*)`.as('n'));
+}
+
+/** The count of hasBatch, prepared: the poll runs it for every queue trigger with a batch size above 1 that has work. */
+export function batchStatement(store: Store, queueName: string, minBatchSize: number) {
+  return prepared(newElementsUpTo(store, queueName, minBatchSize));
 }
 
 /** Whether a queue holds at least `minBatchSize` New elements, without counting beyond that. */
 async function hasBatch(store: Store, queueName: string, minBatchSize: number): Promise<boolean> {
-  const row = await store.db.executeQuery(prepared(newElementsUpTo(store, queueName, minBatchSize)));
+  const row = await store.db.executeQuery(batchStatement(store, queueName, minBatchSize));
   return Number(row.rows[0]?.n ?? 0) >= minBatchSize;
 }
 
