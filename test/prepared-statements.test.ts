@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepared } from '../src/db/dialects/prepared.js';
 import { closeStore, openStore, type Store } from '../src/db/open.js';
 import { LIVE_DIALECTS } from './helpers/databases.js';
-import { startPgBouncer, type Bouncer } from './helpers/pgbouncer.js';
+import { openPooledPostgres, type PooledPostgres } from './helpers/pgbouncer.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
 
 /** A marked statement whose text is the same on every run. */
@@ -65,21 +65,16 @@ describe.each(LIVE_DIALECTS)('prepared statements on %s', (dialect) => {
 });
 
 describe('prepared statements through PgBouncer in transaction mode', () => {
-  let live: TestStore;
-  let bouncer: Bouncer;
+  let pooled: PooledPostgres;
   beforeAll(async () => {
-    live = await openTestStore('postgres');
-    bouncer = await startPgBouncer(live.url);
+    pooled = await openPooledPostgres();
   });
-  afterAll(async () => {
-    await bouncer?.stop();
-    await live?.close();
-  });
+  afterAll(() => pooled?.close());
 
   it('are not named (the next transaction may meet another server connection), and every run answers', async () => {
     // More clients than the pooler's 5 server connections, inside transactions (where a missing
     // statement cannot be retried): a named statement would meet a server that never parsed it.
-    const stores = Array.from({ length: 12 }, () => openStore(bouncer.url));
+    const stores = Array.from({ length: 12 }, () => openStore(pooled.bouncer.url));
     try {
       await Promise.all(
         stores.map(async (store) => {

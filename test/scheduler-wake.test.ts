@@ -16,7 +16,7 @@ import { getQueueElement } from '../src/db/store/queues.js';
 import { createTrigger, getTrigger, transitionTriggerStatus, type NewTrigger } from '../src/db/store/triggers.js';
 import { LISTENER_APPLICATION_NAME } from '../src/scheduler/loop.js';
 import { LIVE_DIALECTS } from './helpers/databases.js';
-import { startPgBouncer, type Bouncer } from './helpers/pgbouncer.js';
+import { openPooledPostgres, type PooledPostgres } from './helpers/pgbouncer.js';
 import { KEY, readEvents, resetTables, ROBOTS, startScheduler, tempDir, waitFor, waitForEndedJob, type RunningScheduler } from './helpers/scheduler.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
 
@@ -274,21 +274,16 @@ describe('wake on change (PostgreSQL notifications)', () => {
 });
 
 describe('through PgBouncer in transaction mode', () => {
-  let live: TestStore;
-  let bouncer: Bouncer;
+  let pooled: PooledPostgres;
   beforeAll(async () => {
-    live = await openTestStore('postgres');
-    bouncer = await startPgBouncer(live.url);
+    pooled = await openPooledPostgres();
   });
-  afterAll(async () => {
-    await bouncer?.stop();
-    await live?.close();
-  });
+  afterAll(() => pooled?.close());
 
   it('notifications cannot arrive, so the Scheduler says so once and polls; Scheduler and robots work through it', async () => {
-    const store = openStore(bouncer.url);
-    const oc = new OrchestratorConnection({ processName: 'producer', connectionString: bouncer.url, cryptoKey: KEY });
-    const s = startScheduler({ connectionString: bouncer.url, intervalSeconds: 1 });
+    const store = openStore(pooled.bouncer.url);
+    const oc = new OrchestratorConnection({ processName: 'producer', connectionString: pooled.bouncer.url, cryptoKey: KEY });
+    const s = startScheduler({ connectionString: pooled.bouncer.url, intervalSeconds: 1 });
     try {
       const file = join(tempDir(), 'events');
       const queueName = `q-${newId()}`;

@@ -1,18 +1,13 @@
 /**
  * The dashboard's queries on large tables, median latency: what needs attention (failed jobs of
- * the last day, queue backlogs, stale In Progress elements, triggers, Schedulers, incidents, as
- * GET /api/dashboard asks them), runs per hour by outcome and queue activity per hour, each over
+ * the last day, queue backlogs, stale In Progress elements, triggers, Schedulers, incidents: the
+ * route's own readAttention), runs per hour by outcome and queue activity per hour, each over
  * the last day and the last week. N jobs and N queue elements (50 queues) are spread over the
  * 30 days before now, generated on the server. Baseline: one count of the jobs that ended in
  * the same window through the bare driver, the least any per-window read must do, so the ratio
  * says what bucketing and the other reads add.
  */
-import { countQueueActivity, countRunsPerHour, hourBoundaries, listFailedJobs } from '../../src/db/store/dashboard.js';
-import { listIncidents } from '../../src/db/store/alerts.js';
-import { listQueueBacklogs } from '../../src/db/store/health.js';
-import { listStaleInProgress } from '../../src/db/store/queues.js';
-import { listSchedulers } from '../../src/db/store/schedulers.js';
-import { listTriggers } from '../../src/db/store/triggers.js';
+import { countQueueActivity, countRunsPerHour, hourBoundaries, readAttention } from '../../src/db/store/dashboard.js';
 import { formatNaive } from '../../src/time/clock.js';
 import { benchDatabase, DIALECT_LABEL, fmt, median, progress, rawDb, type LiveDialect, type RawDb, type Row } from './common.js';
 import { compare } from './lists.js';
@@ -66,19 +61,7 @@ export async function benchDashboard(dialect: LiveDialect, total: number, runs: 
     await generate(raw, dialect, total, label);
     const at = new Date();
     const queries: { name: string; days: number; run: () => Promise<unknown> }[] = [
-      {
-        name: 'needs attention',
-        days: 1,
-        run: () =>
-          Promise.all([
-            listFailedJobs(store, new Date(at.getTime() - 24 * 3_600_000)),
-            listTriggers(store),
-            listSchedulers(store),
-            listQueueBacklogs(store),
-            listStaleInProgress(store, { limit: 100 }),
-            listIncidents(store, { state: 'OPEN', limit: 100 }),
-          ]),
-      },
+      { name: 'needs attention', days: 1, run: () => readAttention(store, at) },
       { name: 'runs per hour, day', days: 1, run: () => countRunsPerHour(store, hourBoundaries(at, 24)) },
       { name: 'runs per hour, week', days: 7, run: () => countRunsPerHour(store, hourBoundaries(at, 168)) },
       { name: 'queue activity, day', days: 1, run: () => countQueueActivity(store, hourBoundaries(at, 24)) },

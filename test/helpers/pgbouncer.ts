@@ -9,6 +9,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { tempDir, waitFor } from './scheduler.js';
+import { openTestStore, type TestStore } from './stores.js';
 
 const PGBOUNCER = '/usr/sbin/pgbouncer';
 
@@ -113,6 +114,46 @@ export async function startPgBouncer(url: string, options: BouncerOptions = {}):
     async stop() {
       child.kill('SIGINT');
       await exited;
+    },
+  };
+}
+
+/** A PostgreSQL test database and a PgBouncer in front of it. */
+export interface PooledPostgres {
+  /** the database itself, bypassing the pooler */
+  live: TestStore;
+  bouncer: Bouncer;
+  /** stops the pooler, then closes and drops the database */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a PostgreSQL test database and starts PgBouncer in front of it. Hooks stay with the
+ * caller: the fleet benchmark imports this module outside vitest, where vitest cannot load.
+ *
+ * @example
+ *   let pooled: PooledPostgres;
+ *   beforeAll(async () => {
+ *     pooled = await openPooledPostgres();
+ *   });
+ *   afterAll(() => pooled?.close());
+ *   // ... openStore(pooled.bouncer.url) ...
+ */
+export async function openPooledPostgres(): Promise<PooledPostgres> {
+  const live = await openTestStore('postgres');
+  let bouncer: Bouncer;
+  try {
+    bouncer = await startPgBouncer(live.url);
+  } catch (error) {
+    await live.close();
+    throw error;
+  }
+  return {
+    live,
+    bouncer,
+    async close() {
+      await bouncer.stop();
+      await live.close();
     },
   };
 }

@@ -12,7 +12,12 @@ import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type Sq
 import { prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
 import type { Database } from '../types.js';
+import { listIncidents, type Incident } from './alerts.js';
+import { listQueueBacklogs, type QueueBacklog } from './health.js';
 import { paged } from './paging.js';
+import { listStaleInProgress, type QueueElement } from './queues.js';
+import { listSchedulers, type SchedulerRow } from './schedulers.js';
+import { listTriggers, type Trigger } from './triggers.js';
 import { checkInteger, checkText } from './validate.js';
 
 /** The longest chart: a week of hours (168 SELECTs in one UNION ALL, within SQLite's 500). */
@@ -72,6 +77,38 @@ export async function listFailedJobs(store: Store, since: Date, limit = 100): Pr
     startTime: store.dialect.decodeDate(row.start_time),
     endTime: store.dialect.decodeDate(row.end_time),
   }));
+}
+
+/** What the dashboard's attention panel is made from, as read; the caller decides what is late or old. */
+export interface Attention {
+  /** jobs that ended Failed in the 24 hours before `at` (at most 100) */
+  failedJobs: FailedJob[];
+  triggers: Trigger[];
+  schedulers: SchedulerRow[];
+  queues: QueueBacklog[];
+  /** at most 100 */
+  staleElements: QueueElement[];
+  /** at most 100 */
+  openIncidents: Incident[];
+}
+
+/**
+ * The reads behind GET /api/dashboard, in parallel: one function so that the benchmark measures
+ * exactly what the route reads.
+ *
+ * @example
+ *   const { failedJobs, triggers } = await readAttention(store, now());
+ */
+export async function readAttention(store: Store, at: Date): Promise<Attention> {
+  const [failedJobs, triggers, schedulers, queues, staleElements, openIncidents] = await Promise.all([
+    listFailedJobs(store, new Date(at.getTime() - 24 * 3_600_000)),
+    listTriggers(store),
+    listSchedulers(store),
+    listQueueBacklogs(store),
+    listStaleInProgress(store, { limit: 100 }),
+    listIncidents(store, { state: 'OPEN', limit: 100 }),
+  ]);
+  return { failedJobs, triggers, schedulers, queues, staleElements, openIncidents };
 }
 
 export interface RunBucket {

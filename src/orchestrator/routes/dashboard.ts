@@ -4,12 +4,7 @@
  * activity. docs/operations.md says what each panel means.
  */
 import type { FastifyInstance } from 'fastify';
-import { listIncidents } from '../../db/store/alerts.js';
-import { countQueueActivity, countRunsPerHour, hourBoundaries, listFailedJobs } from '../../db/store/dashboard.js';
-import { listQueueBacklogs } from '../../db/store/health.js';
-import { listStaleInProgress } from '../../db/store/queues.js';
-import { listSchedulers } from '../../db/store/schedulers.js';
-import { listTriggers } from '../../db/store/triggers.js';
+import { countQueueActivity, countRunsPerHour, hourBoundaries, readAttention } from '../../db/store/dashboard.js';
 import { now } from '../../time/clock.js';
 import type { Session } from '../session.js';
 import { errorReplies, nullableDateTime, text, toApiDate } from '../schemas.js';
@@ -58,18 +53,11 @@ export function registerDashboardRoutes(app: FastifyInstance, session: Session):
       const store = session.requireStore();
       const { lateMinutes, oldNewMinutes, backlog } = request.query;
       const at = now();
-      const [failed, triggers, schedulers, queues, stale, incidents] = await Promise.all([
-        listFailedJobs(store, new Date(at.getTime() - 24 * 3_600_000)),
-        listTriggers(store),
-        listSchedulers(store),
-        listQueueBacklogs(store),
-        listStaleInProgress(store, { limit: 100 }),
-        listIncidents(store, { state: 'OPEN', limit: 100 }),
-      ]);
+      const { failedJobs, triggers, schedulers, queues, staleElements, openIncidents } = await readAttention(store, at);
       const lateBefore = at.getTime() - lateMinutes * 60_000;
       return {
         at: toApiDate(at),
-        failedJobs: failed.map((j) => ({ ...j, startTime: toApiDate(j.startTime), endTime: toApiDate(j.endTime) })),
+        failedJobs: failedJobs.map((j) => ({ ...j, startTime: toApiDate(j.startTime), endTime: toApiDate(j.endTime) })),
         // Queue triggers have no due time; a Running or Paused trigger is not waiting to start.
         lateTriggers: triggers
           .flatMap((t) => (t.type !== 'QUEUE' && t.status === 'IDLE' && t.nextRun.getTime() < lateBefore ? [t] : []))
@@ -83,8 +71,8 @@ export function registerDashboardRoutes(app: FastifyInstance, session: Session):
             return { queueName: q.queueName, newCount: q.newCount, oldestNew: toApiDate(q.oldestNew), oldestMinutes, backlog: q.newCount > backlog, old: oldestMinutes > oldNewMinutes };
           })
           .sort((a, b) => b.newCount - a.newCount || a.queueName.localeCompare(b.queueName)),
-        staleElements: stale.map((e) => ({ id: e.id, queueName: e.queueName, reference: e.reference, startDate: toApiDate(e.startDate) })),
-        openIncidents: incidents.map((i) => ({ id: i.id, ruleId: i.ruleId, subject: i.subject, detail: i.detail, openedAt: toApiDate(i.openedAt) })),
+        staleElements: staleElements.map((e) => ({ id: e.id, queueName: e.queueName, reference: e.reference, startDate: toApiDate(e.startDate) })),
+        openIncidents: openIncidents.map((i) => ({ id: i.id, ruleId: i.ruleId, subject: i.subject, detail: i.detail, openedAt: toApiDate(i.openedAt) })),
       };
     },
   );
