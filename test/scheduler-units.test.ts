@@ -7,6 +7,7 @@ import { BoundedText } from '../src/scheduler/bounded-text.js';
 import { createConsoleLog, scrub } from '../src/scheduler/console-log.js';
 import { commandFor, findEntry, localEntry } from '../src/scheduler/entry.js';
 import { redactGitUrl } from '../src/scheduler/git.js';
+import { heartbeatEveryMs } from '../src/scheduler/loop.js';
 import { candidatesHere, mayRunHere, mayStartNow } from '../src/scheduler/poll.js';
 import { tempDir } from './helpers/scheduler.js';
 
@@ -98,5 +99,16 @@ describe('no secrets in output', () => {
     log.error('x', 'failed with s3cret', { detail: 'also s3cret' });
     expect(lines[0]).not.toContain('s3cret');
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', event: 'x', message: 'failed with ***', detail: 'also ***' });
+  });
+});
+
+describe('heartbeat cadence', () => {
+  it('beats every 15 s at the default 6 s poll, every poll when polls are slower, every 10 ticks when they are fast', () => {
+    expect(heartbeatEveryMs(6)).toBe(15_000);
+    // The Orchestrator calls a Scheduler offline after a minute of silence: 15 s leaves three misses.
+    expect(heartbeatEveryMs(15)).toBe(15_000);
+    expect(heartbeatEveryMs(30)).toBe(30_000);
+    expect(heartbeatEveryMs(1)).toBe(10_000);
+    expect(heartbeatEveryMs(0.2)).toBe(2_000);
   });
 });
