@@ -23,6 +23,8 @@ export async function claimQueueElementMysql(db: Kysely<Database>, args: ClaimQu
 }
 
 async function claimOldest(db: Kysely<Database>, { queueName, startDate }: ClaimQueueElementArgs): Promise<RawRow | undefined> {
+  // Sent as text, not `prepared`: server-prepared, this pick read hundreds of index entries per
+  // claim with 8 robots on one queue, and drained it 2-4x slower (bench/lib/claim.ts).
   return db.transaction().execute(async (trx) => {
     const picked = await sql<{ id: string }>`
       SELECT id FROM \`Queues\`
