@@ -19,12 +19,12 @@ import type mysql from 'mysql2/promise';
 import pg from 'pg';
 import { postgresPoolConfig } from '../src/db/dialects/postgres.js';
 import { prepared } from '../src/db/dialects/prepared.js';
-import { closeStore, type Store } from '../src/db/open.js';
-import { createQueueElement, getNextQueueElement, listQueues, setQueueElementStatus } from '../src/db/store/queues.js';
+import type { Store } from '../src/db/open.js';
+import { createQueueElement, getNextQueueElement, setQueueElementStatus } from '../src/db/store/queues.js';
 import { checkId, checkText } from '../src/db/store/validate.js';
 import type { Database } from '../src/db/types.js';
 import { formatNaive, now } from '../src/time/clock.js';
-import { drain, MYSQL_CLAIM, mysqlCeilingSide, mysqlConnection, oursSide, pgbench, sqliteSide, type Drain, type Side } from './lib/claim.js';
+import { drain, MYSQL_CLAIM, mysqlCeilingSide, mysqlConnection, oursSide, pgbench, sqliteSide, storeSide, type Drain, type Side } from './lib/claim.js';
 import { benchDatabase, DIALECT_LABEL, fmt, median, type LiveDialect } from './lib/common.js';
 
 const QUEUE = 'bench';
@@ -57,46 +57,34 @@ function nodePostgresSide(named: boolean): Side {
 }
 
 /** The same statements through a Store's Kysely (driver, pool and Kysely; no store code). */
-const kyselyPostgresOrSqliteSide: Side = async (bench) => {
-  const store = bench.open();
-  await listQueues(store);
+const kyselyPostgresOrSqliteSide: Side = storeSide((store) => {
   const forUpdate = store.dialect.name === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  return {
-    async step() {
-      const claimed = await sql<{ id: string }>`UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${formatNaive(now())}
-        WHERE id = (SELECT id FROM "Queues" WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 ${forUpdate})
-        RETURNING *`.execute(store.db);
-      const id = claimed.rows[0]?.id;
-      if (id === undefined) return undefined;
-      // Upper case: not the text setQueueElementStatus marks prepared (marks go by text).
-      await sql`UPDATE "Queues" SET "status" = ${'DONE'}, "end_date" = ${formatNaive(now())} WHERE "id" = ${id}`.execute(store.db);
-      return store.dialect.decodeUuid(id);
-    },
-    close: () => closeStore(store),
+  return async () => {
+    const claimed = await sql<{ id: string }>`UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${formatNaive(now())}
+      WHERE id = (SELECT id FROM "Queues" WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 ${forUpdate})
+      RETURNING *`.execute(store.db);
+    const id = claimed.rows[0]?.id;
+    if (id === undefined) return undefined;
+    // Upper case: not the text setQueueElementStatus marks prepared (marks go by text).
+    await sql`UPDATE "Queues" SET "status" = ${'DONE'}, "end_date" = ${formatNaive(now())} WHERE "id" = ${id}`.execute(store.db);
+    return store.dialect.decodeUuid(id);
   };
-};
+});
 
 /** Our MariaDB claim's transaction through a Store's Kysely (what mysql-claim.ts does, no store code). */
-const kyselyMysqlSide: Side = async (bench) => {
-  const store = bench.open();
-  await listQueues(store);
-  return {
-    async step() {
-      const id = await store.db.transaction().execute(async (trx) => {
-        const picked = await sql<{ id: string }>`SELECT id FROM \`Queues\` WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 FOR UPDATE SKIP LOCKED`.execute(trx);
-        const found = picked.rows[0]?.id;
-        if (found === undefined) return undefined;
-        await sql`UPDATE \`Queues\` SET status = 'IN_PROGRESS', start_date = ${formatNaive(now())} WHERE id = ${found}`.execute(trx);
-        await sql`SELECT * FROM \`Queues\` WHERE id = ${found}`.execute(trx);
-        return found;
-      });
-      if (id === undefined) return undefined;
-      await sql`UPDATE \`Queues\` SET \`status\` = ${'DONE'}, \`end_date\` = ${formatNaive(now())} WHERE \`id\` = ${id}`.execute(store.db);
-      return id;
-    },
-    close: () => closeStore(store),
-  };
-};
+const kyselyMysqlSide: Side = storeSide((store) => async () => {
+  const id = await store.db.transaction().execute(async (trx) => {
+    const picked = await sql<{ id: string }>`SELECT id FROM \`Queues\` WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 FOR UPDATE SKIP LOCKED`.execute(trx);
+    const found = picked.rows[0]?.id;
+    if (found === undefined) return undefined;
+    await sql`UPDATE \`Queues\` SET status = 'IN_PROGRESS', start_date = ${formatNaive(now())} WHERE id = ${found}`.execute(trx);
+    await sql`SELECT * FROM \`Queues\` WHERE id = ${found}`.execute(trx);
+    return found;
+  });
+  if (id === undefined) return undefined;
+  await sql`UPDATE \`Queues\` SET \`status\` = ${'DONE'}, \`end_date\` = ${formatNaive(now())} WHERE \`id\` = ${id}`.execute(store.db);
+  return id;
+});
 
 /**
  * Bare mysql2 with the text protocol (`query`, values escaped into the text: what Kysely's
@@ -150,25 +138,20 @@ function decodeClaimed(store: Store, row: Record<string, unknown>): string {
  * Ours as it would be with the dialect's claim UPDATE (postgres.ts, sqlite.ts) marked by
  * `prepared`: the same text, run through the Store with the store's checks and decoding.
  */
-const oursClaimPreparedSide: Side = async (bench) => {
-  const store = bench.open();
-  await listQueues(store);
+const oursClaimPreparedSide: Side = storeSide((store) => {
   const forUpdate = store.dialect.name === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  return {
-    async step() {
-      checkText('queue name', QUEUE, 100);
-      const claim = sql<Record<string, unknown>>`UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${store.dialect.encodeDate(now())}
-        WHERE id = (SELECT id FROM "Queues" WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 ${forUpdate})
-        RETURNING *`;
-      const row = (await store.db.executeQuery(preparedSql(store.db, claim))).rows[0];
-      if (!row) return undefined;
-      const id = decodeClaimed(store, row);
-      await setQueueElementStatus(store, id, 'DONE');
-      return id;
-    },
-    close: () => closeStore(store),
+  return async () => {
+    checkText('queue name', QUEUE, 100);
+    const claim = sql<Record<string, unknown>>`UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${store.dialect.encodeDate(now())}
+      WHERE id = (SELECT id FROM "Queues" WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 ${forUpdate})
+      RETURNING *`;
+    const row = (await store.db.executeQuery(preparedSql(store.db, claim))).rows[0];
+    if (!row) return undefined;
+    const id = decodeClaimed(store, row);
+    await setQueueElementStatus(store, id, 'DONE');
+    return id;
   };
-};
+});
 
 /**
  * Ours as it would be with mysql-claim.ts's statements marked by `prepared` (so mysql2 executes
@@ -176,56 +159,42 @@ const oursClaimPreparedSide: Side = async (bench) => {
  * locking read takes the whole row and the claim sets status and start_date on it itself.
  */
 function oursMysqlPreparedSide(readBack: boolean): Side {
-  return async (bench) => {
-    const store = bench.open();
-    await listQueues(store);
-    return {
-      async step() {
-        checkText('queue name', QUEUE, 100);
-        const startDate = store.dialect.encodeDate(now());
-        const row = await store.db.transaction().execute(async (trx) => {
-          const columns = readBack ? sql`id` : sql`*`;
-          const picked = await trx.executeQuery(
-            preparedSql(trx, sql<Record<string, unknown>>`SELECT ${columns} FROM \`Queues\` WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 FOR UPDATE SKIP LOCKED`),
-          );
-          const found = picked.rows[0];
-          if (!found) return undefined;
-          await trx.executeQuery(preparedSql(trx, sql`UPDATE \`Queues\` SET status = 'IN_PROGRESS', start_date = ${startDate} WHERE id = ${found.id}`));
-          if (!readBack) return { ...found, status: 'IN_PROGRESS', start_date: startDate };
-          return (await trx.executeQuery(preparedSql(trx, sql<Record<string, unknown>>`SELECT * FROM \`Queues\` WHERE id = ${found.id}`))).rows[0];
-        });
-        if (!row) return undefined;
-        const id = decodeClaimed(store, row);
-        await setQueueElementStatus(store, id, 'DONE');
-        return id;
-      },
-      close: () => closeStore(store),
-    };
-  };
+  return storeSide((store) => async () => {
+    checkText('queue name', QUEUE, 100);
+    const startDate = store.dialect.encodeDate(now());
+    const row = await store.db.transaction().execute(async (trx) => {
+      const columns = readBack ? sql`id` : sql`*`;
+      const picked = await trx.executeQuery(
+        preparedSql(trx, sql<Record<string, unknown>>`SELECT ${columns} FROM \`Queues\` WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 FOR UPDATE SKIP LOCKED`),
+      );
+      const found = picked.rows[0];
+      if (!found) return undefined;
+      await trx.executeQuery(preparedSql(trx, sql`UPDATE \`Queues\` SET status = 'IN_PROGRESS', start_date = ${startDate} WHERE id = ${found.id}`));
+      if (!readBack) return { ...found, status: 'IN_PROGRESS', start_date: startDate };
+      return (await trx.executeQuery(preparedSql(trx, sql<Record<string, unknown>>`SELECT * FROM \`Queues\` WHERE id = ${found.id}`))).rows[0];
+    });
+    if (!row) return undefined;
+    const id = decodeClaimed(store, row);
+    await setQueueElementStatus(store, id, 'DONE');
+    return id;
+  });
 }
 
 /**
  * Ours as it was before setQueueElementStatus marked its UPDATE prepared (the same builder
  * statement, run unprepared): the before side of that change, in the same run.
  */
-const oursBeforeSide: Side = async (bench) => {
-  const store = bench.open();
-  await listQueues(store);
-  return {
-    async step() {
-      const element = await getNextQueueElement(store, QUEUE);
-      if (!element) return undefined;
-      const { db, dialect } = store;
-      const id = checkId('queue element id', element.id);
-      const stamp = dialect.encodeDate(now());
-      // The columns in the other order: not the text setQueueElementStatus now marks prepared.
-      const result = await db.updateTable('Queues').set({ end_date: stamp, status: 'DONE' }).where('id', '=', dialect.encodeUuid(id)).executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) throw new Error(`no queue element with id ${id}`);
-      return element.id;
-    },
-    close: () => closeStore(store),
-  };
-};
+const oursBeforeSide: Side = storeSide((store) => async () => {
+  const element = await getNextQueueElement(store, QUEUE);
+  if (!element) return undefined;
+  const { db, dialect } = store;
+  const id = checkId('queue element id', element.id);
+  const stamp = dialect.encodeDate(now());
+  // The columns in the other order: not the text setQueueElementStatus now marks prepared.
+  const result = await db.updateTable('Queues').set({ end_date: stamp, status: 'DONE' }).where('id', '=', dialect.encodeUuid(id)).executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw new Error(`no queue element with id ${id}`);
+  return element.id;
+});
 
 interface Layer {
   name: string;

@@ -28,7 +28,7 @@ import mysql from 'mysql2/promise';
 import PgBoss from 'pg-boss';
 import { mysqlPoolConfig } from '../../src/db/dialects/mysql.js';
 import { openSqliteFile } from '../../src/db/dialects/sqlite.js';
-import { closeStore } from '../../src/db/open.js';
+import { closeStore, type Store } from '../../src/db/open.js';
 import { bulkCreateQueueElements, getNextQueueElement, listQueues, setQueueElementStatus } from '../../src/db/store/queues.js';
 import { formatNaive, now } from '../../src/time/clock.js';
 import { createTestDatabase } from '../../test/helpers/databases.js';
@@ -99,21 +99,28 @@ export async function drain(dialect: LiveDialect, side: Side, workers: number, c
   }
 }
 
-/** Ours: a Store per worker (its own connection, as robots have), through the store's claim and finish. */
-export const oursSide: Side = async (bench) => {
-  const store = bench.open();
-  // Connect before the clock starts.
-  await listQueues(store);
-  return {
-    async step() {
-      const element = await getNextQueueElement(store, QUEUE);
-      if (!element) return undefined;
-      await setQueueElementStatus(store, element.id, 'DONE');
-      return element.id;
-    },
-    close: () => closeStore(store),
+/**
+ * A worker on a Store of its own (its own connection, as robots have), connected before the clock
+ * starts: `make` returns its step.
+ *
+ * @example
+ *   const side = storeSide((store) => async () => (await getNextQueueElement(store, QUEUE))?.id);
+ */
+export function storeSide(make: (store: Store) => () => Promise<string | undefined>): Side {
+  return async (bench) => {
+    const store = bench.open();
+    await listQueues(store);
+    return { step: make(store), close: () => closeStore(store) };
   };
-};
+}
+
+/** Ours: through the store's claim and finish. */
+export const oursSide: Side = storeSide((store) => async () => {
+  const element = await getNextQueueElement(store, QUEUE);
+  if (!element) return undefined;
+  await setQueueElementStatus(store, element.id, 'DONE');
+  return element.id;
+});
 
 /** The claim as our PostgreSQL dialect issues it, and the Done update as setQueueElementStatus does. */
 const PGBENCH_SCRIPT = `UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = :start
