@@ -4,6 +4,7 @@
  * assertions run on every live dialect.
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeStore, openStore, type Store } from '../src/db/open.js';
 import { generateKey } from '../src/crypto/fernet.js';
@@ -23,6 +24,7 @@ import {
   claimTrigger,
   listDueTriggers,
   listTriggers,
+  pollTriggers,
   setNextRun,
   setTriggerStatus,
   transitionTriggerStatus,
@@ -469,6 +471,35 @@ describe.each(LIVE_DIALECTS)('store on %s', (dialect) => {
       }
       expect((await listSchedulers(store)).map((r) => r.machineName)).toEqual(['PC-A', 'PC-RACE']);
     });
+
+    it('beats with the poll: inserts the row, updates it, inserts it again when deleted, and polls the same triggers', async () => {
+      const at = new Date(2030, 2, 3, 6, 0, 0, 0);
+      const id = await createTrigger(store, { type: 'SINGLE', triggerName: 'beat-poll', processName: 'P', processPath: 'p.py', nextRun: new Date(at.getTime() - 60_000) });
+      const beatOf = async (when: Date) => {
+        freezeAt(when);
+        const withBeat = await pollTriggers(store, when, new Date(when.getTime() + 6000), 'PC-POLL');
+        const plain = await pollTriggers(store, when, new Date(when.getTime() + 6000));
+        expect(withBeat).toEqual(plain);
+        expect(withBeat.due.map((t) => t.id)).toContain(id);
+        return (await listSchedulers(store)).filter((r) => r.machineName === 'PC-POLL').map((r) => r.lastUpdate);
+      };
+      try {
+        expect(await beatOf(at)).toEqual([at]);
+        const later = new Date(at.getTime() + 1500);
+        expect(await beatOf(later)).toEqual([later]);
+        await store.db.deleteFrom('Schedulers').where('machine_name', '=', 'PC-POLL').execute();
+        const again = new Date(at.getTime() + 3000);
+        expect(await beatOf(again)).toEqual([again]);
+        // Nothing due: the beat still lands (on PostgreSQL the statement's one row of nulls).
+        await deleteTrigger(store, id);
+        freezeAt(new Date(at.getTime() + 4500));
+        expect((await pollTriggers(store, new Date(at.getTime() + 4500), new Date(at.getTime() + 4500), 'PC-POLL')).due).toEqual([]);
+        expect((await listSchedulers(store)).filter((r) => r.machineName === 'PC-POLL').map((r) => r.lastUpdate)).toEqual([new Date(at.getTime() + 4500)]);
+      } finally {
+        await deleteTrigger(store, id).catch(() => undefined);
+        await store.db.deleteFrom('Schedulers').where('machine_name', '=', 'PC-POLL').execute();
+      }
+    });
   });
 
   describe('jobs', () => {
@@ -594,5 +625,24 @@ describe.each(LIVE_DIALECTS)('store on %s', (dialect) => {
       await expect(deleteCredential(store, 'cr-a')).rejects.toThrow(NotFoundError);
       expect((await listCredentials(store)).map((c) => c.name)).not.toContain('cr-huge');
     });
+  });
+});
+
+describe('the heartbeat carried by the poll on PostgreSQL', () => {
+  let live: TestStore;
+  beforeAll(async () => {
+    live = await openTestStore('postgres');
+  });
+  afterAll(() => live?.close());
+
+  it('is one prepared statement with the poll, and leaves the session waiting for its commits', async () => {
+    const { store } = live;
+    await heartbeat(store, 'PC-PG');
+    // Statements one after another reuse the pool's one connection: the same server session.
+    await pollTriggers(store, new Date(), new Date(), 'PC-PG');
+    const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM pg_prepared_statements WHERE statement ILIKE 'WITH beat AS (UPDATE "Schedulers"%union all%'`.execute(store.db);
+    expect(Number(rows[0]!.n)).toBe(1);
+    const setting = await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(store.db);
+    expect(setting.rows[0]!.synchronous_commit).toBe('on');
   });
 });

@@ -229,16 +229,21 @@ export class Scheduler {
       // The schema is checked before anything is written, so an old or newer database gets
       // one line saying what to do, not a Scheduler that beats and claims but cannot record.
       if (!this.#ready) await this.#prepare();
-      // Not on every tick (see heartbeatEveryMs), and never on one that a notification or timer
-      // added: each statement delays the start that woke it.
-      if (Date.now() - this.#beatAt >= heartbeatEveryMs(this.options.intervalSeconds) * 0.9) {
+      // Not on every tick (see heartbeatEveryMs). On a tick that polls, the poll carries it
+      // (pollTriggers): on PostgreSQL in the same statement.
+      const beatDue = Date.now() - this.#beatAt >= heartbeatEveryMs(this.options.intervalSeconds) * 0.9;
+      const polling = !this.#paused && !this.#stopping;
+      if (beatDue && !polling) {
         await heartbeat(store, this.options.machineName);
         this.#beatAt = Date.now();
       }
       await this.#flush();
       await this.#checkKills();
       this.#nextTimedAt = undefined;
-      if (!this.#paused && !this.#stopping) await this.#startDue(now());
+      if (polling) {
+        await this.#startDue(now(), beatDue);
+        if (beatDue) this.#beatAt = Date.now();
+      }
       await this.#flush();
       this.#databaseAnswered();
     } catch (error) {
@@ -325,9 +330,9 @@ export class Scheduler {
    * One poll: starts what is due and may run here, and arms the timer to the next timed trigger
    * due before the next poll (one falling due later is the next poll's to see).
    */
-  async #startDue(at: Date): Promise<void> {
+  async #startDue(at: Date, beat: boolean): Promise<void> {
     const until = new Date(at.getTime() + this.options.intervalSeconds * 1000 + DUE_TIMER_MARGIN_MS);
-    const { due, nextTimedRun } = await pollTriggers(this.#store, at, until);
+    const { due, nextTimedRun } = await pollTriggers(this.#store, at, until, beat ? this.options.machineName : undefined);
     this.#nextTimedAt = nextTimedRun?.getTime();
     for (const trigger of candidatesHere(due, this.options)) {
       if (this.#paused || this.#stopping) break;

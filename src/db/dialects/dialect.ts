@@ -103,4 +103,11 @@ export interface Dialect {
    * such statement is cheaper than the poll itself (docs/scheduler.md has the figures).
    */
   changeProbeSql(): RawBuilder<unknown> | undefined;
+  /**
+   * `statement` carrying the Scheduler's heartbeat (an UPDATE of its Schedulers row), so that a
+   * tick that beats is still one statement and one transaction; undefined where a read cannot
+   * carry a write (all but PostgreSQL). Its rows are the statement's, each with `beats` (1, or 0
+   * when the row is gone), and one row of nulls but `beats` when the statement found none.
+   */
+  carryHeartbeat(statement: Expression<unknown>, machineName: string, stamp: unknown): RawBuilder<{ beats: unknown }> | undefined;
 }

@@ -129,4 +129,5 @@ export const mssqlDialect: Dialect = {
   newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', paging: 'offset-fetch' }),
   notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
+  carryHeartbeat: () => undefined,
 };

@@ -147,4 +147,5 @@ export const mysqlDialect: Dialect = {
   notifyExpression: () => undefined,
   // No counter of commits is cheaper than the poll: see docs/scheduler.md.
   changeProbeSql: () => undefined,
+  carryHeartbeat: () => undefined,
 };

@@ -196,4 +196,5 @@ export const oracleDialect: Dialect = {
   newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', paging: 'offset-fetch' }),
   notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
+  carryHeartbeat: () => undefined,
 };

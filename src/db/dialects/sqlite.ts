@@ -124,4 +124,5 @@ export const sqliteDialect: Dialect = {
   notifyExpression: () => undefined,
   // Changes when another connection (another process, or another store of this one) commits.
   changeProbeSql: () => sql`PRAGMA data_version`,
+  carryHeartbeat: () => undefined,
 };

@@ -2,13 +2,14 @@
  * Triggers: one `Triggers` row plus one row in the sub-table its type names. Status changes
  * that race (claiming Idle -> Running) are conditional UPDATEs whose affected-row count decides.
  */
-import { sql, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type InferResult, type Transaction } from 'kysely';
 import { InputError, NotFoundError } from '../../errors.js';
 import { nextRun as nextCronRun, normalizeCron, parseCron } from '../../cron/cron.js';
 import { now } from '../../time/clock.js';
 import { newId } from '../dialects/encoding.js';
-import { prepared } from '../dialects/prepared.js';
+import { markPrepared, prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
+import { heartbeat } from './schedulers.js';
 import type { Database, TriggerStatus, TriggerType } from '../types.js';
 import { TRIGGER_STATUSES } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
@@ -295,8 +296,28 @@ export interface TriggerPoll {
   nextTimedRun?: Date;
 }
 
+/** The Scheduler whose heartbeat a poll carries (pollTriggers). */
+export interface PollBeat {
+  machineName: string;
+}
+
 /** The poll's one statement: Idle timed triggers due by `horizon`, Idle queue triggers with work (see pollTriggers). */
 export function pollStatement(store: Store, horizon: Date) {
+  return prepared(pollUnion(store, horizon));
+}
+
+type PolledRow = InferResult<ReturnType<typeof pollUnion>>[number];
+
+/**
+ * The poll carrying the heartbeat of `machineName` (Dialect.carryHeartbeat), or undefined where
+ * the dialect cannot carry it. When nothing is polled, its one row has every trigger column null.
+ */
+export function beatingPollStatement(store: Store, horizon: Date, machineName: string): CompiledQuery<PolledRow & { beats: unknown }> | undefined {
+  const carried = store.dialect.carryHeartbeat(pollUnion(store, horizon), checkText('machine name', machineName, 100), store.dialect.encodeDate(now()));
+  return carried && markPrepared(carried.$castTo<PolledRow & { beats: unknown }>().compile(store.db));
+}
+
+function pollUnion(store: Store, horizon: Date) {
   const { dialect } = store;
   const upTo = dialect.encodeDate(horizon);
   const noRequest = sql<number>`0`.as('requested');
@@ -322,7 +343,7 @@ export function pollStatement(store: Store, horizon: Date) {
         eb.exists(eb.selectFrom('oo_run_requests as r').select(sql<number>`1`.as('one')).whereRef('r.trigger_id', '=', 't.id')),
       ]),
     );
-  return prepared(single.unionAll(scheduled).unionAll(queue));
+  return single.unionAll(scheduled).unionAll(queue);
 }
 
 /**
@@ -331,16 +352,24 @@ export function pollStatement(store: Store, horizon: Date) {
  * of oo-008-scale), and Idle queue triggers whose queue has a New element (one index probe each)
  * or that have a "run now" request. Those due by `at` are returned as due; the earliest later one
  * arms the Scheduler's timer. A queue trigger with min_batch_size > 1 is then checked by a count
- * that stops at min_batch_size, so no poll ever counts a whole queue.
+ * that stops at min_batch_size, so no poll ever counts a whole queue. With `beatOf`, it also
+ * writes that Scheduler's heartbeat, in the same statement where the dialect can carry it.
  *
  * @example
  *   const { due, nextTimedRun } = await pollTriggers(store, new Date(), new Date(Date.now() + 6000));
+ *   await pollTriggers(store, new Date(), new Date(Date.now() + 6000), 'PC-01'); // and beats
  */
-export async function pollTriggers(store: Store, at: Date, until: Date = at): Promise<TriggerPoll> {
-  const { rows } = await store.db.executeQuery(pollStatement(store, until < at ? at : until));
+export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string): Promise<TriggerPoll> {
+  const horizon = until < at ? at : until;
+  const beating = beatOf === undefined ? undefined : beatingPollStatement(store, horizon, beatOf);
+  if (beatOf !== undefined && beating === undefined) await heartbeat(store, beatOf);
+  const rows: Array<PolledRow & { beats?: unknown }> = (await store.db.executeQuery(beating ?? pollStatement(store, horizon))).rows;
+  // The carried beat found no row (a first beat, or the row was deleted): the insert is heartbeat's.
+  if (beatOf !== undefined && beating !== undefined && Number(rows[0]?.beats ?? 0) === 0) await heartbeat(store, beatOf);
   const due: Trigger[] = [];
   let nextTimedRun: Date | undefined;
   for (const row of rows) {
+    if (row.id === null || row.id === undefined) continue; // the carried beat's row when nothing was polled
     const trigger = decodeTrigger(store, row);
     if (trigger.type === 'QUEUE') {
       if (Number(row.requested) === 1 || trigger.minBatchSize <= 1 || (await hasBatch(store, trigger.queueName, trigger.minBatchSize))) due.push(trigger);
