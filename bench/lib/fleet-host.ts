@@ -23,7 +23,7 @@ import { DEFAULT_INTERVAL_SECONDS } from '../../src/scheduler/options.js';
 
 /** What the parent asks; every request carries an id its answer repeats. */
 export type HostRequest =
-  | { id: number; kind: 'start'; mode: 'scheduler' | 'bare'; url: string; names: string[]; cryptoKey: string; workDir: string }
+  | { id: number; kind: 'start'; mode: 'scheduler' | 'bare'; url: string; names: string[]; cryptoKey: string; workDir: string; warmTicks: number }
   | { id: number; kind: 'counts' }
   | { id: number; kind: 'stop' };
 
@@ -32,6 +32,8 @@ export interface HostCounts {
   members: number;
   /** members that have finished their first tick (bare: first round) */
   ready: number;
+  /** members that have finished the start request's `warmTicks` ticks (bare: rounds) */
+  warm: number;
   ticks: number;
   statements: number;
   /** the first few problems (Scheduler warnings and errors, failed rounds), one line each */
@@ -44,7 +46,7 @@ const INTERVAL_MS = DEFAULT_INTERVAL_SECONDS * 1000;
 /** Warnings that an idle Scheduler gives by design where it runs (PgBouncer cannot carry LISTEN). */
 const EXPECTED_WARNINGS = new Set(['wake-unsupported']);
 
-const counts: HostCounts = { members: 0, ready: 0, ticks: 0, statements: 0, problems: [] };
+const counts: HostCounts = { members: 0, ready: 0, warm: 0, ticks: 0, statements: 0, problems: [] };
 
 /** One Scheduler or bare connection; `stop` ends it and waits for the end. */
 interface Member {
@@ -73,6 +75,15 @@ for (const method of ['query', 'execute'] as const) {
   };
 }
 
+let warmTicks = 1;
+
+/** One member's tick (bare: round) number `own` is done. */
+function counted(own: number): void {
+  counts.ticks++;
+  if (own === 1) counts.ready++;
+  if (own === warmTicks) counts.warm++;
+}
+
 function later(ms: number, fn: () => void): void {
   const timer = setTimeout(() => {
     timers.delete(timer);
@@ -90,16 +101,12 @@ function fleetLog(name: string): ConsoleLog {
 
 function startScheduler(name: string, url: string, cryptoKey: string, workDir: string): void {
   const scheduler = new Scheduler({ connectionString: url, cryptoKey, machineName: name, intervalSeconds: DEFAULT_INTERVAL_SECONDS, workDir }, fleetLog(name));
-  let first = true;
+  let own = 0;
   const tick = scheduler.tick.bind(scheduler);
   // The real tick, counted: run() calls this.tick(), which finds this own property first.
   scheduler.tick = async () => {
     await tick();
-    counts.ticks++;
-    if (first) {
-      first = false;
-      counts.ready++;
-    }
+    counted(++own);
   };
   let running: Promise<void> | undefined;
   const member: Member = {
@@ -138,7 +145,7 @@ function startBare(name: string, url: string): void {
     send = () => new Promise((resolve, reject) => connection.query('SELECT 1', (error, rows) => (error ? reject(error) : resolve(rows))));
     close = () => new Promise((resolve) => connection.end(() => resolve()));
   }
-  let first = true;
+  let own = 0;
   let inFlight: Promise<unknown> = Promise.resolve();
   const member: Member = {
     stopped: false,
@@ -152,13 +159,7 @@ function startBare(name: string, url: string): void {
   const round = () => {
     if (member.stopped) return;
     inFlight = send()
-      .then(() => {
-        counts.ticks++;
-        if (first) {
-          first = false;
-          counts.ready++;
-        }
-      })
+      .then(() => counted(++own))
       .catch((error: Error) => problem(`${name}: ${error.message}`))
       .finally(() => later(INTERVAL_MS, round));
   };
@@ -173,12 +174,13 @@ async function stopAll(): Promise<void> {
   for (const timer of timers) clearTimeout(timer);
   timers.clear();
   await Promise.all(ending.map((member) => member.stop().catch(() => undefined)));
-  Object.assign(counts, { members: 0, ready: 0, ticks: 0, statements: 0, problems: [] });
+  Object.assign(counts, { members: 0, ready: 0, warm: 0, ticks: 0, statements: 0, problems: [] });
 }
 
 async function handle(request: HostRequest): Promise<HostAnswer> {
   if (request.kind === 'start') {
     mkdirSync(request.workDir, { recursive: true });
+    warmTicks = request.warmTicks;
     for (const name of request.names) {
       if (request.mode === 'scheduler') startScheduler(name, request.url, request.cryptoKey, request.workDir);
       else startBare(name, request.url);

@@ -21,7 +21,10 @@
  *   weighs on both alike.
  *
  * Each figure is taken over a steady window that starts once every Scheduler has finished a
- * first tick and the start-up connections have closed. Database CPU comes from the server's
+ * first tick and the start-up connections have closed, and on PostgreSQL once every Scheduler
+ * has had WARM_TICKS ticks (its named statements past their first, freshly planned runs: a
+ * Scheduler runs for days, and those first ~100 s are not what it costs). Database CPU comes
+ * from the server's
  * process accounting, in two ways:
  * - own connections (the target's figure): only the backends (PostgreSQL, pg_stat_activity)
  *   or threads (MariaDB, information_schema.PROCESSLIST.TID) serving connections to the bench's
@@ -82,6 +85,13 @@ const TARGET_GROWTH = 1.1;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const NS_PER_TICK = 1e9 / CLK_TCK;
 const INTERVAL_MS = DEFAULT_INTERVAL_SECONDS * 1000;
+/**
+ * Ticks after which a Scheduler on PostgreSQL is measured as it runs for days. PostgreSQL plans a
+ * named statement afresh on each of its first five runs before it settles on the cached plan; the
+ * poll runs every tick and the poll that carries the heartbeat every third, so its sixth run is
+ * tick 16. Those first ticks cost 2-3x a settled one (docs/performance.md).
+ */
+const WARM_TICKS = 17;
 /**
  * After the last first tick: pg-pool closes a connection idle for 10 s (a Scheduler's start
  * briefly uses two: its first tick and the listener's proof notification), and a listener
@@ -366,28 +376,30 @@ class Hosts {
 
   /** Spreads the members named over the hosts, round-robin. */
   async start(mode: 'scheduler' | 'bare', url: string, names: string[], cryptoKey: string, workDir: string): Promise<void> {
-    await Promise.all(this.#children.map((child, i) => this.#ask(child, { kind: 'start', mode, url, names: names.filter((_, j) => j % this.#children.length === i), cryptoKey, workDir })));
+    await Promise.all(this.#children.map((child, i) => this.#ask(child, { kind: 'start', mode, url, names: names.filter((_, j) => j % this.#children.length === i), cryptoKey, workDir, warmTicks: WARM_TICKS })));
   }
 
   async counts(): Promise<HostCounts> {
     const all = await Promise.all(this.#children.map((child) => this.#ask(child, { kind: 'counts' })));
-    return all.reduce((sum, c) => ({ members: sum.members + c.members, ready: sum.ready + c.ready, ticks: sum.ticks + c.ticks, statements: sum.statements + c.statements, problems: [...sum.problems, ...c.problems] }), {
+    return all.reduce((sum, c) => ({ members: sum.members + c.members, ready: sum.ready + c.ready, warm: sum.warm + c.warm, ticks: sum.ticks + c.ticks, statements: sum.statements + c.statements, problems: [...sum.problems, ...c.problems] }), {
       members: 0,
       ready: 0,
+      warm: 0,
       ticks: 0,
       statements: 0,
       problems: [],
     });
   }
 
-  /** Waits until every member has finished its first tick; fails on the first problem a host reports. */
-  async waitReady(timeoutMs: number): Promise<void> {
+  /** Waits until every member has finished its first tick (`warm`: WARM_TICKS ticks); fails on the first problem a host reports. */
+  async waitReady(timeoutMs: number, what: 'ready' | 'warm' = 'ready'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const c = await this.counts();
       assertNoProblems(c);
-      if (c.ready >= c.members) return;
-      if (Date.now() > deadline) throw new Error(`only ${c.ready} of ${c.members} fleet members finished a first tick within ${timeoutMs / 1000} s`);
+      if (c[what] >= c.members) return;
+      const ticks = what === 'ready' ? 'a first tick' : `${WARM_TICKS} ticks`;
+      if (Date.now() > deadline) throw new Error(`only ${c[what]} of ${c.members} fleet members finished ${ticks} within ${timeoutMs / 1000} s`);
       await sleep(250);
     }
   }
@@ -452,7 +464,7 @@ function connectionsBetween(a: Map<string, number>, b: Map<string, number>, fres
   return { ns, churn };
 }
 
-const NO_COUNTS: HostCounts = { members: 0, ready: 0, ticks: 0, statements: 0, problems: [] };
+const NO_COUNTS: HostCounts = { members: 0, ready: 0, warm: 0, ticks: 0, statements: 0, problems: [] };
 
 /** One fleet in a window: its hosts (none for the idle server) and the database it uses. */
 interface Part {
@@ -626,10 +638,15 @@ interface Context {
 
 const databaseOf = (bench: BenchDatabase) => bench.store.config.database!;
 
-/** Waits until every member has had a first tick, then for the start-up connections to close. */
+/**
+ * Waits until every member has had a first tick and the start-up connections have closed; on
+ * PostgreSQL, until every Scheduler has had WARM_TICKS ticks (its named statements settled on
+ * their cached plans).
+ */
 async function settle(ctx: Context, hosts: Hosts, mode: 'scheduler' | 'bare'): Promise<void> {
   await hosts.waitReady(INTERVAL_MS + 120_000);
   await sleep(mode === 'scheduler' ? SETTLE_MS[ctx.dialect] : 1000);
+  if (mode === 'scheduler' && ctx.dialect === 'postgres') await hosts.waitReady(WARM_TICKS * INTERVAL_MS + 120_000, 'warm');
 }
 
 /**
