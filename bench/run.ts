@@ -9,7 +9,7 @@
  *   npm run bench -- --only=claim only benchmarks whose name contains "claim"
  *   npm run bench -- --dialects=postgres,mysql
  *   npm run bench -- --only=dashboard  the dashboard queries only
- *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~15 min)
+ *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~20 min)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
