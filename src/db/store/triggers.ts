@@ -296,11 +296,6 @@ export interface TriggerPoll {
   nextTimedRun?: Date;
 }
 
-/** The Scheduler whose heartbeat a poll carries (pollTriggers). */
-export interface PollBeat {
-  machineName: string;
-}
-
 /** The poll's one statement: Idle timed triggers due by `horizon`, Idle queue triggers with work (see pollTriggers). */
 export function pollStatement(store: Store, horizon: Date) {
   return prepared(pollUnion(store, horizon));
