@@ -304,11 +304,11 @@ export function pollStatement(store: Store, horizon: Date) {
 type PolledRow = InferResult<ReturnType<typeof pollUnion>>[number];
 
 /**
- * The poll carrying the heartbeat of `machineName` (Dialect.carryHeartbeat), or undefined where
- * the dialect cannot carry it. When nothing is polled, its one row has every trigger column null.
+ * `poll` carrying the heartbeat of `machineName` (Dialect.carryHeartbeat), or undefined where the
+ * dialect cannot carry it. When nothing is polled, its one row has every trigger column null.
  */
-export function beatingPollStatement(store: Store, horizon: Date, machineName: string): CompiledQuery<PolledRow & { beats: unknown }> | undefined {
-  const carried = store.dialect.carryHeartbeat(pollUnion(store, horizon), checkText('machine name', machineName, 100), store.dialect.encodeDate(now()));
+function carryBeat(store: Store, poll: ReturnType<typeof pollUnion>, machineName: string): CompiledQuery<PolledRow & { beats: unknown }> | undefined {
+  const carried = store.dialect.carryHeartbeat(poll, checkText('machine name', machineName, 100), store.dialect.encodeDate(now()));
   return carried && markPrepared(carried.$castTo<PolledRow & { beats: unknown }>().compile(store.db));
 }
 
@@ -355,10 +355,10 @@ function pollUnion(store: Store, horizon: Date) {
  *   await pollTriggers(store, new Date(), new Date(Date.now() + 6000), 'PC-01'); // and beats
  */
 export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string): Promise<TriggerPoll> {
-  const horizon = until < at ? at : until;
-  const beating = beatOf === undefined ? undefined : beatingPollStatement(store, horizon, beatOf);
+  const poll = pollUnion(store, until < at ? at : until);
+  const beating = beatOf === undefined ? undefined : carryBeat(store, poll, beatOf);
   if (beatOf !== undefined && beating === undefined) await heartbeat(store, beatOf);
-  const rows: Array<PolledRow & { beats?: unknown }> = (await store.db.executeQuery(beating ?? pollStatement(store, horizon))).rows;
+  const rows: Array<PolledRow & { beats?: unknown }> = (await store.db.executeQuery(beating ?? prepared(poll))).rows;
   // The carried beat found no row (a first beat, or the row was deleted): the insert is heartbeat's.
   if (beatOf !== undefined && beating !== undefined && Number(rows[0]?.beats ?? 0) === 0) await heartbeat(store, beatOf);
   const due: Trigger[] = [];
