@@ -22,6 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'oo-package-'));
 const app = join(dir, 'app');
 const installed = join(app, 'node_modules', 'openorchestrator');
 const bin = join(app, 'node_modules', '.bin', 'openorchestrator');
+let installOutput = '';
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Ran {
@@ -72,8 +73,16 @@ describe('the npm package', () => {
     const packed = JSON.parse(await mustRun('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT })) as Array<{ filename: string }>;
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'newcomer-app', version: '1.0.0', private: true }));
-    await mustRun('npm', ['install', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)], { timeoutMs: INSTALL_TIMEOUT_MS });
+    const install = await run('npm', ['install', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)], { timeoutMs: INSTALL_TIMEOUT_MS });
+    if (install.status !== 0) throw new Error(`npm install failed (${install.status}):\n${install.stdout}\n${install.stderr}`);
+    installOutput = install.stdout + install.stderr;
   }, INSTALL_TIMEOUT_MS + 60_000);
+
+  it(`installs on Node ${process.versions.node} without an engine or deprecation warning`, () => {
+    // Every Node the package declares (package.json engines) gets a clean install: CI runs this
+    // file on the oldest declared release and on today's LTS.
+    expect(installOutput).not.toMatch(/EBADENGINE|deprecated/i);
+  });
 
   it('installs without the SQL Server and Oracle drivers (optional peers)', () => {
     for (const driver of ['tedious', 'tarn', 'oracledb', 'kysely-oracledb']) expect(existsSync(join(app, 'node_modules', driver)), driver).toBe(false);

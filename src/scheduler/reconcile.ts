@@ -25,8 +25,12 @@ export async function reconcileStaleJobs(store: Store, machineName: string): Pro
       const trigger = await getTrigger(store, triggerId);
       await recordOutcome(store, { jobId: job.id, triggerId, triggerType: trigger.type, processName: job.processName }, { kind: 'failed', message }, at);
     } else {
-      await endJob(store, job.id, 'FAILED', at);
-      await createLog(store, { level: 'ERROR', processName: job.processName, message, jobId: job.id });
+      // One transaction, as recordOutcome's: no reader sees the job ended without its reason.
+      await store.db.transaction().execute(async (trx) => {
+        const inTrx = { ...store, db: trx };
+        await endJob(inTrx, job.id, 'FAILED', at);
+        await createLog(inTrx, { level: 'ERROR', processName: job.processName, message, jobId: job.id });
+      });
     }
   }
   return stale;
