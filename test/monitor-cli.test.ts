@@ -2,28 +2,14 @@
  * `openorchestrator monitor` and `scheduler --monitor` as real processes on a SQLite file: they
  * deliver a notification to a real HTTP receiver and stop on SIGTERM; bad input is one line.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, createRule, deleteRule, listRules } from '../src/db/store/alerts.js';
 import { createQueueElement } from '../src/db/store/queues.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, spawnCli } from './helpers/cli.js';
 import { createTestDatabase } from './helpers/databases.js';
 import { startHttpReceiver, waitUntil, type HttpReceiver } from './helpers/receivers.js';
 import { KEY, tempDir } from './helpers/scheduler.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-
-function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { stdout: () => out, stderr: () => err, stop: () => child.kill('SIGTERM'), exited };
-}
 
 describe('openorchestrator monitor', () => {
   let live: TestStore;

@@ -30,7 +30,7 @@ import { sweepQueues, type SweepResult } from '../db/store/retries.js';
 import { isUserFacingError, NotFoundError } from '../errors.js';
 import type { ConsoleLog } from '../scheduler/console-log.js';
 import { now } from '../time/clock.js';
-import { channelLogin, sendOverChannel, type SmtpLogin } from './channels.js';
+import { channelLogin, sendOverChannel, type ChannelLogin } from './channels.js';
 import { evaluateRule } from './rules.js';
 
 export interface MonitorOptions {
@@ -209,7 +209,7 @@ export class Monitor {
     );
   }
 
-  async #login(channel: AlertChannel): Promise<SmtpLogin | undefined> {
+  async #login(channel: AlertChannel): Promise<ChannelLogin | undefined> {
     return channelLogin(this.#store, channel, this.#options.cryptoKey);
   }
 
