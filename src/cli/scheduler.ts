@@ -33,6 +33,7 @@ interface Flags {
   secretsInArgv?: boolean;
   killGrace: number;
   cloneTimeout: number;
+  ignoreScripts?: boolean;
   maxBackoff: number;
   paused?: boolean;
   json?: boolean;
@@ -58,7 +59,8 @@ export function registerScheduler(program: Command): void {
     .option('--secrets-in-env-only', 'pass the connection string and key to every robot in the environment only (empty in argv)')
     .option('--secrets-in-argv', 'also pass them in the argv of .js/.ts robots (default: environment only for those; argv is visible to every local user)')
     .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL when killing a robot', seconds, DEFAULT_KILL_GRACE_SECONDS)
-    .option('--clone-timeout <seconds>', 'seconds a git clone may take', seconds, DEFAULT_CLONE_TIMEOUT_SECONDS)
+    .option('--clone-timeout <seconds>', 'seconds a git clone (and a robot\'s npm ci) may take', seconds, DEFAULT_CLONE_TIMEOUT_SECONDS)
+    .option('--ignore-scripts', 'install git robots\' npm dependencies without running any install script (npm ci --ignore-scripts)')
     .option('--max-backoff <seconds>', 'longest wait between reconnection attempts while the database is down', seconds, DEFAULT_MAX_BACKOFF_SECONDS)
     .option('--paused', 'start paused (SIGUSR2 resumes, SIGUSR1 pauses; POSIX only)')
     .option('--json', 'print one JSON object per line instead of readable lines')
@@ -82,6 +84,7 @@ export function registerScheduler(program: Command): void {
             secretsInArgv: flags.secretsInArgv,
             killGraceSeconds: flags.killGrace,
             cloneTimeoutSeconds: flags.cloneTimeout,
+            ignoreScripts: flags.ignoreScripts,
             maxBackoffSeconds: flags.maxBackoff,
             paused: flags.paused,
           },

@@ -418,7 +418,14 @@ export class Scheduler {
     const login = await this.#gitLogin(trigger, job);
     await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000, login });
     const jobLog = (level: 'INFO' | 'ERROR', message: string) => createLog(this.#store, { level, processName: trigger.processName, message: scrub(message, this.#secrets), jobId: job.jobId }).then(() => this.#log.info('dependencies', message.split('\n')[0]!, { jobId: job.jobId }));
-    await installRobotDependencies({ folder, workDir: this.options.workDir, timeoutMs: this.options.cloneTimeoutSeconds * 1000, log: jobLog });
+    await installRobotDependencies({
+      folder,
+      workDir: this.options.workDir,
+      timeoutMs: this.options.cloneTimeoutSeconds * 1000,
+      ignoreScripts: this.options.ignoreScripts,
+      secrets: [this.options.connectionString, ...this.#secrets],
+      log: jobLog,
+    });
     const entry = await findEntry(folder);
     if (!entry) throw new LaunchError(`the repository ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''} has no main.py, main.ts or main.js (searched ${ENTRY_SEARCH_LIMITS.maxDepth} folder levels deep; links to folders are not followed)`);
     return entry;
