@@ -63,7 +63,7 @@ describe('openorchestrator monitor', () => {
   it('says in one line what is missing: no database, or one without the tables', async () => {
     const none = await runCli(['monitor'], { env: { OpenOrchestratorConnString: '' } });
     expect(none.status).toBe(1);
-    expect(none.stderr).toBe('error: give --connection-string or set OpenOrchestratorConnString\n');
+    expect(none.stderr).toBe('error: no database given: set OpenOrchestratorConnString, or give --connection-string-file <path> or the connection string (e.g. sqlite+pysqlite:///orchestrator.db)\n');
     const noKeyFile = await runCli(['monitor', '--connection-string', 'sqlite:///x.db', '--key-file', '/nonexistent/oo-key']);
     expect(noKeyFile.status).toBe(1);
     expect(noKeyFile.stderr).toBe('error: cannot read the key file /nonexistent/oo-key (ENOENT); give the path of a file holding the key\n');

@@ -16,14 +16,11 @@ import {
   defaultPython,
   defaultWorkDir,
 } from '../scheduler/options.js';
-import { resolveDatabaseFlags, secondsOption } from './database-flags.js';
+import { databaseOptions, requireDatabase, secondsOption, type DatabaseFlags } from './database-flags.js';
 import { action } from './errors.js';
 import { onStopSignals } from './signals.js';
 
-interface Flags {
-  connectionString?: string;
-  key?: string;
-  keyFile?: string;
+interface Flags extends DatabaseFlags {
   machineName: string;
   interval: number;
   exclusive?: boolean;
@@ -44,13 +41,11 @@ interface Flags {
 const seconds = secondsOption('6');
 
 export function registerScheduler(program: Command): void {
-  program
+  const command = program
     .command('scheduler')
     .alias('s')
-    .description('run the Scheduler on this worker machine: claim due triggers and run their robots until stopped (SIGINT/SIGTERM: finish running robots; twice: kill them)')
-    .option('--connection-string <url>', 'database URL (default: $OpenOrchestratorConnString)')
-    .option('--key <key>', 'encryption key robots receive (default: $OpenOrchestratorKey)')
-    .option('--key-file <path>', 'read the encryption key from this file')
+    .description('run the Scheduler on this worker machine: claim due triggers and run their robots until stopped (SIGINT/SIGTERM: finish running robots; twice: kill them)');
+  databaseOptions(command, 'encryption key robots receive')
     .option('--machine-name <name>', 'name in Schedulers and in trigger whitelists', defaultMachineName())
     .option('--interval <seconds>', 'seconds between polls', seconds, DEFAULT_INTERVAL_SECONDS)
     .option('--exclusive', 'run only triggers whose whitelist names this machine')
@@ -67,8 +62,8 @@ export function registerScheduler(program: Command): void {
     .option('--verbose', 'also print routine decisions (lost claims)')
     .option('--monitor [seconds]', 'also run the operations monitor (queue retries, alerts) in this process, every N seconds (default 30)', (v: string) => seconds(v))
     .action(
-      action(async (flags: Flags) => {
-        const { connectionString, cryptoKey } = resolveDatabaseFlags(flags);
+      action(async (argument: string | undefined, flags: Flags) => {
+        const { connectionString, cryptoKey } = requireDatabase(argument, flags);
         if (!cryptoKey) throw new InputError('give --key or --key-file, or set OpenOrchestratorKey');
         const log = createConsoleLog({ json: flags.json, verbose: flags.verbose, secrets: [cryptoKey] });
         const scheduler = new Scheduler(

@@ -84,7 +84,8 @@ export class Monitor {
   /** Checks the schema once, then ticks every interval until stop(); a failed tick is logged and retried. */
   async run(): Promise<void> {
     try {
-      const check = await checkSchema(this.#store.db, this.#store.dialect);
+      // A database that cannot be reached is named in one line, as everywhere else.
+      const check = await checkSchema(this.#store.db, this.#store.dialect).catch((error: unknown) => Promise.reject(toDatabaseError(error, this.#store.config)));
       if (!check.current) throw schemaNotCurrent(check);
       this.#log.info('monitor-started', `monitor "${this.name}" watching the database every ${this.#options.intervalSeconds} s`);
       while (!this.#stopped) {
