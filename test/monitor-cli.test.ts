@@ -2,28 +2,14 @@
  * `openorchestrator monitor` and `scheduler --monitor` as real processes on a SQLite file: they
  * deliver a notification to a real HTTP receiver and stop on SIGTERM; bad input is one line.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, createRule, deleteRule, listRules } from '../src/db/store/alerts.js';
 import { createQueueElement } from '../src/db/store/queues.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, spawnCli } from './helpers/cli.js';
 import { createTestDatabase } from './helpers/databases.js';
 import { startHttpReceiver, waitUntil, type HttpReceiver } from './helpers/receivers.js';
 import { KEY, tempDir } from './helpers/scheduler.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-
-function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { stdout: () => out, stderr: () => err, stop: () => child.kill('SIGTERM'), exited };
-}
 
 describe('openorchestrator monitor', () => {
   let live: TestStore;
@@ -77,7 +63,7 @@ describe('openorchestrator monitor', () => {
   it('says in one line what is missing: no database, or one without the tables', async () => {
     const none = await runCli(['monitor'], { env: { OpenOrchestratorConnString: '' } });
     expect(none.status).toBe(1);
-    expect(none.stderr).toBe('error: give --connection-string or set OpenOrchestratorConnString\n');
+    expect(none.stderr).toBe('error: no database given: set OpenOrchestratorConnString, or give --connection-string-file <path> or the connection string (e.g. sqlite+pysqlite:///orchestrator.db)\n');
     const noKeyFile = await runCli(['monitor', '--connection-string', 'sqlite:///x.db', '--key-file', '/nonexistent/oo-key']);
     expect(noKeyFile.status).toBe(1);
     expect(noKeyFile.stderr).toBe('error: cannot read the key file /nonexistent/oo-key (ENOENT); give the path of a file holding the key\n');

@@ -49,7 +49,7 @@ describe.each(LIVE_DIALECTS)('operations on %s', (dialect: LiveDialect) => {
     createChannel(store, {
       name: 'ops mail',
       kind: 'EMAIL',
-      settings: { host: '127.0.0.1', port: smtp.port, security: 'none', verifyCertificate: true, from: 'oo@example.test', to: ['ops@example.test'], credential: 'smtp-login' },
+      settings: { host: '127.0.0.1', port: smtp.port, security: 'none', allowLoginWithoutTls: true, verifyCertificate: true, from: 'oo@example.test', to: ['ops@example.test'], credential: 'smtp-login' },
     });
   const webhook = (path: string, template: 'json' | 'teams' | 'slack' | 'custom' = 'json', body: string | null = null) =>
     createChannel(store, { name: `hook ${path}`, kind: 'WEBHOOK', settings: { url: `${http.url}${path}`, template, body } });
@@ -460,7 +460,7 @@ describe.each(LIVE_DIALECTS)('operations on %s', (dialect: LiveDialect) => {
     const channel: AlertChannel = await createChannel(store, {
       name: 'wrong mail',
       kind: 'EMAIL',
-      settings: { host: '127.0.0.1', port: smtp.port, security: 'none', verifyCertificate: true, from: 'oo@example.test', to: ['ops@example.test'], credential: 'wrong-login' },
+      settings: { host: '127.0.0.1', port: smtp.port, security: 'none', allowLoginWithoutTls: true, verifyCertificate: true, from: 'oo@example.test', to: ['ops@example.test'], credential: 'wrong-login' },
     });
     await createRule(store, { name: 'mail backlog', kind: 'QUEUE_BACKLOG', target: 'mail-q', threshold: 0, channelIds: [channel.id] });
     await createQueueElement(store, 'mail-q');

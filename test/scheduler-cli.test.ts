@@ -66,25 +66,25 @@ describe('openorchestrator scheduler (CLI)', () => {
     writeFileSync(join(home, 'precious.txt'), 'keep');
     const workDir = tempDir();
     symlinkSync(home, join(workDir, 'cli-link'));
-    let cli = spawnCliScheduler(['--connection-string', url, '--key', KEY, '--machine-name', 'cli-link', '--work-dir', workDir]);
+    let cli = spawnCliScheduler(['--machine-name', 'cli-link', '--work-dir', workDir], { OpenOrchestratorConnString: url, OpenOrchestratorKey: KEY });
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toBe(`error: the Scheduler's machine folder ${join(workDir, 'cli-link')} is a symbolic link, so it is not used: remove it or give another --work-dir\n`);
     expect(existsSync(join(home, 'precious.txt'))).toBe(true);
     const planted = tempDir();
     chownSync(planted, 65534, 65534);
-    cli = spawnCliScheduler(['--connection-string', url, '--key', KEY, '--machine-name', 'cli-owner', '--work-dir', planted]);
+    cli = spawnCliScheduler(['--machine-name', 'cli-owner', '--work-dir', planted], { OpenOrchestratorConnString: url, OpenOrchestratorKey: KEY });
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toMatch(/^error: the Scheduler's work folder .* belongs to another user \(uid 65534, this Scheduler runs as uid \d+\), so it is not used: remove it or give another --work-dir\n$/);
   });
 
   it('refuses --secrets-in-env-only with --secrets-in-argv in one line', async () => {
-    const cli = spawnCliScheduler(['--connection-string', url, '--key', KEY, '--secrets-in-env-only', '--secrets-in-argv', '--work-dir', tempDir()]);
+    const cli = spawnCliScheduler(['--secrets-in-env-only', '--secrets-in-argv', '--work-dir', tempDir()], { OpenOrchestratorConnString: url, OpenOrchestratorKey: KEY });
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toBe('error: --secrets-in-env-only and --secrets-in-argv contradict each other: give one of them\n');
   });
 
   it('fails in one line when the key is missing', async () => {
-    const cli = spawnCliScheduler(['--connection-string', url], { OpenOrchestratorKey: '' });
+    const cli = spawnCliScheduler([], { OpenOrchestratorConnString: url, OpenOrchestratorKey: '' });
     expect(await cli.exited).toBe(1);
     expect(cli.stderr()).toBe('error: give --key or --key-file, or set OpenOrchestratorKey\n');
   });

@@ -5,14 +5,11 @@
 import type { Command } from 'commander';
 import { DEFAULT_MONITOR_INTERVAL_SECONDS, Monitor } from '../monitor/monitor.js';
 import { createConsoleLog } from '../scheduler/console-log.js';
-import { resolveDatabaseFlags, secondsOption } from './database-flags.js';
+import { databaseOptions, requireDatabase, secondsOption, type DatabaseFlags } from './database-flags.js';
 import { action } from './errors.js';
 import { onStopSignals } from './signals.js';
 
-interface Flags {
-  connectionString?: string;
-  key?: string;
-  keyFile?: string;
+interface Flags extends DatabaseFlags {
   name?: string;
   interval: number;
   retryBase: number;
@@ -22,19 +19,17 @@ interface Flags {
 const seconds = secondsOption('30');
 
 export function registerMonitor(program: Command): void {
-  program
+  const command = program
     .command('monitor')
-    .description('watch the database: retry failed queue elements, apply visibility timeouts, evaluate alert rules and send their e-mails and webhooks (run one or several; none sends a notification twice)')
-    .option('--connection-string <url>', 'database URL (default: $OpenOrchestratorConnString)')
-    .option('--key <key>', 'encryption key, to read the Credentials e-mail channels log in with (default: $OpenOrchestratorKey)')
-    .option('--key-file <path>', 'read the encryption key from this file')
+    .description('watch the database: retry failed queue elements, apply visibility timeouts, evaluate alert rules and send their e-mails and webhooks (run one or several; none sends a notification twice)');
+  databaseOptions(command, 'encryption key, to read the Credentials channels log in with')
     .option('--name <name>', 'this monitor\'s name in element histories and the notification outbox (default monitor@<host>:<pid>)')
     .option('--interval <seconds>', 'seconds between passes', seconds, DEFAULT_MONITOR_INTERVAL_SECONDS)
     .option('--retry-base <seconds>', 'first wait after a failed notification (doubled after each failure, at most an hour)', seconds, 30)
     .option('--json', 'print one JSON object per line instead of readable lines')
     .action(
-      action(async (flags: Flags) => {
-        const { connectionString, cryptoKey } = resolveDatabaseFlags(flags);
+      action(async (argument: string | undefined, flags: Flags) => {
+        const { connectionString, cryptoKey } = requireDatabase(argument, flags);
         const log = createConsoleLog({ json: flags.json, secrets: [cryptoKey] });
         const monitor = new Monitor({ connectionString, cryptoKey, name: flags.name, intervalSeconds: flags.interval, retryBaseSeconds: flags.retryBase }, log);
         const removeSignals = onStopSignals(() => monitor.stop());

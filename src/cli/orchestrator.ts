@@ -5,18 +5,16 @@
 import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
-import { readEnvironment } from '../config/environment.js';
 import { InputError } from '../errors.js';
 import { TOKEN_ENV, isLoopback } from '../orchestrator/access.js';
 import type { RunningOrchestrator } from '../orchestrator/server.js';
+import { databaseOptions, resolveDatabase, type DatabaseFlags } from './database-flags.js';
 import { action } from './errors.js';
 import { onStopSignals } from './signals.js';
 
-export interface OrchestratorCliOptions {
+export interface OrchestratorCliOptions extends DatabaseFlags {
   host: string;
   port?: string;
-  token?: string;
-  key?: string;
   browser: boolean;
 }
 
@@ -121,27 +119,26 @@ function stopOnSignals(server: RunningOrchestrator): void {
 }
 
 export function registerOrchestrator(program: Command): void {
-  program
+  const command = program
     .command('orchestrator')
     .alias('o')
-    .description('start the Orchestrator web app (a local server and browser UI over the central database)')
-    .argument('[connection-string]', 'database to connect to (default: $OpenOrchestratorConnString; or connect in the Settings tab)')
-    .option('--key <key>', 'encryption key for credentials (default: $OpenOrchestratorKey)')
+    .description('start the Orchestrator web app (a local server and browser UI over the central database; without one, connect in the Settings tab)');
+  databaseOptions(command, 'encryption key for credentials')
     .option('--host <host>', 'address to listen on; anything but loopback needs a token', '127.0.0.1')
     .option('--port <port>', `port to listen on (default: ${DEFAULT_PORT} or $${PORT_ENV}, or a free one when taken; 0: a free one)`)
     .option('--token <token>', `access token every API call must carry (default: $${TOKEN_ENV})`)
     .option('--no-browser', 'do not open a browser')
     .action(
-      action(async (connectionString: string | undefined, options: OrchestratorCliOptions) => {
-        const env = readEnvironment();
+      action(async (argument: string | undefined, options: OrchestratorCliOptions) => {
+        const { connectionString, cryptoKey } = resolveDatabase(argument, options);
         const port = options.port === undefined ? undefined : parsePort(options.port, '--port');
         const server = await runOrchestrator(
           {
             host: options.host,
             port,
             token: options.token,
-            connectionString: connectionString ?? env.connectionString,
-            cryptoKey: options.key ?? env.cryptoKey,
+            connectionString,
+            cryptoKey,
             browser: options.browser,
           },
           (line) => console.log(line),

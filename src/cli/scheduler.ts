@@ -16,14 +16,11 @@ import {
   defaultPython,
   defaultWorkDir,
 } from '../scheduler/options.js';
-import { resolveDatabaseFlags, secondsOption } from './database-flags.js';
+import { databaseOptions, requireDatabase, secondsOption, type DatabaseFlags } from './database-flags.js';
 import { action } from './errors.js';
 import { onStopSignals } from './signals.js';
 
-interface Flags {
-  connectionString?: string;
-  key?: string;
-  keyFile?: string;
+interface Flags extends DatabaseFlags {
   machineName: string;
   interval: number;
   exclusive?: boolean;
@@ -33,6 +30,7 @@ interface Flags {
   secretsInArgv?: boolean;
   killGrace: number;
   cloneTimeout: number;
+  ignoreScripts?: boolean;
   maxBackoff: number;
   paused?: boolean;
   json?: boolean;
@@ -43,13 +41,11 @@ interface Flags {
 const seconds = secondsOption('6');
 
 export function registerScheduler(program: Command): void {
-  program
+  const command = program
     .command('scheduler')
     .alias('s')
-    .description('run the Scheduler on this worker machine: claim due triggers and run their robots until stopped (SIGINT/SIGTERM: finish running robots; twice: kill them)')
-    .option('--connection-string <url>', 'database URL (default: $OpenOrchestratorConnString)')
-    .option('--key <key>', 'encryption key robots receive (default: $OpenOrchestratorKey)')
-    .option('--key-file <path>', 'read the encryption key from this file')
+    .description('run the Scheduler on this worker machine: claim due triggers and run their robots until stopped (SIGINT/SIGTERM: finish running robots; twice: kill them)');
+  databaseOptions(command, 'encryption key robots receive')
     .option('--machine-name <name>', 'name in Schedulers and in trigger whitelists', defaultMachineName())
     .option('--interval <seconds>', 'seconds between polls', seconds, DEFAULT_INTERVAL_SECONDS)
     .option('--exclusive', 'run only triggers whose whitelist names this machine')
@@ -58,15 +54,16 @@ export function registerScheduler(program: Command): void {
     .option('--secrets-in-env-only', 'pass the connection string and key to every robot in the environment only (empty in argv)')
     .option('--secrets-in-argv', 'also pass them in the argv of .js/.ts robots (default: environment only for those; argv is visible to every local user)')
     .option('--kill-grace <seconds>', 'seconds between SIGTERM and SIGKILL when killing a robot', seconds, DEFAULT_KILL_GRACE_SECONDS)
-    .option('--clone-timeout <seconds>', 'seconds a git clone may take', seconds, DEFAULT_CLONE_TIMEOUT_SECONDS)
+    .option('--clone-timeout <seconds>', 'seconds a git clone (and a robot\'s npm ci) may take', seconds, DEFAULT_CLONE_TIMEOUT_SECONDS)
+    .option('--ignore-scripts', 'install git robots\' npm dependencies without running any install script (npm ci --ignore-scripts)')
     .option('--max-backoff <seconds>', 'longest wait between reconnection attempts while the database is down', seconds, DEFAULT_MAX_BACKOFF_SECONDS)
     .option('--paused', 'start paused (SIGUSR2 resumes, SIGUSR1 pauses; POSIX only)')
     .option('--json', 'print one JSON object per line instead of readable lines')
     .option('--verbose', 'also print routine decisions (lost claims)')
     .option('--monitor [seconds]', 'also run the operations monitor (queue retries, alerts) in this process, every N seconds (default 30)', (v: string) => seconds(v))
     .action(
-      action(async (flags: Flags) => {
-        const { connectionString, cryptoKey } = resolveDatabaseFlags(flags);
+      action(async (argument: string | undefined, flags: Flags) => {
+        const { connectionString, cryptoKey } = requireDatabase(argument, flags);
         if (!cryptoKey) throw new InputError('give --key or --key-file, or set OpenOrchestratorKey');
         const log = createConsoleLog({ json: flags.json, verbose: flags.verbose, secrets: [cryptoKey] });
         const scheduler = new Scheduler(
@@ -82,6 +79,7 @@ export function registerScheduler(program: Command): void {
             secretsInArgv: flags.secretsInArgv,
             killGraceSeconds: flags.killGrace,
             cloneTimeoutSeconds: flags.cloneTimeout,
+            ignoreScripts: flags.ignoreScripts,
             maxBackoffSeconds: flags.maxBackoff,
             paused: flags.paused,
           },

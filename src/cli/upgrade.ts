@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { readEnvironment } from '../config/environment.js';
 import { redactConnectionString } from '../config/connection-string.js';
-import { InputError } from '../errors.js';
 import { closeStore, openStore, toDatabaseError } from '../db/open.js';
 import { upgradeDatabase } from '../db/schema/upgrade.js';
+import { databaseOptions, requireDatabase, type DatabaseFlags } from './database-flags.js';
 import { action } from './errors.js';
 
 /** Creates or upgrades the database, printing each step; shared by `upgrade` and `start`. */
@@ -21,15 +20,13 @@ export async function runUpgrade(connectionString: string, print: (line: string)
 }
 
 export function registerUpgrade(program: Command): void {
-  program
+  const command = program
     .command('upgrade')
-    .description('create all tables on an empty database, or upgrade one made by any version of OpenOrchestrator (Python or TypeScript); safe to run again')
-    .argument('[connection-string]', 'SQLAlchemy-style URL, e.g. sqlite+pysqlite:///orchestrator.db (default: $OpenOrchestratorConnString)')
-    .action(
-      action(async (connectionString?: string) => {
-        const url = connectionString ?? readEnvironment().connectionString;
-        if (!url) throw new InputError('give a connection string, e.g. `openorchestrator upgrade sqlite+pysqlite:///orchestrator.db`, or set OpenOrchestratorConnString');
-        await runUpgrade(url, (line) => console.log(line));
-      }),
-    );
+    .description('create all tables on an empty database, or upgrade one made by any version of OpenOrchestrator (Python or TypeScript); safe to run again');
+  databaseOptions(command).action(
+    action(async (argument: string | undefined, flags: DatabaseFlags) => {
+      const { connectionString } = requireDatabase(argument, flags);
+      await runUpgrade(connectionString, (line) => console.log(line));
+    }),
+  );
 }

@@ -98,3 +98,17 @@ export function connectionSecrets(config: ConnectionConfig | undefined): string[
   }
   return [...new Set(out.filter((secret): secret is string => secret !== undefined && secret !== ''))];
 }
+
+/**
+ * The secrets a login puts into text: the password, and the spellings the wire protocols give it,
+ * which a server may quote back in an error: HTTP Basic (`base64(user:password)`) and SMTP AUTH
+ * PLAIN (`base64(\0user\0password)`) and LOGIN (`base64(password)`).
+ *
+ * @example
+ *   scrubSecrets(serverReply, loginSecrets('alerts', 'pw'));
+ */
+export function loginSecrets(username: string, password: string): string[] {
+  if (password === '') return [];
+  const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  return [password, base64(`${username}:${password}`), base64(`\0${username}\0${password}`), base64(password)];
+}

@@ -30,7 +30,7 @@ import { sweepQueues, type SweepResult } from '../db/store/retries.js';
 import { isUserFacingError, NotFoundError } from '../errors.js';
 import type { ConsoleLog } from '../scheduler/console-log.js';
 import { now } from '../time/clock.js';
-import { channelLogin, sendOverChannel, type SmtpLogin } from './channels.js';
+import { channelLogin, sendOverChannel, type ChannelLogin } from './channels.js';
 import { evaluateRule } from './rules.js';
 
 export interface MonitorOptions {
@@ -84,7 +84,8 @@ export class Monitor {
   /** Checks the schema once, then ticks every interval until stop(); a failed tick is logged and retried. */
   async run(): Promise<void> {
     try {
-      const check = await checkSchema(this.#store.db, this.#store.dialect);
+      // A database that cannot be reached is named in one line, as everywhere else.
+      const check = await checkSchema(this.#store.db, this.#store.dialect).catch((error: unknown) => Promise.reject(toDatabaseError(error, this.#store.config)));
       if (!check.current) throw schemaNotCurrent(check);
       this.#log.info('monitor-started', `monitor "${this.name}" watching the database every ${this.#options.intervalSeconds} s`);
       while (!this.#stopped) {
@@ -209,7 +210,7 @@ export class Monitor {
     );
   }
 
-  async #login(channel: AlertChannel): Promise<SmtpLogin | undefined> {
+  async #login(channel: AlertChannel): Promise<ChannelLogin | undefined> {
     return channelLogin(this.#store, channel, this.#options.cryptoKey);
   }
 

@@ -19,7 +19,7 @@
  */
 import { ENV_CONN_STRING, ENV_CRYPTO_KEY } from '../config/environment.js';
 import { parseConnectionString, redactConnectionString } from '../config/connection-string.js';
-import { connectionSecrets } from '../config/secrets.js';
+import { connectionSecrets, loginSecrets } from '../config/secrets.js';
 import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '../connection/orchestrator-connection.js';
 import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
@@ -35,7 +35,7 @@ import { InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
 import { commandFor, ENTRY_SEARCH_LIMITS, findEntry, localEntry, workingFolderOf } from './entry.js';
-import { cloneRepository, gitCredentialNames, redactGitUrl } from './git.js';
+import { cloneRepository, gitCredentialNames, gitOrigin, redactGitUrl, type GitLogin } from './git.js';
 import { findFirstCredential } from '../db/store/credentials.js';
 import { LaunchError } from './launch-error.js';
 import { resolveOptions, type ResolvedOptions, type SchedulerOptions } from './options.js';
@@ -415,25 +415,41 @@ export class Scheduler {
     const folder = jobFolder(this.#jobsRoot, job.jobId);
     job.folder = folder;
     this.#log.info('cloning', `cloning ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''}`, { jobId: job.jobId });
-    const credential = await this.#gitCredential(trigger, job);
-    await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000, credential });
+    const login = await this.#gitLogin(trigger, job);
+    await cloneRepository({ url: trigger.processPath, branch: trigger.gitBranch, folder, timeoutMs: this.options.cloneTimeoutSeconds * 1000, login });
     const jobLog = (level: 'INFO' | 'ERROR', message: string) => createLog(this.#store, { level, processName: trigger.processName, message: scrub(message, this.#secrets), jobId: job.jobId }).then(() => this.#log.info('dependencies', message.split('\n')[0]!, { jobId: job.jobId }));
-    await installRobotDependencies({ folder, workDir: this.options.workDir, timeoutMs: this.options.cloneTimeoutSeconds * 1000, log: jobLog });
+    await installRobotDependencies({
+      folder,
+      workDir: this.options.workDir,
+      timeoutMs: this.options.cloneTimeoutSeconds * 1000,
+      ignoreScripts: this.options.ignoreScripts,
+      secrets: [this.options.connectionString, ...this.#secrets],
+      log: jobLog,
+    });
     const entry = await findEntry(folder);
     if (!entry) throw new LaunchError(`the repository ${redactGitUrl(trigger.processPath)}${trigger.gitBranch ? ` (branch ${trigger.gitBranch})` : ''} has no main.py, main.ts or main.js (searched ${ENTRY_SEARCH_LIMITS.maxDepth} folder levels deep; links to folders are not followed)`);
     return entry;
   }
 
   /**
-   * The login for an https repository, from the Credentials table (`git:<host>[/<path>]`, most
-   * specific first). A login that may not read Credentials clones without one, with a warning.
+   * The login for an http(s) repository, from the Credentials table (`git:<host>[/<path>]`, most
+   * specific first; plain http only from `git:http://...`), scoped to the origin its name covers.
+   * A login that may not read Credentials clones without one, with a warning.
    */
-  async #gitCredential(trigger: Trigger, job: RunningJob): Promise<{ username: string; password: string } | undefined> {
+  async #gitLogin(trigger: Trigger, job: RunningJob): Promise<GitLogin | undefined> {
     const names = gitCredentialNames(trigger.processPath);
     if (names.length === 0) return undefined;
     let found;
     try {
       found = await findFirstCredential(this.#store, this.options.cryptoKey, names);
+      if (!found && /^http:/i.test(trigger.processPath.trim())) {
+        // A login stored for the host goes over TLS only: say why it was not used.
+        const tlsOnly = await findFirstCredential(this.#store, this.options.cryptoKey, gitCredentialNames(trigger.processPath.trim().replace(/^http:/i, 'https:')));
+        if (tlsOnly) {
+          const plain = tlsOnly.name.replace(/^git:/, 'git:http://');
+          this.#log.warn('git-credential', `credential "${tlsOnly.name}" is for https only and is not sent over plain http: store the login as "${plain}" to send it over http`, { jobId: job.jobId });
+        }
+      }
     } catch (error) {
       if (!permissionDenied(error)) throw error;
       this.#log.warn('git-credential', `cloning without a stored login: this database login may not read Credentials (${names.at(-1)} and the like); give it the robot role's rights`, { jobId: job.jobId });
@@ -442,8 +458,8 @@ export class Scheduler {
     if (!found) return undefined;
     this.#log.info('git-credential', `cloning with the login stored as credential "${found.name}"`, { jobId: job.jobId });
     // The password is scrubbed from everything this Scheduler prints or logs from now on.
-    if (!this.#secrets.includes(found.password)) this.#secrets.push(found.password);
-    return { username: found.username, password: found.password };
+    for (const secret of loginSecrets(found.username, found.password)) if (!this.#secrets.includes(secret)) this.#secrets.push(secret);
+    return { username: found.username, password: found.password, origin: gitOrigin(trigger.processPath, found.name) };
   }
 
   /** The argv protocol (robot-argv.ts); the secrets go on the command line only where needed. */

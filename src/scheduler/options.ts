@@ -27,8 +27,10 @@ export interface SchedulerOptions {
   secretsInArgv?: boolean;
   /** seconds between asking a process tree to stop (SIGTERM) and forcing it (SIGKILL) */
   killGraceSeconds?: number;
-  /** seconds a git clone may take */
+  /** seconds a git clone (and a robot's `npm ci`) may take */
   cloneTimeoutSeconds?: number;
+  /** install git robots' npm dependencies without running any install script (`npm ci --ignore-scripts`) */
+  ignoreScripts?: boolean;
   /** the longest wait between reconnection attempts while the database is unreachable */
   maxBackoffSeconds?: number;
   /** start with polling paused (running processes are still watched) */
@@ -60,6 +62,7 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
     secretsInArgv: options.secretsInArgv ?? false,
     killGraceSeconds: options.killGraceSeconds ?? DEFAULT_KILL_GRACE_SECONDS,
     cloneTimeoutSeconds: options.cloneTimeoutSeconds ?? DEFAULT_CLONE_TIMEOUT_SECONDS,
+    ignoreScripts: options.ignoreScripts ?? false,
     maxBackoffSeconds: options.maxBackoffSeconds ?? DEFAULT_MAX_BACKOFF_SECONDS,
     paused: options.paused ?? false,
   };

@@ -39,3 +39,30 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
     });
   });
 }
+
+export interface RunningCli {
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** sends SIGTERM (or `signal`) */
+  stop(signal?: NodeJS.Signals): void;
+  /** resolves with the exit code */
+  exited: Promise<number | null>;
+}
+
+/**
+ * A long-running `openorchestrator` command (monitor, scheduler) as its own process, from source.
+ *
+ * @example
+ *   const cli = spawnCli(['monitor', '--json'], { OpenOrchestratorConnString: url });
+ *   cli.stop(); expect(await cli.exited).toBe(0);
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/main.ts`, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { pid: child.pid!, stdout: () => out, stderr: () => err, stop: (signal = 'SIGTERM') => child.kill(signal), exited };
+}

@@ -1,7 +1,8 @@
 /**
  * A git server over HTTP for tests: node:http in front of `git http-backend` (git's own smart
  * HTTP server, run as CGI), asking for one Basic login. It records every Authorization header
- * it was sent, so a test can tell what reached the server.
+ * it was sent, so a test can tell what reached the server. A redirecting server sends every
+ * request on to another address, optionally only after its own login.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -12,16 +13,52 @@ export interface GitHttpServer {
   base: string;
   /** "user:password" of every request that sent one */
   logins: string[];
+  /** every request's path and query, in order */
+  requests: string[];
   close(): Promise<void>;
+}
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+function recordLogin(logins: string[], auth: string | undefined): void {
+  if (auth?.startsWith('Basic ')) logins.push(Buffer.from(auth.slice(6), 'base64').toString('utf8'));
+}
+
+async function listen(server: Server, logins: string[], requests: string[]): Promise<GitHttpServer> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}/`, logins, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * Answers every request with `status` (302 by default) to the same path and query under
+ * `target`; with `login`, only requests that carry it (others get a 401 asking for it).
+ */
+export async function startRedirectServer(target: string, options: { status?: number; login?: { user: string; password: string } } = {}): Promise<GitHttpServer> {
+  const logins: string[] = [];
+  const requests: string[] = [];
+  const server: Server = createServer((request, response) => {
+    requests.push(request.url ?? '/');
+    recordLogin(logins, request.headers.authorization);
+    request.resume();
+    if (options.login && request.headers.authorization !== basic(options.login.user, options.login.password)) {
+      response.writeHead(401, { 'WWW-Authenticate': 'Basic realm="robots"' }).end();
+      return;
+    }
+    response.writeHead(options.status ?? 302, { location: new URL((request.url ?? '/').replace(/^\/+/, ''), target).href }).end();
+  });
+  return listen(server, logins, requests);
 }
 
 /** Serves every repository under `root` (as /<name>) to the login `user`/`password` only. */
 export async function startGitHttpServer(root: string, user: string, password: string): Promise<GitHttpServer> {
   const logins: string[] = [];
-  const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const requests: string[] = [];
+  const expected = basic(user, password);
   const server: Server = createServer((request, response) => {
     const auth = request.headers.authorization;
-    if (auth?.startsWith('Basic ')) logins.push(Buffer.from(auth.slice(6), 'base64').toString('utf8'));
+    requests.push(request.url ?? '/');
+    recordLogin(logins, auth);
     if (auth !== expected) {
       response.writeHead(401, { 'WWW-Authenticate': 'Basic realm="robots"' }).end();
       return;
@@ -64,7 +101,5 @@ export async function startGitHttpServer(root: string, user: string, password: s
     });
     cgi.on('close', () => response.end());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { base: `http://127.0.0.1:${port}/`, logins, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return listen(server, logins, requests);
 }

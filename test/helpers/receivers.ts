@@ -1,8 +1,8 @@
 /**
  * Real endpoints for alert tests: an SMTP server (smtp-server) that checks a login and keeps
  * each message, and an HTTP receiver (node:http) that keeps each JSON POST and can be told to
- * answer 500 a number of times first. Both record a message before answering, so a send that
- * resolved is already visible.
+ * answer 500 a number of times first, or with any status, reason phrase and Location. Both
+ * record a message before answering, so a send that resolved is already visible.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,12 +30,20 @@ export interface ReceivedMail {
 export interface SmtpReceiver {
   port: number;
   mails: ReceivedMail[];
+  /** the user name of every AUTH attempt, accepted or not */
+  logins: string[];
   close(): Promise<void>;
 }
 
+export interface SmtpReceiverOptions {
+  /** the text of the 535 answer to a wrong login (default "Invalid username or password") */
+  refusal?: (auth: { username: string; password: string }) => string;
+}
+
 /** An SMTP server on 127.0.0.1 that accepts only `user`/`password` (plain connection, AUTH PLAIN/LOGIN). */
-export async function startSmtpReceiver(user: string, password: string): Promise<SmtpReceiver> {
+export async function startSmtpReceiver(user: string, password: string, options: SmtpReceiverOptions = {}): Promise<SmtpReceiver> {
   const mails: ReceivedMail[] = [];
+  const logins: string[] = [];
   const server = new SMTPServer({
     secure: false,
     disabledCommands: ['STARTTLS'],
@@ -43,8 +51,9 @@ export async function startSmtpReceiver(user: string, password: string): Promise
     authMethods: ['PLAIN', 'LOGIN'],
     logger: false,
     onAuth(auth, _session, callback) {
+      logins.push(auth.username ?? '');
       if (auth.username === user && auth.password === password) callback(null, { user });
-      else callback(new Error('Invalid username or password'));
+      else callback(new Error(options.refusal?.({ username: auth.username ?? '', password: auth.password ?? '' }) ?? 'Invalid username or password'));
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -67,14 +76,23 @@ export async function startSmtpReceiver(user: string, password: string): Promise
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
-  return { port, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { port, mails, logins, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 export interface ReceivedPost {
   path: string;
   body: Record<string, unknown>;
+  /** the Authorization header, if one came */
+  authorization: string | undefined;
   at: number;
   answered: number;
+}
+
+/** An answer other than 200: a status, the reason phrase after it, a Location. */
+export interface ScriptedAnswer {
+  status: number;
+  reason?: string;
+  location?: string;
 }
 
 export interface HttpReceiver {
@@ -82,29 +100,31 @@ export interface HttpReceiver {
   posts: ReceivedPost[];
   /** the next `count` POSTs to `path` are answered 500 */
   failNext(path: string, count: number): void;
+  /** the next POSTs to `path` get these answers, one each, in order (then 200 again) */
+  answerNext(path: string, answers: ScriptedAnswer[]): void;
   close(): Promise<void>;
 }
 
 export async function startHttpReceiver(): Promise<HttpReceiver> {
   const posts: ReceivedPost[] = [];
-  const failures = new Map<string, number>();
+  const scripts = new Map<string, ScriptedAnswer[]>();
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const path = request.url ?? '/';
-      const left = failures.get(path) ?? 0;
-      const answered = left > 0 ? 500 : 200;
-      if (left > 0) failures.set(path, left - 1);
+      const answer = scripts.get(path)?.shift() ?? { status: 200 };
       let body: Record<string, unknown> = {};
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       } catch {
         body = { unparsable: true };
       }
-      posts.push({ path, body, at: Date.now(), answered });
-      response.writeHead(answered, { 'content-type': 'application/json' });
-      response.end(answered === 200 ? '{"ok":true}' : '{"error":"try later"}');
+      posts.push({ path, body, authorization: request.headers.authorization, at: Date.now(), answered: answer.status });
+      const headers = { 'content-type': 'application/json', ...(answer.location ? { location: answer.location } : {}) };
+      if (answer.reason === undefined) response.writeHead(answer.status, headers);
+      else response.writeHead(answer.status, answer.reason, headers);
+      response.end(answer.status === 200 ? '{"ok":true}' : '{"error":"try later"}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -112,7 +132,8 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     posts,
-    failNext: (path, count) => failures.set(path, count),
+    failNext: (path, count) => scripts.set(path, Array.from({ length: count }, () => ({ status: 500 }))),
+    answerNext: (path, answers) => scripts.set(path, [...answers]),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -88,7 +88,7 @@ export async function resetTables(store: Store): Promise<void> {
 }
 
 /** A git repository with the given files committed on `branch` (and optionally more branches). */
-export function makeGitRepo(branches: Record<string, Record<string, string>>): string {
+export function makeGitRepo(branches: Record<string, Record<string, string | Buffer>>): string {
   const dir = tempDir('oo-repo-');
   const git = gitIn(dir);
   git('init', '--quiet', '--initial-branch', Object.keys(branches)[0]!);

@@ -37,6 +37,8 @@ export interface EmailSettings {
   port: number;
   /** tls: TLS from the start (port 465); starttls: upgrade required (587); none: plain (test servers) */
   security: SmtpSecurity;
+  /** with security none: send the login anyway, as plain text (refused otherwise) */
+  allowLoginWithoutTls?: boolean;
   /** false accepts a self-signed server certificate */
   verifyCertificate: boolean;
   from: string;
@@ -50,6 +52,35 @@ export interface WebhookSettings {
   url: string;
   template: WebhookTemplate;
   body: string | null;
+  /** name of the Credential sent as HTTP Basic auth (the URL itself may hold no login) */
+  credential?: string | null;
+}
+
+/**
+ * Why a webhook URL may not be used, or undefined: a user name or password in it would show
+ * wherever the channel's settings or its address do. Checked at save and again at send.
+ */
+export function webhookUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'webhook url is not a valid URL: write it as http(s)://host[:port]/path';
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    return 'webhook url must not hold a user name or password (user:password@host): store the login as a credential and name it in the channel\'s credential setting, which sends it as HTTP Basic auth';
+  }
+  return undefined;
+}
+
+/**
+ * Why an e-mail channel may not log in, or undefined: with security `none` and a login, the
+ * password would cross the network as plain text, unless the channel says it may. Checked at
+ * save and again at send.
+ */
+export function plainLoginProblem(settings: Pick<EmailSettings, 'security' | 'credential' | 'allowLoginWithoutTls'>): string | undefined {
+  if (settings.security !== 'none' || !settings.credential || settings.allowLoginWithoutTls === true) return undefined;
+  return `SMTP security "none" would send the login of credential "${settings.credential}" as plain text: choose tls or starttls, or set allowLoginWithoutTls for a server on a network you trust`;
 }
 
 export interface AlertChannel {
@@ -126,9 +157,15 @@ function checkChannel(input: AlertChannelInput): AlertChannelInput {
     if (!Array.isArray(s.to) || s.to.length === 0) throw new InputError('give at least one recipient address (to)');
     s.to.forEach((address) => checkText('recipient address', address, 250));
     if (s.credential !== null && s.credential !== undefined) checkText('SMTP credential name', s.credential, 100);
+    if (s.allowLoginWithoutTls !== undefined && typeof s.allowLoginWithoutTls !== 'boolean') throw new InputError('allowLoginWithoutTls must be true or false');
+    const problem = plainLoginProblem({ security: s.security!, credential: s.credential ?? null, allowLoginWithoutTls: s.allowLoginWithoutTls === true });
+    if (problem) throw new InputError(problem);
   } else {
     checkText('webhook url', s.url, 1000);
     if (!/^https?:\/\/\S+$/i.test(s.url!)) throw new InputError('webhook url must start with http:// or https://');
+    const problem = webhookUrlProblem(s.url!);
+    if (problem) throw new InputError(problem);
+    if (s.credential !== null && s.credential !== undefined) checkText('webhook credential name', s.credential, 100);
     checkEnum('webhook template', s.template, WEBHOOK_TEMPLATES);
     if (s.template === 'custom') {
       checkText('webhook body template', s.body, 2000);
@@ -145,9 +182,18 @@ function checkChannel(input: AlertChannelInput): AlertChannelInput {
 function normalizeSettings(input: AlertChannelInput): EmailSettings | WebhookSettings {
   const s = input.settings as Partial<EmailSettings & WebhookSettings>;
   if (input.kind === 'EMAIL') {
-    return { host: s.host!, port: s.port!, security: s.security!, verifyCertificate: s.verifyCertificate !== false, from: s.from!, to: s.to!, credential: s.credential ?? null };
+    return {
+      host: s.host!,
+      port: s.port!,
+      security: s.security!,
+      allowLoginWithoutTls: s.allowLoginWithoutTls === true,
+      verifyCertificate: s.verifyCertificate !== false,
+      from: s.from!,
+      to: s.to!,
+      credential: s.credential ?? null,
+    };
   }
-  return { url: s.url!, template: s.template!, body: s.template === 'custom' ? (s.body ?? null) : null };
+  return { url: s.url!, template: s.template!, body: s.template === 'custom' ? (s.body ?? null) : null, credential: s.credential ?? null };
 }
 
 function decodeChannel(store: Store, row: Record<string, unknown>): AlertChannel {

@@ -43,7 +43,7 @@ import {
   type QueueSettingsInput,
 } from '../../db/store/retries.js';
 import { NotFoundError } from '../../errors.js';
-import { sendTestMessage } from '../../monitor/channels.js';
+import { ChannelError, sendTestMessage } from '../../monitor/channels.js';
 import { HttpError } from '../http-error.js';
 import type { Session } from '../session.js';
 import { errorReplies, nullableDateTime, pageQuery, text, toApiDate, uuid } from '../schemas.js';
@@ -81,11 +81,13 @@ const toApiSettings = (s: QueueSettings) => ({ ...s, changedAt: toApiDate(s.chan
 const channelSettings = {
   type: 'object',
   additionalProperties: false,
-  description: 'EMAIL: host, port, security, verifyCertificate, from, to, credential (a Credential name with the SMTP login); WEBHOOK: url, template, body (custom)',
+  description:
+    'EMAIL: host, port, security, allowLoginWithoutTls (security none with a login: refused unless true), verifyCertificate, from, to, credential (a Credential name with the SMTP login); WEBHOOK: url (no user:password in it), template, body (custom), credential (a Credential name sent as HTTP Basic auth)',
   properties: {
     host: text(250, 1),
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     security: { type: 'string', enum: [...SMTP_SECURITY] },
+    allowLoginWithoutTls: { type: 'boolean' },
     verifyCertificate: { type: 'boolean' },
     from: text(250, 1),
     to: { type: 'array', minItems: 1, maxItems: 50, items: text(250, 1) },
@@ -287,7 +289,7 @@ export function registerOperationsRoutes(app: FastifyInstance, session: Session)
       try {
         await sendTestMessage(store, channel, session.optionalKey());
       } catch (error) {
-        if (error instanceof Error && error.name === 'Error') throw new HttpError(502, error.message);
+        if (error instanceof ChannelError) throw new HttpError(502, error.message);
         throw error;
       }
       return { sent: true };

@@ -62,6 +62,7 @@ function ChannelDialog({ channel, onDone, onClose }: { channel: Channel | null; 
   const [port, setPort] = useState(String(s.port ?? 587));
   const [security, setSecurity] = useState(String(s.security ?? 'starttls'));
   const [verify, setVerify] = useState(s.verifyCertificate !== false);
+  const [allowPlainLogin, setAllowPlainLogin] = useState(s.allowLoginWithoutTls === true);
   const [from, setFrom] = useState(String(s.from ?? ''));
   const [to, setTo] = useState(Array.isArray(s.to) ? (s.to as string[]).join(', ') : '');
   const [credential, setCredential] = useState(String(s.credential ?? ''));
@@ -71,8 +72,17 @@ function ChannelDialog({ channel, onDone, onClose }: { channel: Channel | null; 
   const { error, act } = useAction(onDone);
   const settings =
     kind === 'EMAIL'
-      ? { host, port: Number(port), security, verifyCertificate: verify, from, to: to.split(/[,;\s]+/).filter(Boolean), credential: credential.trim() || null }
-      : { url, template, body: template === 'custom' ? body : null };
+      ? {
+          host,
+          port: Number(port),
+          security,
+          allowLoginWithoutTls: security === 'none' && allowPlainLogin,
+          verifyCertificate: verify,
+          from,
+          to: to.split(/[,;\s]+/).filter(Boolean),
+          credential: credential.trim() || null,
+        }
+      : { url, template, body: template === 'custom' ? body : null, credential: credential.trim() || null };
   return (
     <Dialog title={channel ? `Channel ${channel.name}` : 'New channel'} onClose={onClose} wide>
       <form
@@ -106,6 +116,11 @@ function ChannelDialog({ channel, onDone, onClose }: { channel: Channel | null; 
                 <option value="none">None</option>
               </select>
             </Field>
+            {security === 'none' && (
+              <Field label="Allow login without TLS" hint="sends the login's password as plain text: only for a server on a network you trust">
+                <input name="allowLoginWithoutTls" type="checkbox" checked={allowPlainLogin} onChange={(e) => setAllowPlainLogin(e.target.checked)} />
+              </Field>
+            )}
             <Field label="Verify certificate">
               <input name="verifyCertificate" type="checkbox" checked={verify} onChange={(e) => setVerify(e.target.checked)} />
             </Field>
@@ -121,8 +136,11 @@ function ChannelDialog({ channel, onDone, onClose }: { channel: Channel | null; 
           </>
         ) : (
           <>
-            <Field label="URL">
+            <Field label="URL" hint="no user:password in it: use a login credential">
               <input name="url" value={url} onChange={(e) => setUrl(e.target.value)} required placeholder="https://..." />
+            </Field>
+            <Field label="Login credential" hint="the name of a Credential sent as HTTP Basic auth; empty: no login">
+              <input name="credential" value={credential} onChange={(e) => setCredential(e.target.value)} maxLength={100} />
             </Field>
             <Field label="Body style">
               <select name="template" value={template} onChange={(e) => setTemplate(e.target.value)}>
