@@ -9,7 +9,10 @@
  * the tests prove it with the other dialects' ODBC drivers against live servers (psqlODBC,
  * MariaDB Connector/ODBC, SQLite's), which is why it knows their query compilers too.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type * as Odbc from 'odbc';
 import type * as Tarn from 'tarn';
 import {
@@ -308,6 +311,31 @@ class OdbcConnection implements DatabaseConnection {
 }
 
 /**
+ * The Driver line of a data source in the odbc.ini files unixODBC reads (the user's: $ODBCINI or
+ * ~/.odbc.ini, then the system's: $ODBCSYSINI/odbc.ini or /etc/odbc.ini), or undefined.
+ */
+function dataSourceDriver(dsn: string): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  const files = [process.env.ODBCINI ?? join(homedir(), '.odbc.ini'), join(process.env.ODBCSYSINI ?? '/etc', 'odbc.ini')];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    let inSection = false;
+    for (const line of text.split(/\r?\n/)) {
+      const section = /^\s*\[(.*)\]\s*$/.exec(line);
+      if (section) inSection = (section[1] ?? '').trim().toLowerCase() === dsn.toLowerCase();
+      const driver = inSection ? /^\s*driver\s*=\s*(.*?)\s*$/i.exec(line)?.[1] : undefined;
+      if (driver) return driver;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The one line for an ODBC failure: what the driver manager or driver said, and for the usual
  * setup mistakes (a DSN that does not exist, a driver that is not installed, a refused login or
  * certificate) what to fix. `target` names the DSN or driver the connection string gave.
@@ -319,7 +347,14 @@ class OdbcConnection implements DatabaseConnection {
 export function odbcFailure(error: OdbcError, target: { dsn?: string; driver?: string }): string {
   const said = error.message;
   const where = process.platform === 'win32' ? 'in the ODBC Data Source Administrator (odbcad32.exe)' : 'in odbc.ini (`odbcinst -j` shows which files unixODBC reads; `odbcinst -q -s` lists the DSNs)';
+  const install =
+    process.platform === 'win32'
+      ? 'install Microsoft ODBC Driver 18 (or 17) for SQL Server'
+      : 'install it (Debian/Ubuntu: msodbcsql18 from Microsoft\'s package repository, or tdsodbc for FreeTDS) and check `odbcinst -q -d`';
   if (error.code === 'IM002') {
+    // unixODBC says "data source not found" also when the DSN is there but its driver is not.
+    const driver = target.dsn === undefined ? undefined : dataSourceDriver(target.dsn);
+    if (driver !== undefined) return `the ODBC data source "${target.dsn}" names the driver "${driver}", which is not installed (${said}); ${install}, or change the data source's Driver line`;
     if (target.dsn !== undefined) return `the ODBC data source "${target.dsn}" does not exist (${said}); define it ${where}, or fix the name in the connection string`;
     return `the ODBC driver manager found no data source and no driver (${said}); name the driver with ?driver=... (or DRIVER={...} in odbc_connect), or a DSN`;
   }
@@ -327,10 +362,6 @@ export function odbcFailure(error: OdbcError, target: { dsn?: string; driver?: s
   const lib = /Can't open lib '([^']*)'/.exec(said)?.[1];
   if (lib !== undefined || error.code === 'IM003') {
     const name = target.driver ?? lib ?? 'it names';
-    const install =
-      process.platform === 'win32'
-        ? 'install Microsoft ODBC Driver 18 (or 17) for SQL Server'
-        : 'install it (Debian/Ubuntu: msodbcsql18 from Microsoft\'s package repository, or tdsodbc for FreeTDS) and check `odbcinst -q -d`';
     const via = target.dsn !== undefined ? ` (named by the data source "${target.dsn}")` : '';
     return `the ODBC driver "${name}"${via} is not installed or cannot be loaded (${said}); ${install}, or name an installed driver`;
   }
