@@ -131,6 +131,88 @@ function kerberosTicket(): boolean {
   return cache.includes(':') || existsSync(cache);
 }
 
+/**
+ * `sql` with each `?` placeholder replaced by the T-SQL literal of its parameter, for ODBC drivers
+ * that cannot describe parameters (FreeTDS). Text becomes `N'...'` with `'` doubled, T-SQL's one
+ * escape; numbers, NULL and `0x` bytes as written. Placeholders count only outside literals,
+ * quoted names and comments, and a count that differs from the parameters is refused, never guessed.
+ *
+ * @example
+ *   inlineTsqlParameters("SELECT [a?] FROM t WHERE x = ? AND y = ?", ["it's", 5]); // "SELECT [a?] FROM t WHERE x = N'it''s' AND y = 5"
+ */
+export function inlineTsqlParameters(text: string, parameters: readonly unknown[]): string {
+  let out = '';
+  let used = 0;
+  let i = 0;
+  while (i < text.length) {
+    const end = skipQuotedOrComment(text, i);
+    if (end > i) {
+      out += text.slice(i, end);
+      i = end;
+    } else if (text[i] === '?') {
+      if (used >= parameters.length) throw new DatabaseError(`a statement has more ? placeholders than its ${parameters.length} parameters`);
+      out += tsqlLiteral(parameters[used++]);
+      i += 1;
+    } else {
+      out += text[i];
+      i += 1;
+    }
+  }
+  if (used !== parameters.length) throw new DatabaseError(`a statement has ${used} ? placeholders for ${parameters.length} parameters`);
+  return out;
+}
+
+/** The end of the literal, quoted name or comment starting at `i` (T-SQL's rules), or `i`. */
+function skipQuotedOrComment(text: string, i: number): number {
+  const c = text[i];
+  if (c === "'" || c === '"' || c === '[') {
+    const close = c === '[' ? ']' : c;
+    for (let j = i + 1; ; ) {
+      const k = text.indexOf(close, j);
+      if (k < 0) return text.length;
+      if (text[k + 1] !== close) return k + 1;
+      j = k + 2; // a doubled closing character is part of the text
+    }
+  }
+  if (c === '-' && text[i + 1] === '-') {
+    const k = text.indexOf('\n', i);
+    return k < 0 ? text.length : k;
+  }
+  if (c === '/' && text[i + 1] === '*') {
+    // T-SQL block comments nest.
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      if (text[j] === '/' && text[j + 1] === '*') {
+        depth += 1;
+        j += 1;
+      } else if (text[j] === '*' && text[j + 1] === '/') {
+        depth -= 1;
+        j += 1;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return text.length;
+  }
+  return i;
+}
+
+function tsqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'bigint') return value < 0n ? `(${value})` : String(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new DatabaseError(`the number ${value} cannot be stored in SQL Server`);
+    // In parentheses, so that a minus sign after another never makes a comment (--).
+    return value < 0 ? `(${value})` : String(value);
+  }
+  if (Buffer.isBuffer(value)) return `0x${value.toString('hex')}`;
+  if (typeof value === 'string') {
+    if (value.includes('\0')) throw new DatabaseError('text with a NUL character cannot be sent through this ODBC driver (it cannot bind parameters)');
+    return `N'${value.replace(/'/g, "''")}'`;
+  }
+  throw new DatabaseError(`a value of type ${typeof value} cannot be sent through this ODBC driver`);
+}
+
 /** SQL Server's DATETIME reads at most three digits of a second from text; the ISO form reads the same in every language setting. */
 function odbcDateText(date: Date): string {
   return formatNaive(date).slice(0, 23).replace(' ', 'T');
@@ -152,6 +234,7 @@ export const mssqlDialect: Dialect = {
         loginTimeoutSeconds: Math.ceil(connectTimeoutMs(config) / 1000),
         onConnect: (query) => refuseSystemDatabase(query, config),
         formatDate: odbcDateText,
+        inlineParameters: inlineTsqlParameters,
       });
     }
     const tarn = load('tarn') as typeof Tarn;

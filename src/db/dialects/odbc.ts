@@ -69,6 +69,13 @@ export interface OdbcTransportOptions {
    * three digits of a second, and the others take the naive text the store writes.
    */
   formatDate?: (date: Date) => string;
+  /**
+   * For drivers without SQLDescribeParam (FreeTDS), which the `odbc` package calls for every `?`:
+   * writes the statement's parameters into it as the dialect's literals. Used only on a
+   * connection whose driver lacks that function; without it such a driver fails every
+   * statement with parameters.
+   */
+  inlineParameters?: (sql: string, parameters: readonly unknown[]) => string;
 }
 
 /** ODBC placeholders: `?` where the dialect's own driver numbers them (`@1`, `$1`). */
@@ -170,6 +177,7 @@ class OdbcDriver implements Driver {
         }
         const connection = new OdbcConnection(raw, options.formatDate ?? formatNaive);
         try {
+          if (options.inlineParameters !== undefined && !(await describesParameters(raw))) connection.inline = options.inlineParameters;
           await options.onConnect?.((text, parameters) => connection.rows(text, parameters ?? []));
         } catch (error) {
           await connection.close();
@@ -211,6 +219,18 @@ class OdbcDriver implements Driver {
   }
 }
 
+/** Whether the driver has SQLDescribeParam: the driver manager says IM001 ("does not support this function") when not. */
+async function describesParameters(raw: Odbc.Connection): Promise<boolean> {
+  try {
+    await raw.query('SELECT ? AS p', [1]);
+    return true;
+  } catch (error) {
+    const converted = odbcError(error, false);
+    if (isOdbcError(converted) && converted.code === 'IM001') return false;
+    throw converted;
+  }
+}
+
 const ISOLATION: Record<string, keyof OdbcModule> = {
   'read uncommitted': 'SQL_TXN_READ_UNCOMMITTED',
   'read committed': 'SQL_TXN_READ_COMMITTED',
@@ -225,6 +245,8 @@ class OdbcConnection implements DatabaseConnection {
   readonly #raw: Odbc.Connection;
   readonly #formatDate: (date: Date) => string;
   lost = false;
+  /** set when the driver cannot describe parameters: they travel inside the statement */
+  inline: ((sql: string, parameters: readonly unknown[]) => string) | undefined;
 
   constructor(raw: Odbc.Connection, formatDate: (date: Date) => string) {
     this.#raw = raw;
@@ -274,6 +296,8 @@ class OdbcConnection implements DatabaseConnection {
 
   async #run(sql: string, parameters: readonly unknown[]): Promise<Odbc.Result<Record<string, unknown>>> {
     const values = parameters.map((value) => this.#encode(value));
+    const inline = this.inline;
+    if (values.length > 0 && inline !== undefined) return this.#call(() => this.#raw.query<Record<string, unknown>>(inline(sql, values)));
     return this.#call(() => (values.length === 0 ? this.#raw.query<Record<string, unknown>>(sql) : this.#raw.query<Record<string, unknown>>(sql, values as (string | number)[])));
   }
 
