@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectionString } from '../src/config/connection-string.js';
 import { generateKey } from '../src/crypto/fernet.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../src/db/open.js';
-import { integratedLoginUnavailable, systemDatabaseRefusal } from '../src/db/dialects/mssql.js';
+import { inlineTsqlParameters, integratedLoginUnavailable, systemDatabaseRefusal } from '../src/db/dialects/mssql.js';
+import { OdbcError, odbcFailure } from '../src/db/dialects/odbc.js';
 import { checkSchema, upgradeDatabase } from '../src/db/schema/upgrade.js';
 import { createConstant, getConstant, updateConstant } from '../src/db/store/constants.js';
 import { createCredential, getCredential } from '../src/db/store/credentials.js';
@@ -274,6 +275,37 @@ describe('SQL Server system databases', () => {
   it('lets any other database through', () => {
     const config = parseConnectionString('mssql+pyodbc://oo:pw@oo_dsn');
     for (const name of ['oo', 'masterdata', 'OpenOrchestrator', null, undefined]) expect(systemDatabaseRefusal(name, config)).toBeUndefined();
+  });
+});
+
+describe('T-SQL literals for ODBC drivers that cannot describe parameters (FreeTDS)', () => {
+  it('writes each value as T-SQL reads it back, quotes doubled', () => {
+    expect(inlineTsqlParameters('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)', ["it's ✓ 😀", 42, -1.5, null, 1, Buffer.from('ab')])).toBe(
+      "INSERT INTO t VALUES (N'it''s ✓ 😀', 42, (-1.5), NULL, 1, 0x6162)",
+    );
+  });
+
+  it('keeps an injection attempt inside its literal', () => {
+    expect(inlineTsqlParameters('SELECT * FROM t WHERE name = ?', ["x'; DROP TABLE t; --"])).toBe("SELECT * FROM t WHERE name = N'x''; DROP TABLE t; --'");
+  });
+
+  it('finds placeholders only outside literals, quoted names and comments', () => {
+    const text = "SELECT '?', N'it''s ?', [a?]]b], \"c?\" -- ?\n /* ? /* ? */ ? */ FROM t WHERE x = ? AND y-?=0";
+    expect(inlineTsqlParameters(text, [1, 2])).toBe("SELECT '?', N'it''s ?', [a?]]b], \"c?\" -- ?\n /* ? /* ? */ ? */ FROM t WHERE x = 1 AND y-2=0");
+  });
+
+  it('refuses a placeholder count that differs from the parameters, and values it cannot write', () => {
+    expect(() => inlineTsqlParameters('SELECT ?', [])).toThrow(/more \? placeholders than its 0 parameters/);
+    expect(() => inlineTsqlParameters('SELECT ?', [1, 2])).toThrow(/1 \? placeholders for 2 parameters/);
+    expect(() => inlineTsqlParameters('SELECT ?', ['a\0b'])).toThrow(/NUL/);
+    expect(() => inlineTsqlParameters('SELECT ?', [Number.NaN])).toThrow(/NaN/);
+  });
+
+  it("says FreeTDS's \"Login failed\" is a refused login", () => {
+    const error = new OdbcError('[FreeTDS][SQL Server]Login failed for user "oo"', '42000', 18456, true);
+    expect(odbcFailure(error, { dsn: 'oo_dsn' })).toBe(
+      'the server refused this login ([FreeTDS][SQL Server]Login failed for user "oo"); check the user name and password in the connection string and those the data source "oo_dsn" gives',
+    );
   });
 });
 

@@ -389,7 +389,8 @@ export function odbcFailure(error: OdbcError, target: { dsn?: string; driver?: s
     const via = target.dsn !== undefined ? ` (named by the data source "${target.dsn}")` : '';
     return `the ODBC driver "${name}"${via} is not installed or cannot be loaded (${said}); ${install}, or name an installed driver`;
   }
-  if (error.code === '28000') {
+  // SQLSTATE 28000; FreeTDS reports SQL Server's "Login failed" (error 18456) as 42000.
+  if (error.code === '28000' || (error.connecting && (error.number === 18456 || /Login failed/i.test(said)))) {
     return `the server refused this login (${said}); check the user name and password in the connection string${target.dsn === undefined ? '' : ` and those the data source "${target.dsn}" gives`}`;
   }
   if (/certificate|SSL Provider|TLS|ssl/i.test(said) && error.connecting) {
