@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   assertDriverAvailable,
   describeConnection,
+  odbcAttribute,
   parseConnectionString,
+  pyodbcTarget,
   redactConnectionString,
   type ConnectionConfig,
 } from '../src/config/connection-string.js';
@@ -69,35 +71,39 @@ describe('parseConnectionString: accepted forms', () => {
         mssql: { integratedSecurity: false, odbcDriver: 'ODBC Driver 17 for SQL Server' },
       },
     ],
+    // The seed's two SQL Server strings go through ODBC, with the string pyodbc would send.
     [
       'mssql+pyodbc://user:pw@dsnname',
       {
         dialect: 'mssql',
-        nodeDriver: 'msnodesqlv8',
-        host: undefined,
+        nodeDriver: 'odbc',
+        host: 'dsnname',
         user: 'user',
         password: 'pw',
-        mssql: { odbcDsn: 'dsnname', integratedSecurity: false, odbcDriver: undefined },
+        mssql: { integratedSecurity: false, odbcDriver: undefined },
+        odbc: { connectionString: 'dsn=dsnname;UID=user;PWD=pw', dsn: 'dsnname', driver: undefined, trustedConnection: false },
       },
     ],
     [
       'mssql+pyodbc://server/db?driver=ODBC+Driver+18+for+SQL+Server',
       {
-        nodeDriver: 'msnodesqlv8',
+        nodeDriver: 'odbc',
         host: 'server',
         database: 'db',
         user: undefined,
         password: undefined,
         mssql: { integratedSecurity: true, odbcDriver: 'ODBC Driver 18 for SQL Server' },
+        odbc: { connectionString: 'DRIVER={ODBC Driver 18 for SQL Server};Server=server;Database=db;Trusted_Connection=Yes', dsn: undefined, driver: 'ODBC Driver 18 for SQL Server', trustedConnection: true },
       },
     ],
     [
       'mssql+pyodbc://localhost\\SQLEXPRESS/OpenOrchestrator?driver=ODBC+Driver+17+for+SQL+Server',
       {
-        nodeDriver: 'msnodesqlv8',
+        nodeDriver: 'odbc',
         host: 'localhost',
         database: 'OpenOrchestrator',
         mssql: { integratedSecurity: true, odbcDriver: 'ODBC Driver 17 for SQL Server', instanceName: 'SQLEXPRESS' },
+        odbc: { connectionString: 'DRIVER={ODBC Driver 17 for SQL Server};Server=localhost\\SQLEXPRESS;Database=OpenOrchestrator;Trusted_Connection=Yes', trustedConnection: true },
       },
     ],
     [
@@ -109,8 +115,13 @@ describe('parseConnectionString: accepted forms', () => {
     ['mssql://sa:pw@db:1433/oo', { dialect: 'mssql', pythonDriver: undefined, nodeDriver: 'tedious', host: 'db' }],
     ['mssql://sa:pw@db:1433', { nodeDriver: 'tedious', host: 'db', port: 1433, database: undefined }],
     [
-      'mssql+pyodbc:///?odbc_connect=DSN%3Dmydsn%3BUID%3Dsa%3BPWD%3Dpw',
-      { nodeDriver: 'msnodesqlv8', host: undefined, mssql: { odbcDsn: 'mydsn', integratedSecurity: false, odbcDriver: undefined } },
+      'mssql+pyodbc:///?odbc_connect=DSN%3Dmydsn%3BUID%3Dsa%3BPWD%3Dpw%3BEncrypt%3Dno',
+      {
+        nodeDriver: 'odbc',
+        host: undefined,
+        mssql: { integratedSecurity: false, odbcDriver: undefined },
+        odbc: { connectionString: 'DSN=mydsn;UID=sa;PWD=pw;Encrypt=no', dsn: 'mydsn', driver: undefined, trustedConnection: false },
+      },
     ],
     [
       'oracle://u:p@db:1521/ORCL',
@@ -216,6 +227,8 @@ describe('parseConnectionString: errors', () => {
     ['missing host postgres', `postgresql://u:${SECRET}@/db`, /no host/],
     ['missing host mysql', `mysql://u:${SECRET}@:3306/db`, /no host/],
     ['missing host mssql', `mssql+pyodbc://u:${SECRET}@/db`, /no host.*DSN/],
+    ['Windows login without an ODBC driver', 'mssql+pyodbc://server/db', /without a user name is a Windows login through ODBC and must name the ODBC driver: add \?driver=ODBC\+Driver\+18\+for\+SQL\+Server/],
+    ['pymssql without a user', 'mssql+pymssql://server:1433/db', /pymssql's Windows login is not served: write mssql\+pyodbc:\/\/server\/database\?driver=/],
     ['missing host oracle', `oracle://u:${SECRET}@:1521/SID`, /no host/],
     ['missing database postgres', `postgresql://u:${SECRET}@host:5432`, /no database name/],
     ['missing database postgres (slash only)', `postgresql://u:${SECRET}@host:5432/`, /no database name/],
@@ -303,6 +316,44 @@ describe('redactConnectionString', () => {
   });
 });
 
+describe('pyodbcTarget: the ODBC connection string SQLAlchemy\'s pyodbc connector makes', () => {
+  it.each<[string, Parameters<typeof pyodbcTarget>[0], string]>([
+    ['a DSN, whose own driver wins over driver=', { host: 'oo_dsn', user: 'sa', password: 'pw', query: { driver: 'FreeTDS', Encrypt: 'no' } }, 'dsn=oo_dsn;UID=sa;PWD=pw;Encrypt=no'],
+    ['a DSN with Windows login', { host: 'oo_dsn', query: {} }, 'dsn=oo_dsn;Trusted_Connection=Yes'],
+    ['braces for ; and } and a leading {', { host: 'oo_dsn', user: 'sa', password: '{p;w}x', query: {} }, 'dsn=oo_dsn;UID=sa;PWD={{p;w}}x}'],
+    ['no PWD for an empty password', { host: 'oo_dsn', user: 'sa', query: {} }, 'dsn=oo_dsn;UID=sa'],
+    [
+      'a server, port and database',
+      { host: 'db', port: 1433, database: 'oo', user: 'sa', password: 'pw', query: { driver: 'ODBC Driver 18 for SQL Server', TrustServerCertificate: 'yes' } },
+      'DRIVER={ODBC Driver 18 for SQL Server};Server=db,1433;Database=oo;UID=sa;PWD=pw;TrustServerCertificate=yes',
+    ],
+    [
+      'Authentication= instead of Trusted_Connection without a user',
+      { host: 'db', database: 'oo', query: { driver: 'ODBC Driver 18 for SQL Server', authentication: 'ActiveDirectoryIntegrated' } },
+      'DRIVER={ODBC Driver 18 for SQL Server};Server=db;Database=oo;Authentication=ActiveDirectoryIntegrated',
+    ],
+    [
+      "pyodbc's own keywords left out, odbc_autotranslate renamed",
+      { host: 'db', database: 'oo', user: 'sa', password: 'pw', query: { driver: 'FreeTDS', autocommit: 'true', ansi: 'false', odbc_autotranslate: 'no', TDS_Version: '7.4' } },
+      'DRIVER={FreeTDS};Server=db;Database=oo;UID=sa;PWD=pw;AutoTranslate=no;TDS_Version=7.4',
+    ],
+    ['odbc_connect verbatim', { query: { odbc_connect: 'DSN=oo;Encrypt=no;PWD={a;b}' } }, 'DSN=oo;Encrypt=no;PWD={a;b}'],
+  ])('%s', (_, url, expected) => {
+    expect(pyodbcTarget(url).connectionString).toBe(expected);
+  });
+
+  it('reads attributes of an ODBC connection string in any case, braces undone', () => {
+    const text = 'Driver={ODBC Driver 18 for SQL Server};SERVER=db; uid = sa ;PWD={p;w}}x}';
+    expect([odbcAttribute(text, 'DRIVER'), odbcAttribute(text, 'server'), odbcAttribute(text, 'UID'), odbcAttribute(text, 'pwd'), odbcAttribute(text, 'dsn')]).toEqual([
+      'ODBC Driver 18 for SQL Server',
+      'db',
+      'sa',
+      'p;w}x',
+      undefined,
+    ]);
+  });
+});
+
 describe('describeConnection', () => {
   const cases: Array<[string, string]> = [
     ['postgresql://postgres:pw@127.0.0.1:5432/oo', 'postgres at 127.0.0.1:5432/oo (user postgres)'],
@@ -312,8 +363,12 @@ describe('describeConnection', () => {
     ['sqlite://', 'sqlite in memory'],
     ['sqlite:///oo.db', 'sqlite file oo.db'],
     ['mssql+pyodbc://sa:pw@dsnname', 'mssql via ODBC DSN "dsnname" (user sa)'],
-    ['mssql+pyodbc://server/db', 'mssql at server/db (Windows integrated login)'],
-    ['mssql+pyodbc://localhost\\SQLEXPRESS/oo', 'mssql at localhost\\SQLEXPRESS/oo (Windows integrated login)'],
+    ['mssql+pyodbc://dsnname', 'mssql via ODBC DSN "dsnname" (Windows integrated login)'],
+    ['mssql+pyodbc://server/db?driver=ODBC+Driver+17+for+SQL+Server', 'mssql at server/db via ODBC driver "ODBC Driver 17 for SQL Server" (Windows integrated login)'],
+    ['mssql+pyodbc://localhost\\SQLEXPRESS/oo?driver=FreeTDS', 'mssql at localhost\\SQLEXPRESS/oo via ODBC driver "FreeTDS" (Windows integrated login)'],
+    ['mssql+pyodbc:///?odbc_connect=DSN%3Dx%3BUID%3Dsa%3BPWD%3Dpw', 'mssql via ODBC DSN "x" (odbc_connect) (user sa)'],
+    ['mssql+pyodbc:///?odbc_connect=Driver%3D%7BFreeTDS%7D%3BServer%3Dh%3BTrusted_Connection%3Dyes', 'mssql via an ODBC connection string (odbc_connect, driver "FreeTDS") (Windows integrated login)'],
+    ['mssql+pyodbc://sa:pw@db:1433/oo', 'mssql at db:1433/oo (user sa)'],
     ['oracle+oracledb://u:pw@h:1521/?service_name=XEPDB1', 'oracle at h:1521 service XEPDB1 (user u)'],
     ['oracle://u:pw@h:1521/ORCL', 'oracle at h:1521 SID ORCL (user u)'],
   ];
@@ -336,23 +391,19 @@ describe('assertDriverAvailable', () => {
     expect(() => assertDriverAvailable(parseConnectionString(url))).not.toThrow();
   });
 
-  it('rejects an ODBC DSN, naming msnodesqlv8 and the DSN', () => {
-    const message = errorOf(() => assertDriverAvailable(parseConnectionString(`mssql+pyodbc://user:${SECRET}@dsnname`)));
-    expect(message).toBe(
-      'this connection string uses an ODBC DSN ("dsnname"), which needs the optional package msnodesqlv8 (ODBC, Windows): ' +
-        'run "npm install msnodesqlv8", or use mssql+pyodbc://user:pw@host:1433/db for a direct TCP connection',
-    );
-  });
-
   it.each([
-    ['mssql+pyodbc://server/db?driver=ODBC+Driver+17+for+SQL+Server', /Windows integrated login/],
-    [`mssql+pyodbc:///?odbc_connect=Server%3Dh%3BUID%3Dsa%3BPWD%3D${SECRET}`, /odbc_connect/],
-  ])('rejects other msnodesqlv8 configs: %s', (url, pattern) => {
-    const message = errorOf(() => assertDriverAvailable(parseConnectionString(url)));
-    expect(message).toMatch(pattern);
-    expect(message).toContain('npm install msnodesqlv8');
+    [`mssql+pyodbc://user:${SECRET}@dsnname`, 'this mssql connection string (via ODBC DSN "dsnname" (user user))'],
+    ['mssql+pyodbc://server/db?driver=ODBC+Driver+17+for+SQL+Server', 'this mssql connection string (at server/db via ODBC driver "ODBC Driver 17 for SQL Server" (Windows integrated login))'],
+    [`mssql+pyodbc:///?odbc_connect=Server%3Dh%3BUID%3Dsa%3BPWD%3D${SECRET}`, 'this mssql connection string (via an ODBC connection string (odbc_connect) (user sa))'],
+  ])('names the odbc package for an ODBC form, and the form: %s', (url, what) => {
+    const missing = (id: string): string => {
+      throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
+    };
+    const message = errorOf(() => assertDriverAvailable(parseConnectionString(url), (id) => (id === 'odbc' ? missing(id) : id)));
+    expect(message).toBe(
+      `${what} needs the Node package odbc, which is not installed: run "npm install odbc" (next to openorchestrator: in the same project, or with -g beside a global install; on Linux it compiles against unixODBC: apt install unixodbc-dev first)`,
+    );
     expect(message).not.toContain(SECRET);
-    expect(message).not.toMatch(/[\r\n]/);
   });
 
   it('names the missing package for other dialects', () => {

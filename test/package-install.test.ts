@@ -84,8 +84,8 @@ describe('the npm package', () => {
     expect(installOutput).not.toMatch(/EBADENGINE|deprecated/i);
   });
 
-  it('installs without the SQL Server and Oracle drivers (optional peers)', () => {
-    for (const driver of ['tedious', 'tarn', 'oracledb', 'kysely-oracledb']) expect(existsSync(join(app, 'node_modules', driver)), driver).toBe(false);
+  it('installs without the SQL Server, ODBC and Oracle drivers (optional peers)', () => {
+    for (const driver of ['tedious', 'tarn', 'odbc', 'oracledb', 'kysely-oracledb']) expect(existsSync(join(app, 'node_modules', driver)), driver).toBe(false);
     for (const driver of ['better-sqlite3', 'pg', 'mysql2', 'tsx']) expect(existsSync(join(app, 'node_modules', driver)), driver).toBe(true);
   });
 

@@ -37,7 +37,7 @@ export interface ConnectionConfig {
   dialect: DialectName;
   /** the Python driver named after '+', e.g. 'psycopg2', or undefined */
   pythonDriver?: string;
-  /** Node driver package that serves it: 'better-sqlite3' | 'pg' | 'mysql2' | 'tedious' | 'msnodesqlv8' | 'oracledb' */
+  /** Node driver package that serves it: 'better-sqlite3' | 'pg' | 'mysql2' | 'tedious' | 'odbc' | 'oracledb' */
   nodeDriver: string;
   host?: string;
   port?: number;
@@ -49,17 +49,36 @@ export interface ConnectionConfig {
   /** decoded query options, e.g. { driver: 'ODBC Driver 17 for SQL Server' } */
   query: Record<string, string>;
   /**
-   * mssql only. `odbcDsn`: the ODBC data source name (`mssql+pyodbc://user:pw@dsnname`);
-   * `integratedSecurity`: Windows login (no user in the string); `odbcDriver`: the `driver=` option;
-   * `instanceName`: the named instance of `host\INSTANCE` (then `host` is the part before `\`).
+   * mssql only. `integratedSecurity`: Windows login (no user in the string); `odbcDriver`: the
+   * `driver=` option (or odbc_connect's DRIVER); `instanceName`: the named instance of
+   * `host\INSTANCE` (then `host` is the part before `\`).
    */
-  mssql?: { odbcDsn?: string; integratedSecurity: boolean; odbcDriver?: string; instanceName?: string };
+  mssql?: { integratedSecurity: boolean; odbcDriver?: string; instanceName?: string };
+  /** the forms served through ODBC (`nodeDriver` 'odbc'): what the ODBC driver manager is given */
+  odbc?: OdbcTarget;
   /** oracle only: `?service_name=X`, or the database part of the string as a SID. */
   oracle?: { serviceName?: string; sid?: string };
   /** every dialect but sqlite: how the connection is encrypted and what is verified (see `TlsConfig`) */
   tls?: TlsConfig;
   /** every dialect but sqlite: seconds to wait for a server to answer a connection attempt */
   connectTimeoutSeconds?: number;
+}
+
+/**
+ * An ODBC connection as pyodbc would open it. `connectionString` holds the password: never log it.
+ *
+ * @example
+ *   parseConnectionString('mssql+pyodbc://sa:pw@oo_dsn').odbc;
+ *   // { connectionString: 'dsn=oo_dsn;UID=sa;PWD=pw', dsn: 'oo_dsn', driver: undefined, trustedConnection: false }
+ */
+export interface OdbcTarget {
+  connectionString: string;
+  /** the data source it names, looked up by the driver manager (odbc.ini, or the Windows registry) */
+  dsn?: string;
+  /** the ODBC driver it names (`DRIVER={...}`); a DSN names its own */
+  driver?: string;
+  /** Windows integrated login (`Trusted_Connection=Yes`): SSPI on Windows, Kerberos elsewhere */
+  trustedConnection: boolean;
 }
 
 /**
@@ -361,8 +380,12 @@ export function parseConnectionString(url: string): ConnectionConfig {
       }
       return { ...common, dialect: 'oracle', nodeDriver: 'oracledb', oracle: { serviceName, sid: database }, tls: oracleTls(query) };
     }
-    case 'mssql':
-      return { ...parseMssql(common, base), tls: mssqlTls(query, common.pythonDriver) };
+    case 'mssql': {
+      // Checked for every form (a wrong Encrypt is one clear line), used by tedious: ODBC drivers read their own.
+      const tls = mssqlTls(query, common.pythonDriver);
+      const config = parseMssql(common, base);
+      return config.nodeDriver === 'tedious' ? { ...config, tls } : config;
+    }
   }
 }
 
@@ -610,29 +633,26 @@ function parseConnectTimeout(query: Record<string, string>, dialect: DialectName
 type Common = Omit<ConnectionConfig, 'dialect' | 'nodeDriver'>;
 
 /**
- * pyodbc (also SQLAlchemy's default for mssql://) reads a host without port or database as an
- * ODBC DSN, and no user as Windows integrated login; both need msnodesqlv8, the rest uses tedious.
+ * Which transport serves an `mssql` string. pyodbc (also SQLAlchemy's default for mssql://)
+ * reads a host without port or database as an ODBC DSN and no user as Windows integrated login;
+ * those and `odbc_connect` go through ODBC, as Python sends them. A SQL login at a host goes over
+ * TCP with tedious, which speaks TDS itself (`driver=` then only sets the Encrypt default).
+ * pyodbc would read `user:pw@host:1433` (no database) as a DSN named "host" too; here a port
+ * means a host.
  */
 function parseMssql(common: Common, base: string): ConnectionConfig {
   const { query, user, port, database } = common;
+  const scheme = `${base}${common.pythonDriver ? `+${common.pythonDriver}` : ''}`;
   const odbc = common.pythonDriver === undefined || common.pythonDriver === 'pyodbc' || common.pythonDriver === 'aioodbc';
   const odbcDriver = query.driver || undefined;
 
-  const odbcConnect = odbc ? query.odbc_connect : undefined;
-  if (odbcConnect) {
-    const dsn = /(?:^|;)\s*dsn\s*=\s*([^;]*)/i.exec(odbcConnect)?.[1]?.trim();
-    const sqlLogin = /(?:^|;)\s*(?:uid|user id)\s*=/i.test(odbcConnect) && !/(?:^|;)\s*trusted_connection\s*=\s*yes/i.test(odbcConnect);
-    return {
-      ...common,
-      dialect: 'mssql',
-      nodeDriver: 'msnodesqlv8',
-      mssql: { odbcDsn: dsn || undefined, integratedSecurity: !sqlLogin, odbcDriver },
-    };
+  if (odbc && query.odbc_connect) {
+    const target = pyodbcTarget(common);
+    return { ...common, host: undefined, dialect: 'mssql', nodeDriver: 'odbc', mssql: { integratedSecurity: target.trustedConnection, odbcDriver: target.driver }, odbc: target };
   }
 
   let host = common.host;
   if (host === undefined) {
-    const scheme = `${base}${common.pythonDriver ? `+${common.pythonDriver}` : ''}`;
     const dsnHint = odbc ? `, or ${scheme}://user:password@dsnname for an ODBC DSN` : '';
     fail(`${base} connection string has no host: write e.g. ${scheme}://user:password@host:1433/database${dsnHint}`);
   }
@@ -645,23 +665,81 @@ function parseMssql(common: Common, base: string): ConnectionConfig {
       fail(`${base} connection string has a malformed named instance: write host\\INSTANCE, e.g. localhost\\SQLEXPRESS`);
     }
   }
-  const integratedSecurity = user === undefined;
-  if (odbc && instanceName === undefined && port === undefined && database === undefined) {
-    return {
-      ...common,
-      host: undefined,
-      dialect: 'mssql',
-      nodeDriver: 'msnodesqlv8',
-      mssql: { odbcDsn: host, integratedSecurity, odbcDriver },
-    };
+  const integratedSecurity = user === undefined && !query.authentication;
+  const mssql = { integratedSecurity, odbcDriver, ...(instanceName === undefined ? {} : { instanceName }) };
+  const dsn = instanceName === undefined && port === undefined && database === undefined;
+  if (odbc && (dsn || user === undefined)) {
+    if (!dsn && odbcDriver === undefined) {
+      fail(`${scheme} connection string without a user name is a Windows login through ODBC and must name the ODBC driver: add ?driver=ODBC+Driver+18+for+SQL+Server (a name "odbcinst -q -d" lists), or write ${scheme}://user:password@dsnname for an ODBC DSN`);
+    }
+    return { ...common, host, dialect: 'mssql', nodeDriver: 'odbc', mssql, odbc: pyodbcTarget(common) };
   }
-  return {
-    ...common,
-    host,
-    dialect: 'mssql',
-    nodeDriver: integratedSecurity ? 'msnodesqlv8' : 'tedious',
-    mssql: { integratedSecurity, odbcDriver, ...(instanceName === undefined ? {} : { instanceName }) },
-  };
+  if (user === undefined) {
+    fail(`${scheme} connection string has no user name, and pymssql's Windows login is not served: write mssql+pyodbc://server/database?driver=ODBC+Driver+18+for+SQL+Server for a Windows login through ODBC, or add user:password@ before the host`);
+  }
+  return { ...common, host, dialect: 'mssql', nodeDriver: 'tedious', mssql };
+}
+
+/**
+ * The ODBC connection string SQLAlchemy's pyodbc connector makes from a URL (2.x): `odbc_connect`
+ * verbatim; otherwise `dsn=HOST` when there is no database, else `DRIVER={driver};Server=HOST[,PORT];Database=DB`;
+ * then `UID=`/`PWD=`, or `Authentication=`, or `Trusted_Connection=Yes` without a user; then every
+ * other query option as `key=value`. A value holding `;` or `}`, or starting with `{`, is braced.
+ *
+ * @example
+ *   pyodbcTarget({ host: 'oo_dsn', user: 'sa', password: 'pw', query: {} }).connectionString; // 'dsn=oo_dsn;UID=sa;PWD=pw'
+ */
+export function pyodbcTarget(url: Pick<ConnectionConfig, 'host' | 'port' | 'database' | 'user' | 'password' | 'query'>): OdbcTarget {
+  // pyodbc.connect's own keyword arguments, not part of the string.
+  const { ansi: _ansi, unicode_results: _unicode, autocommit: _autocommit, ...query } = url.query;
+  if (query.odbc_connect) {
+    const connectionString = query.odbc_connect;
+    const trusted = /^(?:yes|true)$/i.test(odbcAttribute(connectionString, 'Trusted_Connection') ?? '');
+    return { connectionString, dsn: odbcAttribute(connectionString, 'DSN'), driver: odbcAttribute(connectionString, 'DRIVER'), trustedConnection: trusted };
+  }
+  const { driver, odbc_autotranslate: autotranslate, ...rest } = query;
+  // Only a login without a user name is an `Authentication=` login; with one it is just another option.
+  const authentication = url.user === undefined ? rest.authentication : undefined;
+  if (authentication !== undefined) delete rest.authentication;
+  const parts: string[] = [];
+  const dsn = url.host !== undefined && url.database === undefined ? url.host : undefined;
+  if (dsn !== undefined) parts.push(`dsn=${odbcValue(dsn)}`);
+  else {
+    if (driver !== undefined) parts.push(`DRIVER={${driver.replace(/\}/g, '}}')}}`);
+    parts.push(`Server=${odbcValue(url.host ?? '')}${url.port === undefined ? '' : `,${url.port}`}`, `Database=${odbcValue(url.database ?? '')}`);
+  }
+  if (url.user !== undefined) {
+    parts.push(`UID=${odbcValue(url.user)}`);
+    if (url.password !== undefined) parts.push(`PWD=${odbcValue(url.password)}`);
+  } else if (authentication !== undefined) parts.push(`Authentication=${odbcValue(authentication)}`);
+  else parts.push('Trusted_Connection=Yes');
+  if (autotranslate !== undefined) parts.push(`AutoTranslate=${odbcValue(autotranslate)}`);
+  if (dsn !== undefined && url.port !== undefined) parts.push(`port=${url.port}`);
+  for (const [key, value] of Object.entries(rest)) parts.push(`${odbcValue(key)}=${odbcValue(value)}`);
+  return { connectionString: parts.join(';'), dsn, driver: dsn === undefined ? driver : undefined, trustedConnection: url.user === undefined && authentication === undefined };
+}
+
+/** ODBC's quoting of an attribute value: braces when it holds `;` or `}` or starts with `{`. */
+function odbcValue(value: string): string {
+  return /[;}]/.test(value) || value.startsWith('{') ? `{${value.replace(/\}/g, '}}')}}` : value;
+}
+
+/**
+ * One attribute of an ODBC connection string (`KEY=value;...`, keys in any case, values maybe
+ * in braces), or undefined.
+ *
+ * @example
+ *   odbcAttribute('Driver={ODBC Driver 18 for SQL Server};Server=db', 'driver'); // 'ODBC Driver 18 for SQL Server'
+ */
+export function odbcAttribute(connectionString: string, name: string): string | undefined {
+  const pattern = /\s*([^=;]+?)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)\s*(?:;|$)/gy;
+  let found: string | undefined;
+  for (let m = pattern.exec(connectionString); m !== null && m[0] !== ''; m = pattern.exec(connectionString)) {
+    if ((m[1] ?? '').toLowerCase() !== name.toLowerCase()) continue;
+    const value = (m[2] ?? '').trim();
+    found = value.startsWith('{') ? value.slice(1, -1).replace(/\}\}/g, '}') : value;
+  }
+  return found === '' ? undefined : found;
 }
 
 /**
@@ -745,10 +823,13 @@ export function describeConnection(config: ConnectionConfig): string {
   if (config.dialect === 'sqlite') {
     return config.filename === undefined || config.filename === ':memory:' ? 'sqlite in memory' : `sqlite file ${config.filename}`;
   }
-  const login =
-    config.user !== undefined ? ` (user ${config.user})` : config.mssql?.integratedSecurity ? ' (Windows integrated login)' : '';
-  if (config.mssql?.odbcDsn !== undefined) return `mssql via ODBC DSN "${config.mssql.odbcDsn}"${login}`;
-  if (config.dialect === 'mssql' && config.host === undefined) return `mssql via an ODBC connection string (odbc_connect)${login}`;
+  const user = config.user ?? (config.odbc === undefined ? undefined : odbcAttribute(config.odbc.connectionString, 'UID'));
+  const login = user !== undefined ? ` (user ${user})` : config.mssql?.integratedSecurity ? ' (Windows integrated login)' : '';
+  const odbc = config.odbc;
+  if (odbc?.dsn !== undefined) return `${config.dialect} via ODBC DSN "${odbc.dsn}"${config.host === undefined ? ' (odbc_connect)' : ''}${login}`;
+  if (odbc !== undefined && config.host === undefined) {
+    return `${config.dialect} via an ODBC connection string (odbc_connect${odbc.driver === undefined ? '' : `, driver "${odbc.driver}"`})${login}`;
+  }
 
   let where = config.host === undefined ? '' : config.host.includes(':') ? `[${config.host}]` : config.host;
   if (config.mssql?.instanceName !== undefined) where += `\\${config.mssql.instanceName}`;
@@ -757,6 +838,7 @@ export function describeConnection(config: ConnectionConfig): string {
   if (config.oracle?.serviceName !== undefined) where += ` service ${config.oracle.serviceName}`;
   else if (config.oracle?.sid !== undefined) where += ` SID ${config.oracle.sid}`;
   else if (config.database !== undefined) where += `/${config.database}`;
+  if (odbc?.driver !== undefined) where += ` via ODBC driver "${odbc.driver}"`;
   return `${config.dialect} at ${where}${login}`;
 }
 
@@ -766,35 +848,27 @@ export function describeConnection(config: ConnectionConfig): string {
  *
  * @example
  *   assertDriverAvailable(parseConnectionString('mssql+pyodbc://sa:pw@dsnname'));
- *   // throws: ... needs the optional package msnodesqlv8 ...: run "npm install msnodesqlv8", ...
+ *   // without odbc: throws 'this mssql connection string (ODBC DSN "dsnname") needs the Node package odbc, ...: run "npm install odbc" ...'
  */
 export function assertDriverAvailable(config: ConnectionConfig, resolve: (id: string) => string = defaultResolve): void {
   if (installed(config.nodeDriver, resolve) && (COMPANIONS[config.nodeDriver] ?? []).every((id) => installed(id, resolve))) return;
-  const install = `run "npm install ${config.nodeDriver}"`;
-  if (config.nodeDriver === 'msnodesqlv8') {
-    const tcp = 'use mssql+pyodbc://user:pw@host:1433/db for a direct TCP connection';
-    const reason =
-      config.mssql?.odbcDsn !== undefined
-        ? `an ODBC DSN ("${config.mssql.odbcDsn}")`
-        : config.host === undefined
-          ? 'a raw ODBC connection string (odbc_connect)'
-          : 'Windows integrated login (no user name in it)';
-    fail(`this connection string uses ${reason}, which needs the optional package msnodesqlv8 (ODBC, Windows): ${install}, or ${tcp}`);
-  }
-  // The SQL Server and Oracle drivers are optional peers of this package, each with a companion.
+  // The SQL Server, ODBC and Oracle drivers are optional peers of this package, each with a companion.
   const needed = [config.nodeDriver, ...(COMPANIONS[config.nodeDriver] ?? [])];
   const missing = needed.filter((id) => !installed(id, resolve));
   const names = missing.join(' and ');
   const where = 'next to openorchestrator: in the same project, or with -g beside a global install';
+  // describeConnection says which ODBC form it is (a DSN, odbc_connect, a Windows login).
+  const what = config.nodeDriver === 'odbc' ? `this ${config.dialect} connection string (${describeConnection(config).replace(/^\w+ /, '')})` : `this ${config.dialect} connection string`;
+  const build = missing.includes('odbc') ? '; on Linux it compiles against unixODBC: apt install unixodbc-dev first' : '';
   fail(
     missing.length === 1
-      ? `this ${config.dialect} connection string needs the Node package ${names}, which is not installed: run "npm install ${missing.join(' ')}" (${where})`
-      : `this ${config.dialect} connection string needs the Node packages ${names}, which are not installed: run "npm install ${missing.join(' ')}" (${where})`,
+      ? `${what} needs the Node package ${names}, which is not installed: run "npm install ${missing.join(' ')}" (${where}${build})`
+      : `${what} needs the Node packages ${names}, which are not installed: run "npm install ${missing.join(' ')}" (${where}${build})`,
   );
 }
 
-/** Packages a driver needs beside itself (the pool of tedious, the Kysely dialect of oracledb). */
-const COMPANIONS: Record<string, string[]> = { tedious: ['tarn'], oracledb: ['kysely-oracledb'] };
+/** Packages a driver needs beside itself (the pool of tedious and odbc, the Kysely dialect of oracledb). */
+const COMPANIONS: Record<string, string[]> = { tedious: ['tarn'], odbc: ['tarn'], oracledb: ['kysely-oracledb'] };
 
 function installed(id: string, resolve: (id: string) => string): boolean {
   try {

@@ -7,6 +7,7 @@ import { assertDriverAvailable, describeConnection, parseConnectionString, type 
 import { connectionSecrets, scrubSecrets } from '../config/secrets.js';
 import { DatabaseError, isUserFacingError } from '../errors.js';
 import { dialectFor, type Dialect } from './dialects/index.js';
+import { isOdbcError, odbcFailure } from './dialects/odbc.js';
 import type { Database } from './types.js';
 
 /** An open database: the query builder, its dialect and what it was opened with. */
@@ -66,6 +67,11 @@ export function toDatabaseError(error: unknown, config: ConnectionConfig): Error
   const code = rootCode(error);
   const known = code ? DRIVER_CODES[code] : undefined;
   const firstLine = String(err.message ?? error).split('\n')[0] ?? 'unknown error';
+  if (isOdbcError(error)) {
+    // SQLSTATEs mean the same in every driver, but the fixes are ODBC's (a DSN, a driver, odbc.ini).
+    const odbc = permissionDenied(error) ?? missingFromSchema(error) ?? odbcFailure(error, config.odbc ?? {});
+    return new DatabaseError(`database error (${where}): ${scrubSecrets(odbc, connectionSecrets(config))}`);
+  }
   let detail = known ?? tlsRefusal(code, error) ?? permissionDenied(error) ?? missingFromSchema(error) ?? firstLine;
   // PostgreSQL's reason (pg_hba.conf demands TLS, a client certificate, ...) is what to fix.
   if (code === '28000' && firstLine !== '') detail = `the server refused this login (${firstLine}); check the user name, the password and what the server's pg_hba.conf asks for`;

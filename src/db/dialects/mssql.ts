@@ -1,11 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Tarn from 'tarn';
 import type * as Tedious from 'tedious';
 import { Kysely, MssqlDialect, sql } from 'kysely';
-import type { ConnectionConfig } from '../../config/connection-string.js';
+import { describeConnection, type ConnectionConfig } from '../../config/connection-string.js';
+import { ConnectionStringError, DatabaseError } from '../../errors.js';
+import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
+import { odbcKysely, type OdbcQuery } from './odbc.js';
 import { connectTimeoutMs } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
 
@@ -39,6 +44,180 @@ export function tediousConfig(config: ConnectionConfig): Tedious.ConnectionConfi
   };
 }
 
+/** SQL Server's own databases: a login whose default database is one of them lands there. */
+export const SYSTEM_DATABASES: readonly string[] = ['master', 'msdb', 'tempdb', 'model'];
+
+/**
+ * The refusal of a connection that landed in a system database (a DSN or login without a
+ * database lands in the login's default one, usually master), or undefined for any other.
+ *
+ * @example
+ *   systemDatabaseRefusal('master', parseConnectionString('mssql+pyodbc://oo:pw@oo_dsn'));
+ *   // 'database error (mssql via ODBC DSN "oo_dsn" (user oo)): this connection landed in SQL Server's system database master, ...'
+ */
+export function systemDatabaseRefusal(name: unknown, config: ConnectionConfig): string | undefined {
+  const database = typeof name === 'string' ? name.trim() : '';
+  if (!SYSTEM_DATABASES.includes(database.toLowerCase())) return undefined;
+  const fix =
+    config.odbc?.dsn !== undefined
+      ? `add Database=<name> to the data source "${config.odbc.dsn}" (odbc.ini, or the ODBC Data Source Administrator on Windows)`
+      : config.odbc !== undefined && config.host === undefined
+        ? 'add Database=<name> to odbc_connect'
+        : 'write the database after the host, e.g. mssql+pyodbc://user:password@host:1433/<name>?driver=...';
+  return `database error (${describeConnection(config)}): this connection landed in SQL Server's system database ${database}, where OpenOrchestrator creates and changes no tables: ${fix}, or give the login that default database`;
+}
+
+/** Refuses the connection when it landed in a system database; runs once per new connection. */
+async function refuseSystemDatabase(query: OdbcQuery, config: ConnectionConfig): Promise<void> {
+  const rows = await query('SELECT DB_NAME() AS name');
+  const refusal = systemDatabaseRefusal(rows[0]?.name, config);
+  if (refusal !== undefined) throw new DatabaseError(refusal);
+}
+
+/**
+ * tedious's connections, each checked once logged in: the same check as over ODBC, through a
+ * plain tedious request before Kysely hands the connection to anyone.
+ */
+function checkedTediousConnection(tedious: typeof Tedious, config: ConnectionConfig): Tedious.Connection {
+  const connection = new tedious.Connection(tediousConfig(config));
+  const connect = connection.connect.bind(connection);
+  const query: OdbcQuery = (text) =>
+    new Promise((resolve, reject) => {
+      const rows: Record<string, unknown>[] = [];
+      const request = new tedious.Request(text, (error) => (error ? reject(error) : resolve(rows)));
+      request.on('row', (columns: { metadata: { colName: string }; value: unknown }[]) => rows.push(Object.fromEntries(columns.map((c) => [c.metadata.colName, c.value]))));
+      connection.execSql(request);
+    });
+  connection.connect = (callback?: (error?: Error) => void) =>
+    connect((error?: Error) => {
+      if (error) return callback?.(error);
+      refuseSystemDatabase(query, config).then(
+        () => callback?.(),
+        (refusal: unknown) => {
+          // The refusal first: closing ends the connection, which Kysely reports in general words.
+          callback?.(refusal as Error);
+          connection.close();
+        },
+      );
+    });
+  return connection;
+}
+
+/**
+ * Why a Windows integrated login (`Trusted_Connection=Yes`) cannot be made here, or undefined
+ * when it can be tried. On Windows the ODBC driver logs in as the user running the program
+ * (SSPI); elsewhere a driver's integrated login is Kerberos (Microsoft's ODBC Driver 17/18 and
+ * FreeTDS both), which needs a ticket: without one the attempt could only fail, or worse.
+ *
+ * @example
+ *   integratedLoginUnavailable('linux', () => false); // 'this connection string asks for a Windows integrated login ...'
+ */
+export function integratedLoginUnavailable(platform: string = process.platform, hasTicket: () => boolean = kerberosTicket): string | undefined {
+  if (platform === 'win32' || hasTicket()) return undefined;
+  return (
+    `this connection string asks for a Windows integrated login (it has no user name), which on ${platform} is Kerberos, and this user has no Kerberos ticket ` +
+    '(klist -s finds none): run kinit user@YOUR.DOMAIN first and use Microsoft\'s ODBC Driver 18 for SQL Server (msodbcsql18), ' +
+    'or log in with a SQL login: mssql+pyodbc://user:password@dsnname, or mssql+pyodbc://user:password@server:1433/database?driver=ODBC+Driver+18+for+SQL+Server'
+  );
+}
+
+/** Whether this user holds a Kerberos ticket: `klist -s`, or without klist the default file cache. */
+function kerberosTicket(): boolean {
+  const klist = spawnSync('klist', ['-s'], { stdio: 'ignore', timeout: 5_000 });
+  if (klist.error === undefined) return klist.status === 0;
+  const cache = process.env.KRB5CCNAME ?? `FILE:/tmp/krb5cc_${process.getuid?.() ?? 0}`;
+  if (/^FILE:/i.test(cache)) return existsSync(cache.slice(5));
+  // Another cache type (KEYRING, KCM, ...) cannot be read without klist: the driver will tell.
+  return cache.includes(':') || existsSync(cache);
+}
+
+/**
+ * `sql` with each `?` placeholder replaced by the T-SQL literal of its parameter, for ODBC drivers
+ * that cannot describe parameters (FreeTDS). Text becomes `N'...'` with `'` doubled, T-SQL's one
+ * escape; numbers, NULL and `0x` bytes as written. Placeholders count only outside literals,
+ * quoted names and comments, and a count that differs from the parameters is refused, never guessed.
+ *
+ * @example
+ *   inlineTsqlParameters("SELECT [a?] FROM t WHERE x = ? AND y = ?", ["it's", 5]); // "SELECT [a?] FROM t WHERE x = N'it''s' AND y = 5"
+ */
+export function inlineTsqlParameters(text: string, parameters: readonly unknown[]): string {
+  let out = '';
+  let used = 0;
+  let i = 0;
+  while (i < text.length) {
+    const end = skipQuotedOrComment(text, i);
+    if (end > i) {
+      out += text.slice(i, end);
+      i = end;
+    } else if (text[i] === '?') {
+      if (used >= parameters.length) throw new DatabaseError(`a statement has more ? placeholders than its ${parameters.length} parameters`);
+      out += tsqlLiteral(parameters[used++]);
+      i += 1;
+    } else {
+      out += text[i];
+      i += 1;
+    }
+  }
+  if (used !== parameters.length) throw new DatabaseError(`a statement has ${used} ? placeholders for ${parameters.length} parameters`);
+  return out;
+}
+
+/** The end of the literal, quoted name or comment starting at `i` (T-SQL's rules), or `i`. */
+function skipQuotedOrComment(text: string, i: number): number {
+  const c = text[i];
+  if (c === "'" || c === '"' || c === '[') {
+    const close = c === '[' ? ']' : c;
+    for (let j = i + 1; ; ) {
+      const k = text.indexOf(close, j);
+      if (k < 0) return text.length;
+      if (text[k + 1] !== close) return k + 1;
+      j = k + 2; // a doubled closing character is part of the text
+    }
+  }
+  if (c === '-' && text[i + 1] === '-') {
+    const k = text.indexOf('\n', i);
+    return k < 0 ? text.length : k;
+  }
+  if (c === '/' && text[i + 1] === '*') {
+    // T-SQL block comments nest.
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      if (text[j] === '/' && text[j + 1] === '*') {
+        depth += 1;
+        j += 1;
+      } else if (text[j] === '*' && text[j + 1] === '/') {
+        depth -= 1;
+        j += 1;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return text.length;
+  }
+  return i;
+}
+
+function tsqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'bigint') return value < 0n ? `(${value})` : String(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new DatabaseError(`the number ${value} cannot be stored in SQL Server`);
+    // In parentheses, so that a minus sign after another never makes a comment (--).
+    return value < 0 ? `(${value})` : String(value);
+  }
+  if (Buffer.isBuffer(value)) return `0x${value.toString('hex')}`;
+  if (typeof value === 'string') {
+    if (value.includes('\0')) throw new DatabaseError('text with a NUL character cannot be sent through this ODBC driver (it cannot bind parameters)');
+    return `N'${value.replace(/'/g, "''")}'`;
+  }
+  throw new DatabaseError(`a value of type ${typeof value} cannot be sent through this ODBC driver`);
+}
+
+/** SQL Server's DATETIME reads at most three digits of a second from text; the ISO form reads the same in every language setting. */
+function odbcDateText(date: Date): string {
+  return formatNaive(date).slice(0, 23).replace(' ', 'T');
+}
+
 export const mssqlDialect: Dialect = {
   name: 'mssql',
   maxBindParams: 2_000, // SQL Server's hard limit is 2100 parameters per request
@@ -46,6 +225,18 @@ export const mssqlDialect: Dialect = {
   paging: 'offset-fetch',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
+    // The transport: ODBC for a DSN, odbc_connect or a Windows login; tedious over TCP otherwise.
+    if (config.odbc !== undefined) {
+      const unavailable = config.odbc.trustedConnection ? integratedLoginUnavailable() : undefined;
+      if (unavailable !== undefined) throw new ConnectionStringError(unavailable);
+      return odbcKysely('mssql', {
+        connectionString: config.odbc.connectionString,
+        loginTimeoutSeconds: Math.ceil(connectTimeoutMs(config) / 1000),
+        onConnect: (query) => refuseSystemDatabase(query, config),
+        formatDate: odbcDateText,
+        inlineParameters: inlineTsqlParameters,
+      });
+    }
     const tarn = load('tarn') as typeof Tarn;
     const tedious = load('tedious') as typeof Tedious;
     return new Kysely<Database>({
@@ -53,7 +244,7 @@ export const mssqlDialect: Dialect = {
         // propagateCreateError: a refused connection fails the query at once; tarn would
         // otherwise retry until its 30 s acquire timeout and report only "timeout".
         tarn: { ...tarn, options: { min: 0, max: 10, propagateCreateError: true } },
-        tedious: { ...tedious, connectionFactory: () => new tedious.Connection(tediousConfig(config)) },
+        tedious: { ...tedious, connectionFactory: () => checkedTediousConnection(tedious, config) },
       }),
     });
   },
