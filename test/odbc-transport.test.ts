@@ -289,6 +289,13 @@ describe('T-SQL literals for ODBC drivers that cannot describe parameters (FreeT
     expect(inlineTsqlParameters('SELECT * FROM t WHERE name = ?', ["x'; DROP TABLE t; --"])).toBe("SELECT * FROM t WHERE name = N'x''; DROP TABLE t; --'");
   });
 
+  it("keeps a backslash before a line break, which SQL Server would read as a line continuation, and text past 4,000 characters", () => {
+    const long = 'x'.repeat(4_500);
+    expect(inlineTsqlParameters('SELECT ?', [`C:\\robots\\\n${long}\\\r\nend`])).toBe(
+      `SELECT (CAST(N'C:\\robots\\' AS NVARCHAR(MAX)) + N'\n${long}\\' + N'\r\nend')`,
+    );
+  });
+
   it('finds placeholders only outside literals, quoted names and comments', () => {
     const text = "SELECT '?', N'it''s ?', [a?]]b], \"c?\" -- ?\n /* ? /* ? */ ? */ FROM t WHERE x = ? AND y-?=0";
     expect(inlineTsqlParameters(text, [1, 2])).toBe("SELECT '?', N'it''s ?', [a?]]b], \"c?\" -- ?\n /* ? /* ? */ ? */ FROM t WHERE x = 1 AND y-2=0");

@@ -208,7 +208,13 @@ function tsqlLiteral(value: unknown): string {
   if (Buffer.isBuffer(value)) return `0x${value.toString('hex')}`;
   if (typeof value === 'string') {
     if (value.includes('\0')) throw new DatabaseError('text with a NUL character cannot be sent through this ODBC driver (it cannot bind parameters)');
-    return `N'${value.replace(/'/g, "''")}'`;
+    const body = value.replace(/'/g, "''");
+    // SQL Server reads a backslash right before a line break inside a literal as a line
+    // continuation and drops both, so such a backslash ends one literal and the line break starts
+    // the next. The first is NVARCHAR(MAX), or the concatenation would be cut at 4,000 characters.
+    const parts = body.split(/(?<=\\)(?=\r?\n)/);
+    if (parts.length === 1) return `N'${body}'`;
+    return `(${parts.map((part, n) => (n === 0 ? `CAST(N'${part}' AS NVARCHAR(MAX))` : `N'${part}'`)).join(' + ')})`;
   }
   throw new DatabaseError(`a value of type ${typeof value} cannot be sent through this ODBC driver`);
 }
