@@ -42,6 +42,10 @@ const triggerBody = {
     cronExpr: { ...text(200, 1), description: 'SCHEDULED: cron expression (5 fields, or @daily etc.)' },
     queueName: { ...text(200, 1), description: 'QUEUE: the queue to watch' },
     minBatchSize: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'QUEUE: run when this many elements are New' },
+    runNow: {
+      type: 'boolean',
+      description: 'POST only: create it due now, in the same transaction (single: next run = now, nextRun may be left out; scheduled: one run now, then its cron times; queue: one run even below its batch size)',
+    },
   },
 } as const;
 
@@ -52,6 +56,7 @@ type TriggerBody = TriggerFields & {
   cronExpr?: string;
   queueName?: string;
   minBatchSize?: number;
+  runNow?: boolean;
 };
 
 export const triggerItem = {
@@ -131,8 +136,8 @@ export function toApiTrigger(trigger: Trigger, at: Date = now(), failure: Failur
   };
 }
 
-/** Checks the fields the chosen type needs and builds the store's NewTrigger. */
-function toNewTrigger(body: TriggerBody): NewTrigger {
+/** Checks the fields the chosen type needs and builds the store's NewTrigger (`runNow`: a single trigger's time may be left out). */
+function toNewTrigger(body: TriggerBody, runNow?: Date): NewTrigger {
   const common = {
     triggerName: body.triggerName.trim(),
     processName: body.processName.trim(),
@@ -154,7 +159,7 @@ function toNewTrigger(body: TriggerBody): NewTrigger {
   switch (body.type) {
     case 'SINGLE': {
       misplaced(['cronExpr', 'queueName', 'minBatchSize']);
-      const nextRun = fromApiDate('nextRun', body.nextRun);
+      const nextRun = fromApiDate('nextRun', body.nextRun) ?? runNow;
       if (!nextRun) throw new InputError('nextRun is required for a single trigger: when should it run?');
       return { ...common, type: 'SINGLE', nextRun };
     }
@@ -228,11 +233,13 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
 
   app.post<{ Body: TriggerBody }>(
     '/api/triggers',
-    { schema: { tags, summary: 'create a trigger', body: triggerBody, response: { 201: triggerItem, ...errorReplies } } },
+    { schema: { tags, summary: 'create a trigger; with runNow, due at once (one transaction: no Scheduler can take it in between)', body: triggerBody, response: { 201: triggerItem, ...errorReplies } } },
     async (request, reply) => {
       const store = session.requireStore();
-      const id = await createTrigger(store, toNewTrigger(request.body));
-      return reply.code(201).send(toApiTrigger(await getTrigger(store, id)));
+      const runNow = request.body.runNow ? now() : undefined;
+      const id = await createTrigger(store, toNewTrigger(request.body, runNow), { runNow });
+      const trigger = await getTrigger(store, id);
+      return reply.code(201).send(toApiTrigger(trigger, now(), null, Boolean(runNow) && trigger.type === 'QUEUE'));
     },
   );
 
@@ -241,6 +248,7 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
     { schema: { tags, summary: 'edit a trigger (its type stays)', params: idParams, body: triggerBody, response: { 200: triggerItem, ...errorReplies } } },
     async (request) => {
       const store = session.requireStore();
+      if (request.body.runNow !== undefined) throw new InputError('runNow applies only when a trigger is created; use POST /api/triggers/{id}/run-now');
       await updateTrigger(store, request.params.id, toNewTrigger(request.body));
       return toApiTrigger(await getTrigger(store, request.params.id));
     },

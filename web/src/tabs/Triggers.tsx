@@ -264,9 +264,10 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
               className="primary"
               disabled={busy}
               onClick={() =>
-                void act(async () => {
-                  const created = await api<Trigger>('POST', '/api/triggers', { ...bodyOf(type, form, false), ...(type === 'SINGLE' ? { nextRun: localInputValue(new Date()) } : {}) });
-                  await api('POST', `/api/triggers/${created.id}/run-now`);
+                void act(() => {
+                  // One request: the server creates the trigger already due, so no Scheduler can take it in between.
+                  const { nextRun: _unused, ...body } = bodyOf(type, form, false);
+                  return api<Trigger>('POST', '/api/triggers', { ...body, runNow: true });
                 })
               }
             >
