@@ -19,6 +19,7 @@ import type { Store } from '../../db/open.js';
 import { TRIGGER_STATUSES, TRIGGER_TYPES, type TriggerStatus } from '../../db/types.js';
 import { InputError } from '../../errors.js';
 import { now } from '../../time/clock.js';
+import { errorSummary } from '../error-summary.js';
 import { HttpError } from '../http-error.js';
 import type { Session } from '../session.js';
 import { dateTime, errorReplies, fromApiDate, nullableDateTime, text, toApiDate, uuid } from '../schemas.js';
@@ -84,7 +85,7 @@ export const triggerItem = {
     failure: {
       type: ['object', 'null'],
       description: 'Failed triggers: the last Error log of their latest job (or, with no job, of their process since the last run)',
-      properties: { message: { type: 'string' }, logTime: nullableDateTime, jobId: { type: ['string', 'null'] } },
+      properties: { message: { type: 'string' }, summary: { type: 'string', description: 'the one line that says why' }, logTime: nullableDateTime, jobId: { type: ['string', 'null'] } },
     },
   },
 } as const;
@@ -92,6 +93,7 @@ export const triggerItem = {
 /** Why a trigger failed, as the list shows it. */
 interface Failure {
   message: string;
+  summary: string;
   logTime: string | null;
   jobId: string | null;
 }
@@ -105,8 +107,9 @@ async function failureOf(store: Store, trigger: Trigger): Promise<Failure | null
   const job = await getLatestJobOfTrigger(store, trigger.id);
   const filter = job ? { jobId: job.id } : { processName: trigger.processName, ...(trigger.lastRun ? { from: trigger.lastRun } : {}) };
   const [log] = await listLogs(store, { ...filter, level: 'ERROR', order: 'desc', limit: 1 });
-  if (log) return { message: log.message, logTime: toApiDate(log.logTime), jobId: job?.id ?? null };
-  return job ? { message: 'its job failed without an Error log', logTime: null, jobId: job.id } : null;
+  if (log) return { message: log.message, summary: errorSummary(log.message), logTime: toApiDate(log.logTime), jobId: job?.id ?? null };
+  const none = 'its job failed without an Error log';
+  return job ? { message: none, summary: none, logTime: null, jobId: job.id } : null;
 }
 
 /** How a stored trigger goes out: flat, with dates as naive text and an overdue flag. */
