@@ -282,7 +282,15 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
       { schema: { tags, summary, params: idParams, response: { 200: triggerItem, ...errorReplies } } },
       async (request) => run(request.params.id),
     );
-  action('enable', 'enable: Paused, Failed, Done or Killed -> Idle', (id) => transition(id, 'enable', [[['PAUSED', 'FAILED', 'DONE', 'KILLED'], 'IDLE']]));
+  action('enable', 'enable: Paused, Failed, Done or Killed -> Idle (not a single trigger that has run and whose time has passed: it would run at once)', async (id) => {
+    const trigger = await getTrigger(session.requireStore(), id);
+    // Enabled, a single trigger that already ran would be due again at once; people expect
+    // Enable to let it wait for its time, so they are asked for one (or for Run now).
+    if (trigger.type === 'SINGLE' && ['DONE', 'FAILED', 'KILLED'].includes(trigger.status) && trigger.nextRun.getTime() <= now().getTime()) {
+      throw new HttpError(409, `cannot enable trigger "${trigger.triggerName}": a single trigger runs once and its time (${toApiDate(trigger.nextRun)!.replace('T', ' ')}) has passed; give it a new time (edit it) or use Run now`);
+    }
+    return transition(id, 'enable', [[['PAUSED', 'FAILED', 'DONE', 'KILLED'], 'IDLE']]);
+  });
   action('disable', 'disable: Idle (or Failed, Done, Killed) -> Paused; Running -> Pausing', (id) =>
     transition(id, 'disable', [
       [['RUNNING'], 'PAUSING'],

@@ -132,7 +132,9 @@ function TriggerActions({ trigger, busy, act, onRanNow, full = false }: { trigge
     });
   const { status } = trigger;
   const ended = ['FAILED', 'DONE', 'KILLED'].includes(status);
-  const enable = status === 'PAUSED' || status === 'PAUSING' || ended;
+  // A single trigger that ran and whose time has passed would run at once: it gets a new time or Run now instead.
+  const spent = trigger.type === 'SINGLE' && ended && trigger.nextRun !== null && trigger.nextRun <= localInputValue(new Date()).concat(':59');
+  const enable = status === 'PAUSED' || status === 'PAUSING' || (ended && !spent);
   return (
     <>
       <button type="button" onClick={post('run-now')} disabled={busy || !RUN_NOW_FROM.includes(status)} title="Make it due now: the next Scheduler tick starts it">
