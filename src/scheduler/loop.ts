@@ -23,7 +23,7 @@ import { connectionSecrets } from '../config/secrets.js';
 import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '../connection/orchestrator-connection.js';
 import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
-import { closeStore, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
+import { closeStore, loginRefused, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
 import { newId } from '../db/dialects/encoding.js';
 import { canListen, listenForChanges, type ChangeListener } from '../db/listen.js';
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
@@ -31,7 +31,7 @@ import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
 import { getTriggerStatuses, pollTriggers, type Trigger } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
-import { InputError, NotFoundError, SchemaError } from '../errors.js';
+import { DatabaseError, InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
 import { commandFor, ENTRY_SEARCH_LIMITS, findEntry, localEntry, workingFolderOf } from './entry.js';
@@ -255,6 +255,12 @@ export class Scheduler {
     } catch (error) {
       if (error instanceof SchemaError) {
         this.#fatal = error;
+        return;
+      }
+      // Never connected yet, and the server refuses this login: retrying cannot help (an outage
+      // later, after a first success, is waited out as ever).
+      if (!this.#ready && loginRefused(error)) {
+        this.#fatal = new DatabaseError(`${toDatabaseError(error, this.#store.config).message}; the Scheduler stops: fix the connection string and start it again`);
         return;
       }
       this.#databaseFailed(error);
