@@ -7,7 +7,8 @@
  * `npx tsc -p tsconfig.build.json` (npm install does, through `prepare`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +38,7 @@ beforeAll(() => {
 });
 
 /** Starts `start` (directly, or through `npm start` in a process group of its own), waits for its local Scheduler. */
-async function startQuickStart(viaNpm: boolean): Promise<Started> {
+async function startQuickStart(viaNpm: boolean, scriptShell = 'bash'): Promise<Started> {
   const folder = mkdtempSync(join(tmpdir(), 'oo-start-signals-'));
   folders.push(folder);
   const env: NodeJS.ProcessEnv = { ...process.env, OpenOrchestratorPort: '0' };
@@ -45,7 +46,7 @@ async function startQuickStart(viaNpm: boolean): Promise<Started> {
   // bash as npm's script shell (the sh of macOS and Fedora) execs the command, so this process is
   // npm's own child and gets both the group's SIGINT and npm's copy; Debian's dash would stay in
   // between and take npm's copy itself.
-  if (viaNpm) env.npm_config_script_shell = 'bash';
+  if (viaNpm) env.npm_config_script_shell = scriptShell;
   const child = viaNpm
     ? spawn('npm', ['start', '--silent', '--', ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     : spawn(process.execPath, [BIN, 'start', ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -83,6 +84,31 @@ async function outcome(started: Started, triggerId: string): Promise<{ job?: str
   const job = await getLatestJobOfTrigger(started.store, triggerId);
   const trigger = await getTrigger(started.store, triggerId);
   return { job: job?.status, trigger: trigger.status };
+}
+
+/** The pid of the node process that runs `start` for this test's folder (npm's child, or sh's). */
+function startPid(folder: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.includes('start') && args.includes(folder) && args.some((a) => a.endsWith('openorchestrator.js'))) return Number(entry);
+    } catch {
+      // the process has ended meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** True while something accepts connections on the Orchestrator's port. */
+function serving(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
 }
 
 describe('start stops like the Scheduler', () => {
@@ -140,6 +166,57 @@ describe('start stops like the Scheduler', () => {
         // the group has ended
       }
       await closeStore(started.store);
+    }
+  });
+
+  describe('a signal to npm\'s pid alone, as a process manager sends it', () => {
+    /** `npm start` with a robot running; the pids of npm and node, and the Orchestrator's port. */
+    async function underNpm(scriptShell: string) {
+      const started = await startQuickStart(true, scriptShell);
+      const { triggerId, release } = await runningRobot(started);
+      const port = Number(/Orchestrator running at http:\/\/127\.0\.0\.1:(\d+)\//.exec(started.output())![1]);
+      const node = await waitFor('the node process', () => startPid(started.folder));
+      return { started, triggerId, release, port, node, npm: started.child.pid! };
+    }
+
+    /** After the stop: a trigger due now is not claimed, the robot's end is recorded, node is gone. */
+    async function stopsCleanly(run: Awaited<ReturnType<typeof underNpm>>) {
+      const { started, triggerId, release, node } = run;
+      const late = await createTrigger(started.store, { type: 'SINGLE', nextRun: new Date(), triggerName: 'too late', processName: 'too-late', processPath: WAIT_FOR_FILE, processArgs: release, isBlocking: false });
+      expect(isAlive(node)).toBe(true); // waiting for its robot
+      writeFileSync(release, '');
+      await waitFor('node to exit', () => !isAlive(node), 30_000);
+      expect(await outcome(started, triggerId)).toEqual({ job: 'DONE', trigger: 'DONE' });
+      expect(await getLatestJobOfTrigger(started.store, late)).toBeUndefined();
+    }
+
+    it('SIGTERM under Debian\'s sh (which keeps it): node sees npm go, closes its port at once, claims nothing, waits for the robot and records it', async () => {
+      const run = await underNpm('sh');
+      try {
+        process.kill(run.npm, 'SIGTERM');
+        await waitFor('the port to close', async () => !(await serving(run.port)), 15_000);
+        expect(run.started.output()).toContain('the process that started this one has ended');
+        await stopsCleanly(run);
+      } finally {
+        if (isAlive(run.node)) process.kill(run.node, 'SIGKILL');
+        await closeStore(run.started.store);
+      }
+    });
+
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      it(`${signal} where npm passes it on (a shell that execs, as bash): one gentle stop, the robot recorded, node gone`, async () => {
+        const run = await underNpm('bash');
+        try {
+          process.kill(run.npm, signal);
+          await waitFor('the stopping line', () => /stopping: no new runs; waiting for 1 running process/.test(run.started.output()));
+          await stopsCleanly(run);
+          expect(run.started.output()).not.toMatch(/was killed|killing/);
+          expect(await serving(run.port)).toBe(false);
+        } finally {
+          if (isAlive(run.node)) process.kill(run.node, 'SIGKILL');
+          await closeStore(run.started.store);
+        }
+      });
     }
   });
 });
