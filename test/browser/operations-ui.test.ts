@@ -62,7 +62,7 @@ describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () =>
 
   const tab = (p: Page, name: string) => p.getByRole('tab', { name, exact: true }).click();
   const setTheme = async (p: Page, theme: string) => {
-    if ((await p.evaluate(() => document.documentElement.dataset.theme)) !== theme) await p.getByRole('button', { name: 'Toggle dark mode' }).click();
+    if ((await p.evaluate(() => document.documentElement.dataset.theme)) !== theme) await p.getByRole('button', { name: 'Dark mode' }).click();
     await p.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
   };
   const dialog = () => page.getByRole('dialog');

@@ -201,7 +201,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
   it('writes screenshots of the Triggers tab with its row actions, a run request and a failure, light and dark', async () => {
     mkdirSync(SHOTS, { recursive: true });
     for (const theme of ['light', 'dark']) {
-      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Dark mode' }).click();
       await tab('Triggers');
       await triggerRow('erp-fails').waitFor();
       await rowButton('queue-held', 'Run now').click();

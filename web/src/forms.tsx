@@ -9,8 +9,8 @@ import { Dialog, ErrorLine, useAction } from './components';
 import { inputDate, parseInputDate } from './format';
 
 interface FormContextValue {
-  /** the server's error, when it is about the field `name` (or whose label is `label`) */
-  errorFor(name: string, label: string): string | null;
+  /** the server's error, when it is about the field `name` (or whose label is `label`, or that says one of `words`) */
+  errorFor(name: string, label: string, words?: readonly string[]): string | null;
   act(work: () => Promise<unknown>): Promise<void>;
   busy: boolean;
 }
@@ -28,20 +28,27 @@ export function useFormAction(): Pick<FormContextValue, 'act' | 'busy'> {
  * Whether a server message is about a field: it names the field as the API does (`triggerName
  * must ...`) or as people do (`trigger name is too long`, `a trigger named "x" already exists`).
  */
-function messageIsAbout(message: string, name: string, label: string): boolean {
+function messageIsAbout(message: string, name: string, label: string, words: readonly string[] = []): boolean {
   const lower = message.toLowerCase();
   const spoken = name.replace(/([A-Z])/g, ' $1').toLowerCase();
-  return message.startsWith(`${name} `) || message.includes(` ${name} `) || lower.startsWith(`${spoken} `) || lower.includes(` ${spoken} `) || lower.startsWith(`${label.toLowerCase()} `);
+  return (
+    message.startsWith(`${name} `) ||
+    message.includes(` ${name} `) ||
+    lower.startsWith(`${spoken} `) ||
+    lower.includes(` ${spoken} `) ||
+    lower.startsWith(`${label.toLowerCase()} `) ||
+    words.some((word) => lower.includes(word))
+  );
 }
 
 /**
  * A labelled control: `children` is one input, select or textarea; it gets the id, the
  * description (hint, error) and aria-invalid. `name` ties a server error to it inside a FormDialog.
  */
-export function Field({ label, name, children, hint, error }: { label: string; name?: string; children: ReactNode; hint?: ReactNode; error?: string | null }) {
+export function Field({ label, name, children, hint, error, errorWords }: { label: string; name?: string; children: ReactNode; hint?: ReactNode; error?: string | null; errorWords?: readonly string[] }) {
   const id = useId();
   const context = useContext(FormContext);
-  const shown = error ?? (name && context ? context.errorFor(name, label) : null);
+  const shown = error ?? (name && context ? context.errorFor(name, label, errorWords) : null);
   const hintId = hint ? `${id}-hint` : undefined;
   const errorId = shown ? `${id}-error` : undefined;
   const describedBy = [hintId, errorId].filter(Boolean).join(' ') || undefined;
@@ -73,11 +80,13 @@ interface ControlProps {
   label: string;
   hint?: ReactNode;
   error?: string | null;
+  /** more ways the server's messages name this field ("a trigger named") */
+  errorWords?: readonly string[];
 }
 
-export function TextField({ name, label, hint, error, value, onChange, ...input }: ControlProps & { value: string; onChange: (value: string) => void } & Omit<InputHTMLAttributes<HTMLInputElement>, 'value' | 'onChange' | 'name'>) {
+export function TextField({ name, label, hint, error, errorWords, value, onChange, ...input }: ControlProps & { value: string; onChange: (value: string) => void } & Omit<InputHTMLAttributes<HTMLInputElement>, 'value' | 'onChange' | 'name'>) {
   return (
-    <Field label={label} name={name} hint={hint} error={error}>
+    <Field label={label} name={name} hint={hint} error={error} errorWords={errorWords}>
       <input name={name} value={value} onChange={(e) => onChange(e.target.value)} {...input} />
     </Field>
   );
@@ -196,7 +205,7 @@ export function FormDialog({
 }) {
   const { error, busy, act } = useAction(onDone);
   const context: FormContextValue = {
-    errorFor: (name, label) => (error && messageIsAbout(error, name, label) ? error : null),
+    errorFor: (name, label, words) => (error && messageIsAbout(error, name, label, words) ? error : null),
     act,
     busy,
   };

@@ -191,7 +191,7 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
         )
       }
     >
-      <TextField name="triggerName" label="Trigger name" value={form.triggerName} onChange={set('triggerName')} maxLength={100} required />
+      <TextField name="triggerName" label="Trigger name" errorWords={['a trigger named']} value={form.triggerName} onChange={set('triggerName')} maxLength={100} required />
       <TextField name="processName" label="Process name" value={form.processName} onChange={set('processName')} maxLength={100} required />
       {type === 'SINGLE' && (
         <DateTimeInput
@@ -210,7 +210,7 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
       {type === 'QUEUE' && (
         <>
           <TextField name="queueName" label="Queue name" value={form.queueName} onChange={set('queueName')} maxLength={200} required />
-          <TextField name="minBatchSize" label="Min batch size" type="number" min={1} value={form.minBatchSize} onChange={set('minBatchSize')} />
+          <TextField name="minBatchSize" label="Min batch size" errorWords={['minimum batch size']} type="number" min={1} value={form.minBatchSize} onChange={set('minBatchSize')} />
         </>
       )}
       <TextField
@@ -222,12 +222,12 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
         maxLength={250}
         required
       />
-      <TextField name="processArgs" label="Arguments" value={form.processArgs} onChange={set('processArgs')} maxLength={1000} />
+      <TextField name="processArgs" label="Arguments" errorWords={['process arguments']} value={form.processArgs} onChange={set('processArgs')} maxLength={1000} />
       <CheckField name="isGitRepo" label="Git repository" checked={form.isGitRepo} onChange={set('isGitRepo')} />
       {form.isGitRepo && <TextField name="gitBranch" label="Git branch" hint="empty: the default branch" value={form.gitBranch} onChange={set('gitBranch')} maxLength={100} />}
       <CheckField name="isBlocking" label="Blocking (no other blocking process runs beside it)" checked={form.isBlocking} onChange={set('isBlocking')} />
       <TextField name="priority" label="Priority" hint="higher runs first" type="number" value={form.priority} onChange={set('priority')} />
-      <TextField name="schedulerWhitelist" label="Scheduler whitelist" hint="machine names, comma separated; empty: any Scheduler" value={form.schedulerWhitelist} onChange={set('schedulerWhitelist')} />
+      <TextField name="schedulerWhitelist" label="Scheduler whitelist" errorWords={['scheduler whitelist']} hint="machine names, comma separated; empty: any Scheduler" value={form.schedulerWhitelist} onChange={set('schedulerWhitelist')} />
     </FormDialog>
   );
 }
