@@ -4,53 +4,21 @@
  * receiver; the monitor beats, and the Orchestrator says it is alive. With `--no-monitor` the
  * same rule has nothing to evaluate it, and the Orchestrator says so.
  *
- * Runs the shipped command (bin/openorchestrator.js over dist/): build it first with
- * `npx tsc -p tsconfig.build.json`.
+ * Runs the shipped command (test/helpers/quick-start.ts): build dist/ first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeStore, openStore, type Store } from '../src/db/open.js';
+import { closeStore } from '../src/db/open.js';
 import { createChannel, createRule } from '../src/db/store/alerts.js';
 import { createTrigger } from '../src/db/store/triggers.js';
 import { REQUEST_HEADER } from '../src/orchestrator/server.js';
 import { startHttpReceiver, waitUntil, type HttpReceiver } from './helpers/receivers.js';
+import { quickStart, removeQuickStartFolders, type QuickStart } from './helpers/quick-start.js';
 import { ROBOTS } from './helpers/scheduler.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'openorchestrator.js');
+type Started = QuickStart;
 
-interface Started {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-  store: Store;
-  baseUrl: string;
-}
-
-const folders: string[] = [];
-afterAll(() => folders.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.build.json` first');
-});
-
-/** `start` with its defaults (and `extra` flags) in a fresh folder, once its Scheduler runs. */
-async function quickStart(extra: string[] = []): Promise<Started> {
-  const folder = mkdtempSync(join(tmpdir(), 'oo-start-alerts-'));
-  folders.push(folder);
-  const child = spawn(process.execPath, [BIN, 'start', '--no-browser', '--folder', folder, ...extra], { cwd: ROOT, env: { ...process.env, OpenOrchestratorPort: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitUntil(() => /Scheduler ".*" started on/.test(output), 'the local Scheduler to start');
-  const baseUrl = /Orchestrator running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)![1]!;
-  const store = openStore(`sqlite+pysqlite:///${join(folder, '.openorchestrator', 'orchestrator.db')}`);
-  return { child, output: () => output, exited, store, baseUrl };
-}
+afterAll(removeQuickStartFolders);
 
 async function stop(started: Started): Promise<void> {
   started.child.kill('SIGTERM');
@@ -87,7 +55,7 @@ describe('alerts under `openorchestrator start`', () => {
   });
 
   it('with --no-monitor, an enabled rule is said to have nothing evaluating it; a stopped monitor leaves no row', async () => {
-    const started = await quickStart(['--no-monitor']);
+    const started = await quickStart({ flags: ['--no-monitor'] });
     try {
       expect(started.output()).not.toContain('a monitor runs here too');
       await createRule(started.store, { name: 'watched by nobody', kind: 'QUEUE_BACKLOG', target: null, threshold: 10, channelIds: [] });

@@ -3,66 +3,27 @@
  * for the running robot and records it Done, twice kills it and records it Killed; under `npm
  * start`, the terminal's SIGINT to the whole process group plus npm's forwarded copy count as one.
  *
- * Runs the shipped command (bin/openorchestrator.js over dist/): build it first with
+ * Runs the shipped command (test/helpers/quick-start.ts): build dist/ first with
  * `npx tsc -p tsconfig.build.json` (npm install does, through `prepare`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeStore, openStore, type Store } from '../src/db/open.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeStore } from '../src/db/open.js';
 import { getLatestJobOfTrigger } from '../src/db/store/jobs.js';
 import { createTrigger, getTrigger } from '../src/db/store/triggers.js';
+import { quickStart, removeQuickStartFolders, type QuickStart } from './helpers/quick-start.js';
 import { isAlive, ROBOTS, waitFor, waitForRunningJob } from './helpers/scheduler.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'openorchestrator.js');
 const WAIT_FOR_FILE = join(ROBOTS, 'wait-for-file.mjs');
 
-interface Started {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-  store: Store;
-  folder: string;
-}
+type Started = QuickStart;
 
-const folders: string[] = [];
-afterAll(() => folders.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
-
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.build.json` first');
-});
+afterAll(removeQuickStartFolders);
 
 /** Starts `start` (directly, or through `npm start` in a process group of its own), waits for its local Scheduler. */
-async function startQuickStart(viaNpm: boolean, scriptShell = 'bash'): Promise<Started> {
-  const folder = mkdtempSync(join(tmpdir(), 'oo-start-signals-'));
-  folders.push(folder);
-  const env: NodeJS.ProcessEnv = { ...process.env, OpenOrchestratorPort: '0' };
-  const flags = ['--no-browser', '--folder', folder];
-  // bash as npm's script shell (the sh of macOS and Fedora) execs the command, so this process is
-  // npm's own child and gets both the group's SIGINT and npm's copy; Debian's dash would stay in
-  // between and take npm's copy itself.
-  if (viaNpm) env.npm_config_script_shell = scriptShell;
-  const child = viaNpm
-    ? spawn('npm', ['start', '--silent', '--', ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    : spawn(process.execPath, [BIN, 'start', ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await waitFor('the local Scheduler to start', () => {
-    if (gone) throw new Error(`start exited early:\n${output}`);
-    return /Scheduler ".*" started on/.test(output);
-  }, 60_000);
-  const store = openStore(`sqlite+pysqlite:///${join(folder, '.openorchestrator', 'orchestrator.db')}`);
-  return { child, output: () => output, exited, store, folder };
-}
+const startQuickStart = (viaNpm: boolean, scriptShell = 'bash') => quickStart({ viaNpm, scriptShell });
 
 /** A single trigger due now whose robot runs until `release` exists; resolves once its job runs. */
 async function runningRobot(started: Started): Promise<{ triggerId: string; release: string }> {
@@ -174,7 +135,7 @@ describe('start stops like the Scheduler', () => {
     async function underNpm(scriptShell: string) {
       const started = await startQuickStart(true, scriptShell);
       const { triggerId, release } = await runningRobot(started);
-      const port = Number(/Orchestrator running at http:\/\/127\.0\.0\.1:(\d+)\//.exec(started.output())![1]);
+      const port = Number(new URL(started.baseUrl).port);
       const node = await waitFor('the node process', () => startPid(started.folder));
       return { started, triggerId, release, port, node, npm: started.child.pid! };
     }
