@@ -117,4 +117,18 @@ describe('trigger rules (SQLite)', () => {
     const trigger = (await call('GET', `/api/triggers/${id}`)).body;
     expect(trigger.failure).toMatchObject({ summary: 'Error: the ERP is down', message, jobId: job });
   });
+
+  it('a bulk upload is all or none: a bad element is named by its index and nothing is written', async () => {
+    const post = async (body: unknown) => {
+      const res = await app.inject({ method: 'POST', url: '/api/queues/bulk-q/elements/bulk', headers: { host: '127.0.0.1', [REQUEST_HEADER]: '1', 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+      return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+    };
+    const count = async () => (await live.store.db.selectFrom('Queues').select('id').where('queue_name', '=', 'bulk-q').execute()).length;
+    const elements = Array.from({ length: 500 }, (_, i) => ({ reference: `B-${i}`, data: `{"n": ${i}}` }));
+    const refused = await post({ elements: [...elements, { reference: 'x', data: 'd'.repeat(2001) }] });
+    expect(refused).toEqual({ status: 400, body: { error: 'elements.500.data is too long: the limit is 2000 characters' } });
+    expect(await count()).toBe(0);
+    expect(await post({ elements })).toEqual({ status: 201, body: { created: 500 } });
+    expect(await count()).toBe(500);
+  });
 });

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Papa from 'papaparse';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRule } from '../../src/db/store/alerts.js';
@@ -183,6 +184,52 @@ describe('the daily loop in Chromium (SQLite, a real Scheduler)', () => {
     await page.getByRole('button', { name: /Copy link/ }).first().click();
     await page.getByText('Link copied').first().waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(new URL('/jobs?status=FAILED', base).href);
+  });
+
+  it('adds the first element of a new queue, uploads many from a file (line errors first, then one transaction) and exports the filtered list', async () => {
+    const { store } = ui.live;
+    // A queue that does not exist yet gets its first element from the list of queues.
+    await page.goto(new URL('/queues', ui.server.baseUrl).href);
+    await page.getByRole('button', { name: 'New element' }).click();
+    const create = page.getByRole('dialog', { name: 'New element' });
+    await create.locator('input[name=queueName]').fill('brand-new');
+    await create.locator('input[name=reference]').fill('FIRST');
+    await create.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.waitForURL('**/queues/brand-new');
+    await page.getByTestId('elements-table').getByText('FIRST').waitFor();
+
+    // A CSV with a bad line: listed by its line number, and nothing can be sent.
+    await page.getByRole('button', { name: 'Upload CSV/JSON' }).click();
+    const upload = page.getByRole('dialog', { name: 'Upload elements to brand-new' });
+    const rows = Array.from({ length: 120 }, (_, i) => `UP-${i},${i * 5},"note, ${i}"`);
+    const bad = ['reference,amount,note', ...rows.slice(0, 40), `${'R'.repeat(101)},1,x`, ...rows.slice(40)].join('\n');
+    await upload.locator('input[type=file]').setInputFiles({ name: 'elements.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+    await upload.getByTestId('upload-errors').getByText('line 42: the reference is 101 characters; the limit is 100').waitFor();
+    expect(await upload.getByRole('button', { name: /^Upload/ }).isDisabled()).toBe(true);
+    // Fixed: the preview, then all of it in one request.
+    const good = ['reference,amount,note', ...rows].join('\n');
+    await upload.locator('input[type=file]').setInputFiles({ name: 'elements.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+    await upload.getByTestId('upload-preview').getByText('120 elements ready').waitFor();
+    expect(await upload.locator('table.preview tbody tr').count()).toBe(10);
+    await upload.getByRole('button', { name: 'Upload 120 elements' }).click();
+    await upload.waitFor({ state: 'detached' });
+    await page.getByText('120 elements added.').waitFor();
+    const stored = await store.db.selectFrom('Queues').select(['reference', 'data']).where('queue_name', '=', 'brand-new').where('reference', 'like', 'UP-%').execute();
+    expect(stored).toHaveLength(120);
+    expect(stored.find((r) => r.reference === 'UP-7')!.data).toBe('{"amount":"35","note":"note, 7"}');
+
+    // Export what the filter shows, every page of it.
+    await page.locator('input[name=search]').fill('UP-1');
+    await page.waitForURL(/search=UP-1/);
+    await page.getByTestId('pager-text').filter({ hasText: '(31 rows)' }).waitFor();
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const file = await (await download).path();
+    const exported = Papa.parse<Record<string, string>>(readFileSync(file, 'utf8'), { header: true, skipEmptyLines: true }).data;
+    expect(exported).toHaveLength(31);
+    expect(new Set(exported.map((r) => r.reference))).toEqual(new Set(['UP-1', ...Array.from({ length: 10 }, (_, i) => `UP-1${i}`), ...Array.from({ length: 20 }, (_, i) => `UP-1${String(i).padStart(2, '0')}`)]));
+    expect(Object.keys(exported[0]!)).toEqual(['id', 'reference', 'status', 'created_date', 'start_date', 'end_date', 'message', 'created_by', 'data']);
+    await page.getByTestId('export-state').getByText('exported 31 elements').waitFor();
   });
 
   it('works by keyboard alone: every tab, every row and button reachable with Tab, rows open with Enter, dialogs take the focus and give it back', async () => {
