@@ -63,9 +63,9 @@ export function ensureLocalDefaults(folder: string): LocalDefaults {
  * kills them (recorded as Killed), the third exits at once. Every outcome is recorded before
  * the process exits. The monitor stops with the first signal.
  *
- * When the process that started this one ends without passing a signal on (a process manager
- * stopping `npm start` under a shell that keeps signals to itself), it is a first stop too, but
- * the web server closes at once: nobody is left to watch, and the port is free again.
+ * Under npm, when the process that started this one ends without passing a signal on (a process
+ * manager stopping `npm start` under a shell that keeps signals to itself), it is a first stop
+ * too, but the web server closes at once: nobody is left to watch, and the port is free again.
  */
 export function stopTogether(
   server: RunningOrchestrator,
@@ -97,6 +97,8 @@ export function stopTogether(
     monitor?.monitor.stop();
     finish();
   }, exitNow);
+  // Only under npm (`npm start`, `npx`): `nohup openorchestrator start &` must outlive its shell.
+  if (process.env.npm_lifecycle_event === undefined) return;
   onParentGone(() => {
     // Its reader may be gone with it: a failed write must not end this process before the robots'
     // outcomes are recorded.
