@@ -135,6 +135,11 @@ describe('the daily loop in Chromium (SQLite, a real Scheduler)', () => {
 
   it('every view is a link: filters, sort, page and the open item survive reload, back and forward', async () => {
     const base = ui.server.baseUrl;
+    // No view asks for what is not there: a queue without retry settings is not a 404 every 10 s.
+    const refused: string[] = [];
+    page.on('response', (response) => {
+      if (response.url().includes('/api/') && response.status() >= 400) refused.push(`${response.status()} ${response.url()}`);
+    });
     await page.goto(new URL('/logs', base).href);
     await page.getByRole('tab', { name: 'Logs', selected: true }).waitFor();
     await page.locator('select[name=level]').selectOption('ERROR');
@@ -162,6 +167,8 @@ describe('the daily loop in Chromium (SQLite, a real Scheduler)', () => {
     await page.getByTestId('elements-table').locator('tr.clickable', { hasText: 'INV-11' }).click();
     await page.waitForURL(/element=/);
     await page.getByRole('dialog', { name: 'Queue element INV-11' }).waitFor();
+    await page.getByTestId('queue-settings').getByText('none (a failed element stays Failed)').waitFor();
+    expect(refused).toEqual([]);
     await page.reload();
     await page.getByRole('dialog', { name: 'Queue element INV-11' }).waitFor();
     expect(await page.locator('input[name=search]').inputValue()).toBe('INV-1');
@@ -175,6 +182,8 @@ describe('the daily loop in Chromium (SQLite, a real Scheduler)', () => {
     // A trigger's dialog at its own address; the Jobs tab's filter and page.
     await page.goto(new URL(`/triggers/${failedTriggerId}`, base).href);
     await page.getByRole('dialog', { name: 'Trigger: erp sync' }).waitFor();
+    // The process path says what it may be: a folder, .js and .ts too.
+    expect(await page.getByRole('dialog').getByText(/^A file \(\.py, \.js, \.ts, \.exe, \.bat, \.\.\.\) or a folder with a main\.py, main\.ts or main\.js/).count()).toBe(1);
     await page.goto(new URL('/jobs?status=FAILED', base).href);
     await page.getByTestId('jobs-table').locator('tr.clickable', { hasText: 'erp-sync' }).waitFor();
     expect(await page.locator('select[name=status]').inputValue()).toBe('FAILED');
