@@ -7,13 +7,13 @@ import { classify } from '../src/access/probe.js';
 import { mergeRoles, parseRoles, ROLE_RIGHTS, ROLES, roleRights } from '../src/access/rights.js';
 import { grantStatements } from '../src/access/statements.js';
 import { permissionDenied } from '../src/db/open.js';
-import { JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, OPERATIONS_TABLES, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
+import { DAILY_TABLES, JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, OPERATIONS_TABLES, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
 import { InputError } from '../src/errors.js';
 import { runGrants } from '../src/cli/grants.js';
 import { runCli } from './helpers/cli.js';
 
 const COLUMNS = new Map<string, Set<string>>([
-  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
+  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
   ['alembic_version', new Set(['version_num'])],
   [MIGRATIONS_TABLE, new Set(['name', 'applied_at'])],
 ]);
@@ -79,6 +79,7 @@ describe('generated statements', () => {
       'GRANT SELECT, INSERT, UPDATE ([status], [end_time]) ON [dbo].[Jobs] TO [oo_sched]',
       'GRANT INSERT ON [dbo].[Logs] TO [oo_sched]',
       'GRANT SELECT, DELETE ON [dbo].[oo_run_requests] TO [oo_sched]',
+      'GRANT INSERT ON [dbo].[oo_job_output] TO [oo_sched]',
     ]);
     expect(grantStatements({ dialect: 'mssql', roles: ['admin'], user: 'oo_admin', schema: 'oo' })).toEqual([
       "IF DATABASE_PRINCIPAL_ID(N'oo_admin') IS NULL CREATE USER [oo_admin] FOR LOGIN [oo_admin]",

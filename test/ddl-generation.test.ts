@@ -12,11 +12,11 @@ import { mysqlDialect, mysqlTableName } from '../src/db/dialects/mysql.js';
 import { OracleNamingPlugin, oracleDialect } from '../src/db/dialects/oracle.js';
 import { postgresDialect } from '../src/db/dialects/postgres.js';
 import type { Store } from '../src/db/open.js';
-import { DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, SCALE_INDEXES } from '../src/db/schema/tables.js';
+import { DAILY_TABLES, DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, SCALE_INDEXES } from '../src/db/schema/tables.js';
 import { computeSteps, emptyCatalog, freshSchemaSql, type SchemaCatalog } from '../src/db/schema/upgrade.js';
 import { createConstant, listConstants } from '../src/db/store/constants.js';
 import { listJobs, startJob } from '../src/db/store/jobs.js';
-import { createLog, listLogs } from '../src/db/store/logs.js';
+import { createLog, lastErrorsOfJobs, listLogs } from '../src/db/store/logs.js';
 import { countQueueActivity, countRunsPerHour, hourBoundaries } from '../src/db/store/dashboard.js';
 import { listQueueBacklogs } from '../src/db/store/health.js';
 import {
@@ -24,11 +24,14 @@ import {
   createQueueElement,
   getNextQueueElement,
   getQueueElements,
+  listElementsStartedBetween,
   listInProgressPastTimeout,
   listStaleInProgress,
   retryStaleInProgress,
 } from '../src/db/store/queues.js';
 import { heartbeat, listSchedulers } from '../src/db/store/schedulers.js';
+import { appendJobOutput, listJobOutput } from '../src/db/store/job-output.js';
+import { listMonitors, monitorBeat } from '../src/db/store/monitors.js';
 import { createTrigger, listDueTriggers, listTriggers, setTriggerStatus } from '../src/db/store/triggers.js';
 import type { Database } from '../src/db/types.js';
 import { CONTRACT_ENUMS, CONTRACT_TABLES } from './helpers/contract.js';
@@ -82,6 +85,8 @@ const OWN_STEPS = [
   'create index ix_Queues_status_start_date on Queues',
   'create index ix_Single_Triggers_next_run on Single_Triggers',
   'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',
+  "create table oo_job_output (robots' output)",
+  'create table oo_monitors (monitor heartbeats)',
 ];
 
 describe('MSSQL DDL', () => {
@@ -94,6 +99,23 @@ describe('MSSQL DDL', () => {
     expect(statements).toContain('CREATE INDEX [ix_Jobs_end_time] ON [Jobs] ([end_time])');
     expect(statements).toContain('CREATE INDEX [ix_Queues_status_start_date] ON [Queues] ([status], [start_date])');
     expect(statements).toContain('CREATE INDEX [ix_Scheduled_Triggers_next_run] ON [Scheduled_Triggers] ([next_run])');
+  });
+
+  it('creates the tables of oo-009-job-output: output lines keyed by job and line number, monitor heartbeats', () => {
+    expect(createTable(statements, '[oo_job_output]')).toBe(
+      [
+        'CREATE TABLE [oo_job_output] (',
+        '  [job_id] UNIQUEIDENTIFIER NOT NULL,',
+        '  [seq] INTEGER NOT NULL,',
+        '  [stream] NVARCHAR(6) NOT NULL,',
+        '  [line_time] DATETIME NOT NULL,',
+        '  [line_text] NVARCHAR(1000) NULL,',
+        '  PRIMARY KEY ([job_id], [seq])',
+        ')',
+      ].join('\n'),
+    );
+    expect(createTable(statements, '[oo_monitors]')).toContain('[name] NVARCHAR(100) NOT NULL');
+    expect(createTable(statements, '[oo_monitors]')).toContain('PRIMARY KEY ([name])');
   });
 
   it('creates every table, with [..] quoting only', () => {
@@ -179,6 +201,24 @@ describe('Oracle DDL', () => {
     expect(statements).toContain('CREATE INDEX "ix_Queues_status_start_date" ON "Queues" ("STATUS", "START_DATE")');
     expect(statements).toContain('CREATE INDEX "ix_Single_Triggers_next_run" ON "Single_Triggers" ("NEXT_RUN")');
     expect(statements).toContain('CREATE INDEX "ix_Scheduled_Triggers_next_run" ON "Scheduled_Triggers" ("NEXT_RUN")');
+  });
+
+  it('creates the tables of oo-009-job-output within 30 characters, an empty line being NULL', () => {
+    const names = [...DAILY_TABLES].flatMap((t) => [t.name, ...t.columns.map((c) => c.name), ...t.indexes.map((i) => i.name)]);
+    expect(names.filter((name) => name.length > 30)).toEqual([]);
+    expect(createTable(statements, '"OO_JOB_OUTPUT"')).toBe(
+      [
+        'CREATE TABLE "OO_JOB_OUTPUT" (',
+        '  "JOB_ID" CHAR(32) NOT NULL,',
+        '  "SEQ" INTEGER NOT NULL,',
+        '  "STREAM" VARCHAR2(6 CHAR) NOT NULL,',
+        '  "LINE_TIME" DATE NOT NULL,',
+        '  "LINE_TEXT" VARCHAR2(1000 CHAR) NULL,',
+        '  PRIMARY KEY ("JOB_ID", "SEQ")',
+        ')',
+      ].join('\n'),
+    );
+    expect(createTable(statements, '"OO_MONITORS"')).toContain('"LAST_BEAT" DATE NOT NULL');
   });
 
   it('keeps the case of table names and upper-cases lowercase names, as SQLAlchemy does', () => {
@@ -380,6 +420,12 @@ describe.each([
     countRunsPerHour: () => countRunsPerHour(store, hourBoundaries(new Date(2026, 0, 5, 10), 168)),
     countQueueActivity: () => countQueueActivity(store, hourBoundaries(new Date(2026, 0, 5, 10), 24)),
     countQueueActivityOfQueue: () => countQueueActivity(store, hourBoundaries(new Date(2026, 0, 5, 10), 24), 'q'),
+    appendJobOutput: () => appendJobOutput(store, id, [1, 2].map((seq) => ({ seq, stream: 'stdout' as const, at: new Date(2026, 0, 1), text: `line ${seq}` }))),
+    listJobOutput: () => listJobOutput(store, id, { afterSeq: 5, limit: 100 }),
+    lastErrorsOfJobs: () => lastErrorsOfJobs(store, [id]),
+    listElementsStartedBetween: () => listElementsStartedBetween(store, 'q', new Date(2026, 0, 1), new Date(2026, 0, 2)),
+    monitorBeat: () => monitorBeat(store, 'monitor-1', 30, new Date(2026, 0, 1)),
+    listMonitors: () => listMonitors(store),
   };
 
   it.each(Object.keys(calls))(`%s compiles to ${name} SQL`, async (call) => {

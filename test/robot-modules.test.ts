@@ -121,6 +121,16 @@ describe('node robots find openorchestrator and run as their package.json says',
     expect(readdirSync(join(workDir, '.robot-dependencies'))).toHaveLength(1);
   });
 
+  it("runs the README's TypeScript robot from a folder made by `npm init -y` (npm 11 writes \"type\": \"commonjs\")", async () => {
+    const elementId = await invoice();
+    const folder = folderWith({ 'main.ts': readmeRobot(), 'package.json': JSON.stringify({ name: 'robot', version: '1.0.0', main: 'index.js', scripts: { test: 'echo "Error: no test specified" && exit 1' }, keywords: [], author: '', license: 'ISC', type: 'commonjs', description: '' }, null, 2) });
+    const { job, logs, errors } = await run('npm-init-robot', folder, false);
+    expect(errors).toEqual([]);
+    expect(job.status).toBe('DONE');
+    expect(logs).toContain('started');
+    expect((await getQueueElement(live.store, elementId)).status).toBe('DONE');
+  });
+
   it('runs a CommonJS robot (require) from a local folder', async () => {
     const folder = folderWith({ 'main.js': COMMONJS_ROBOT });
     const { job, logs, errors } = await run('cjs-local', folder, false);

@@ -3,65 +3,27 @@
  * for the running robot and records it Done, twice kills it and records it Killed; under `npm
  * start`, the terminal's SIGINT to the whole process group plus npm's forwarded copy count as one.
  *
- * Runs the shipped command (bin/openorchestrator.js over dist/): build it first with
+ * Runs the shipped command (test/helpers/quick-start.ts): build dist/ first with
  * `npx tsc -p tsconfig.build.json` (npm install does, through `prepare`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeStore, openStore, type Store } from '../src/db/open.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeStore } from '../src/db/open.js';
 import { getLatestJobOfTrigger } from '../src/db/store/jobs.js';
 import { createTrigger, getTrigger } from '../src/db/store/triggers.js';
+import { quickStart, removeQuickStartFolders, type QuickStart } from './helpers/quick-start.js';
 import { isAlive, ROBOTS, waitFor, waitForRunningJob } from './helpers/scheduler.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'openorchestrator.js');
 const WAIT_FOR_FILE = join(ROBOTS, 'wait-for-file.mjs');
 
-interface Started {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-  store: Store;
-  folder: string;
-}
+type Started = QuickStart;
 
-const folders: string[] = [];
-afterAll(() => folders.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
-
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.build.json` first');
-});
+afterAll(removeQuickStartFolders);
 
 /** Starts `start` (directly, or through `npm start` in a process group of its own), waits for its local Scheduler. */
-async function startQuickStart(viaNpm: boolean): Promise<Started> {
-  const folder = mkdtempSync(join(tmpdir(), 'oo-start-signals-'));
-  folders.push(folder);
-  const env: NodeJS.ProcessEnv = { ...process.env, OpenOrchestratorPort: '0' };
-  const flags = ['--no-browser', '--folder', folder];
-  // bash as npm's script shell (the sh of macOS and Fedora) execs the command, so this process is
-  // npm's own child and gets both the group's SIGINT and npm's copy; Debian's dash would stay in
-  // between and take npm's copy itself.
-  if (viaNpm) env.npm_config_script_shell = 'bash';
-  const child = viaNpm
-    ? spawn('npm', ['start', '--silent', '--', ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    : spawn(process.execPath, [BIN, 'start', ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await waitFor('the local Scheduler to start', () => {
-    if (gone) throw new Error(`start exited early:\n${output}`);
-    return /Scheduler ".*" started on/.test(output);
-  }, 60_000);
-  const store = openStore(`sqlite+pysqlite:///${join(folder, '.openorchestrator', 'orchestrator.db')}`);
-  return { child, output: () => output, exited, store, folder };
-}
+const startQuickStart = (viaNpm: boolean, scriptShell = 'bash') => quickStart({ viaNpm, scriptShell });
 
 /** A single trigger due now whose robot runs until `release` exists; resolves once its job runs. */
 async function runningRobot(started: Started): Promise<{ triggerId: string; release: string }> {
@@ -83,6 +45,31 @@ async function outcome(started: Started, triggerId: string): Promise<{ job?: str
   const job = await getLatestJobOfTrigger(started.store, triggerId);
   const trigger = await getTrigger(started.store, triggerId);
   return { job: job?.status, trigger: trigger.status };
+}
+
+/** The pid of the node process that runs `start` for this test's folder (npm's child, or sh's). */
+function startPid(folder: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.includes('start') && args.includes(folder) && args.some((a) => a.endsWith('openorchestrator.js'))) return Number(entry);
+    } catch {
+      // the process has ended meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** True while something accepts connections on the Orchestrator's port. */
+function serving(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
 }
 
 describe('start stops like the Scheduler', () => {
@@ -140,6 +127,57 @@ describe('start stops like the Scheduler', () => {
         // the group has ended
       }
       await closeStore(started.store);
+    }
+  });
+
+  describe('a signal to npm\'s pid alone, as a process manager sends it', () => {
+    /** `npm start` with a robot running; the pids of npm and node, and the Orchestrator's port. */
+    async function underNpm(scriptShell: string) {
+      const started = await startQuickStart(true, scriptShell);
+      const { triggerId, release } = await runningRobot(started);
+      const port = Number(new URL(started.baseUrl).port);
+      const node = await waitFor('the node process', () => startPid(started.folder));
+      return { started, triggerId, release, port, node, npm: started.child.pid! };
+    }
+
+    /** After the stop: a trigger due now is not claimed, the robot's end is recorded, node is gone. */
+    async function stopsCleanly(run: Awaited<ReturnType<typeof underNpm>>) {
+      const { started, triggerId, release, node } = run;
+      const late = await createTrigger(started.store, { type: 'SINGLE', nextRun: new Date(), triggerName: 'too late', processName: 'too-late', processPath: WAIT_FOR_FILE, processArgs: release, isBlocking: false });
+      expect(isAlive(node)).toBe(true); // waiting for its robot
+      writeFileSync(release, '');
+      await waitFor('node to exit', () => !isAlive(node), 30_000);
+      expect(await outcome(started, triggerId)).toEqual({ job: 'DONE', trigger: 'DONE' });
+      expect(await getLatestJobOfTrigger(started.store, late)).toBeUndefined();
+    }
+
+    it('SIGTERM under Debian\'s sh (which keeps it): node sees npm go, closes its port at once, claims nothing, waits for the robot and records it', async () => {
+      const run = await underNpm('sh');
+      try {
+        process.kill(run.npm, 'SIGTERM');
+        await waitFor('the port to close', async () => !(await serving(run.port)), 15_000);
+        expect(run.started.output()).toContain('the process that started this one has ended');
+        await stopsCleanly(run);
+      } finally {
+        if (isAlive(run.node)) process.kill(run.node, 'SIGKILL');
+        await closeStore(run.started.store);
+      }
+    });
+
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      it(`${signal} where npm passes it on (a shell that execs, as bash): one gentle stop, the robot recorded, node gone`, async () => {
+        const run = await underNpm('bash');
+        try {
+          process.kill(run.npm, signal);
+          await waitFor('the stopping line', () => /stopping: no new runs; waiting for 1 running process/.test(run.started.output()));
+          await stopsCleanly(run);
+          expect(run.started.output()).not.toMatch(/was killed|killing/);
+          expect(await serving(run.port)).toBe(false);
+        } finally {
+          if (isAlive(run.node)) process.kill(run.node, 'SIGKILL');
+          await closeStore(run.started.store);
+        }
+      });
     }
   });
 });

@@ -19,7 +19,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-008-scale';
+const LAST_OWN = 'oo-009-job-output';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -30,6 +30,8 @@ const SCALE_STEPS = [
   'create index ix_Single_Triggers_next_run on Single_Triggers',
   'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',
 ];
+/** oo-009-job-output: what robots print, and the monitors' heartbeats. */
+const JOB_OUTPUT_STEPS = ["create table oo_job_output (robots' output)", 'create table oo_monitors (monitor heartbeats)'];
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
   'create table oo_queue_settings (queue retry settings)',
@@ -43,6 +45,7 @@ const OPERATIONS_STEPS = [
   'create index ix_Queues_end_date on Queues',
   'create index ix_Jobs_status_start_time on Jobs',
   ...SCALE_STEPS,
+  ...JOB_OUTPUT_STEPS,
 ];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
@@ -118,7 +121,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);
@@ -300,7 +303,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect((await upgrade(store)).result.steps).toEqual([]);
   });
 
-  it('brings a database at oo-007-dashboard to oo-008-scale: the Scheduler is told to upgrade, which adds only the indexes', async () => {
+  it('brings a database at oo-007-dashboard to the newest: the Scheduler is told to upgrade, which adds only the indexes and the tables of oo-009', async () => {
     await upgrade(store);
     const complete = await readCatalogSnapshot(store.db, dialect);
     const dropIndex = (table: string, index: string) =>
@@ -310,6 +313,8 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
       await dropIndex(table!, index!);
     }
     await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-008-scale'`).execute(store.db);
+    for (const table of ['oo_job_output', 'oo_monitors']) await sql.raw(`DROP TABLE ${q(dialect, table)}`).execute(store.db);
+    await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-009-job-output'`).execute(store.db);
 
     expect(await checkSchemaInUse(store.db, store.dialect)).toEqual({
       revision: `${HEAD}+oo-007-dashboard`,
@@ -318,7 +323,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     });
     expect(await checkSchema(store.db, store.dialect)).toMatchObject({ current: false, firstStep: SCALE_STEPS[0] });
     const { result } = await upgrade(store);
-    expect(result).toEqual({ from: `${HEAD}+oo-007-dashboard`, to: `${HEAD}+${LAST_OWN}`, steps: SCALE_STEPS });
+    expect(result).toEqual({ from: `${HEAD}+oo-007-dashboard`, to: `${HEAD}+${LAST_OWN}`, steps: [...SCALE_STEPS, ...JOB_OUTPUT_STEPS] });
     expect(await readCatalogSnapshot(store.db, dialect)).toEqual(complete);
 
     // Indexes already there (made by hand, or a run that stopped before recording): only the record.

@@ -45,6 +45,8 @@ const SCHEDULER: TableRights[] = [
   { table: 'Logs', insert: true },
   // "run now" of a queue trigger: due while a request exists, consumed by the claim
   { table: 'oo_run_requests', select: true, delete: true },
+  // what robots print, written while they run (the next line's number is counted here, not read)
+  { table: 'oo_job_output', insert: true },
 ];
 
 /**
@@ -79,7 +81,7 @@ export const ROLE_RIGHTS: Record<Role, readonly TableRights[]> = { admin: ADMIN,
 /** What each role is for, in one line (the CLI, the docs and the Settings tab show it). */
 export const ROLE_SUMMARY: Record<Role, string> = {
   admin: 'everything the Orchestrator does: all data, plus creating and upgrading the schema',
-  scheduler: 'heartbeats, due triggers and queue counts, claiming triggers, run times, jobs, error logs; no constants or credentials, no schema changes',
+  scheduler: 'heartbeats, due triggers and queue counts, claiming triggers, run times, jobs, error logs, robot output; no constants or credentials, no schema changes',
   robot: 'logs, reading and updating constants and credentials, queue elements, reading and pausing its trigger; no trigger creation or deletion, no schema changes',
 };
 

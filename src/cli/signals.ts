@@ -58,3 +58,29 @@ export function onStopSignals(
     process.off('SIGTERM', listener);
   };
 }
+
+/** How often a daemon looks whether the process that started it is still there. */
+export const PARENT_CHECK_MS = 500;
+
+/**
+ * Calls `onGone` once when the process that started this one ends (this process is then
+ * re-parented, so its parent pid changes). A process manager that stops `npm start` signals npm
+ * only; under a shell that does not pass signals on (Debian's sh), node would be left running
+ * with no parent, serving its port and claiming triggers. Nothing is watched when the parent is
+ * already init (pid 1: started by it, or orphaned before this ran). Returns a function that
+ * stops watching.
+ *
+ * @example
+ *   const stopWatching = onParentGone(() => scheduler.stop());
+ */
+export function onParentGone(onGone: () => void, intervalMs = PARENT_CHECK_MS): () => void {
+  const parent = process.ppid;
+  if (parent <= 1) return () => undefined;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -4,15 +4,17 @@
  * runs the Orchestrator with a local Scheduler beside it until stopped.
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { generateKey, validateKey } from '../crypto/fernet.js';
 import type { RunningOrchestrator } from '../orchestrator/server.js';
 import { createConsoleLog } from '../scheduler/console-log.js';
+import { Monitor } from '../monitor/monitor.js';
 import { Scheduler } from '../scheduler/loop.js';
 import { action } from './errors.js';
 import { DEFAULT_PORT, PORT_ENV, defaultPort, parsePort, runOrchestrator } from './orchestrator.js';
-import { onStopSignals } from './signals.js';
+import { onParentGone, onStopSignals } from './signals.js';
 import { runUpgrade } from './upgrade.js';
 
 export const DEFAULT_FOLDER = '.openorchestrator';
@@ -20,6 +22,8 @@ export const DEFAULT_DATABASE = 'orchestrator.db';
 export const KEY_FILE = 'key';
 /** The local Scheduler's work folder (git clones, robot dependencies), inside the private folder. */
 export const WORK_FOLDER = 'work';
+/** How often `start`'s monitor passes: quicker than a standalone monitor's 30 s, for a first look. */
+export const START_MONITOR_INTERVAL_SECONDS = 10;
 
 export interface LocalDefaults {
   connectionString: string;
@@ -57,12 +61,29 @@ export function ensureLocalDefaults(folder: string): LocalDefaults {
  * Stops `start` as the Scheduler stops: the first signal stops claiming and waits for the
  * running robots (the web server stays up meanwhile, so their end can be watched), the second
  * kills them (recorded as Killed), the third exits at once. Every outcome is recorded before
- * the process exits.
+ * the process exits. The monitor stops with the first signal.
+ *
+ * Under npm, when the process that started this one ends without passing a signal on (a process
+ * manager stopping `npm start` under a shell that keeps signals to itself), it is a first stop
+ * too, but the web server closes at once: nobody is left to watch, and the port is free again.
  */
-export function stopTogether(server: RunningOrchestrator, local: { scheduler: Scheduler; done: Promise<void> } | undefined): void {
+export function stopTogether(
+  server: RunningOrchestrator,
+  local: { scheduler: Scheduler; done: Promise<void> } | undefined,
+  monitor?: { monitor: Monitor; done: Promise<void> },
+): void {
   let stopped: Promise<void> | undefined;
+  let stopping = false;
   let schedulerEnded = local === undefined;
   void local?.done.then(() => (schedulerEnded = true));
+  const finish = () => {
+    stopped ??= (async () => {
+      await local?.done;
+      await monitor?.done;
+      await server.close().catch(() => undefined);
+      process.exit(0);
+    })();
+  };
   const exitNow = (signal: NodeJS.Signals) => {
     console.error(`${signal} a third time: exiting without waiting`);
     process.exit(130);
@@ -72,25 +93,37 @@ export function stopTogether(server: RunningOrchestrator, local: { scheduler: Sc
       if (count === 1 && local.scheduler.runningCount > 0) console.log('the Orchestrator stays up until the local Scheduler has stopped');
       local.scheduler.stop();
     }
-    stopped ??= (async () => {
-      await local?.done;
-      await server.close().catch(() => undefined);
-      process.exit(0);
-    })();
+    stopping = true;
+    monitor?.monitor.stop();
+    finish();
   }, exitNow);
+  // Only under npm (`npm start`, `npx`): `nohup openorchestrator start &` must outlive its shell.
+  if (process.env.npm_lifecycle_event === undefined) return;
+  onParentGone(() => {
+    // Its reader may be gone with it: a failed write must not end this process before the robots'
+    // outcomes are recorded.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    console.log('the process that started this one has ended: the web server closes, no new runs start, running robots are waited for');
+    void server.close().catch(() => undefined);
+    if (!stopping) local?.scheduler.stop();
+    stopping = true;
+    monitor?.monitor.stop();
+    finish();
+  });
 }
 
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('the Quick start: set up the embedded SQLite default in this folder (database and key, created once), bring it up to date and start the Orchestrator and a local Scheduler on it (Ctrl+C: wait for running robots; twice: kill them)')
+    .description('the Quick start: set up the embedded SQLite default in this folder (database and key, created once), bring it up to date and start the Orchestrator, a local Scheduler and a monitor on it (Ctrl+C: wait for running robots; twice: kill them)')
     .option('--folder <path>', 'where .openorchestrator/ lives', '.')
     .option('--setup-only', 'only create/upgrade the database and key; do not start the Orchestrator')
     .option('--port <port>', `port for the Orchestrator (default: ${DEFAULT_PORT} or $${PORT_ENV}, or a free one when taken; 0: a free one)`)
     .option('--no-browser', 'do not open a browser')
     .option('--no-scheduler', 'do not run a local Scheduler beside the Orchestrator')
+    .option('--no-monitor', 'do not run the monitor (alert rules, queue retries) beside the Orchestrator')
     .action(
-      action(async (options: { folder: string; setupOnly?: boolean; port?: string; browser: boolean; scheduler: boolean }) => {
+      action(async (options: { folder: string; setupOnly?: boolean; port?: string; browser: boolean; scheduler: boolean; monitor: boolean }) => {
         // Every flag is checked before anything is written.
         const port = options.port === undefined ? undefined : parsePort(options.port, '--port');
         if (port === undefined) defaultPort(); // $OpenOrchestratorPort too
@@ -121,7 +154,18 @@ export function registerStart(program: Command): void {
           const done = scheduler.run().catch((error: unknown) => console.error(`error: the local Scheduler stopped: ${(error as Error).message}`));
           local = { scheduler, done };
         }
-        stopTogether(server, local);
+        let watch: { monitor: Monitor; done: Promise<void> } | undefined;
+        if (options.monitor) {
+          // Alert rules made in the UI are evaluated (and queue retries run) without another command.
+          const monitor = new Monitor(
+            { connectionString: defaults.connectionString, cryptoKey: defaults.cryptoKey, name: `monitor@${hostname()}`, intervalSeconds: START_MONITOR_INTERVAL_SECONDS },
+            createConsoleLog({ secrets: [defaults.cryptoKey] }),
+          );
+          console.log(`a monitor runs here too, every ${START_MONITOR_INTERVAL_SECONDS} s: alert rules fire and queue retries happen (--no-monitor leaves it out)`);
+          const done = monitor.run().catch((error: unknown) => console.error(`error: the monitor stopped: ${(error as Error).message}`));
+          watch = { monitor, done };
+        }
+        stopTogether(server, local, watch);
       }),
     );
 }

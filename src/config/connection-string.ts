@@ -295,6 +295,21 @@ function checkCharacters(url: string): void {
 }
 
 /**
+ * Refuses a SQLite file named by a Windows path (`C:\\...`, `C:/...`, `\\\\server\\share`) on
+ * another system, where SQLite would quietly create a file literally named so in the current
+ * folder. Parsing itself stays the same everywhere (a connection string is passed between
+ * machines); this runs where the file is opened.
+ *
+ * @example
+ *   checkSqlitePath(parseConnectionString('sqlite+pysqlite:///C:\\temp\\db.db'), 'linux'); // throws: a Windows path
+ */
+export function checkSqlitePath(config: ConnectionConfig, platform: NodeJS.Platform = process.platform): void {
+  const file = config.dialect === 'sqlite' ? config.filename : undefined;
+  if (platform === 'win32' || file === undefined || !/^(?:[A-Za-z]:[\\/]|\\\\)/.test(file)) return;
+  fail(`the SQLite path ${file} is a Windows path, and this is ${platform}: give a path on this machine, e.g. sqlite:////home/me/orchestrator.db or sqlite:///orchestrator.db (relative to the current folder)`);
+}
+
+/**
  * Parses a SQLAlchemy-style connection string. Throws `ConnectionStringError` with a one-line
  * message that says what to fix and never contains the password.
  *

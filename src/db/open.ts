@@ -3,7 +3,7 @@
  * dialect and the driver. Everything above works with a `Store`.
  */
 import type { Kysely } from 'kysely';
-import { assertDriverAvailable, describeConnection, parseConnectionString, type ConnectionConfig } from '../config/connection-string.js';
+import { assertDriverAvailable, checkSqlitePath, describeConnection, parseConnectionString, type ConnectionConfig } from '../config/connection-string.js';
 import { connectionSecrets, scrubSecrets } from '../config/secrets.js';
 import { DatabaseError, isUserFacingError } from '../errors.js';
 import { dialectFor, type Dialect } from './dialects/index.js';
@@ -26,6 +26,7 @@ export interface Store {
  */
 export function openStore(connectionString: string): Store {
   const config = parseConnectionString(connectionString);
+  checkSqlitePath(config);
   assertDriverAvailable(config);
   const dialect = dialectFor(config.dialect);
   return { db: dialect.createKysely(config), dialect, config };
@@ -128,6 +129,20 @@ export function missingFromSchema(error: unknown): string | undefined {
       : undefined;
   if (!missing) return undefined;
   return `the database schema lacks what this program needs (${missing}): run \`openorchestrator upgrade\` on it once (the Python tools keep working after it)`;
+}
+
+/** Driver codes that say the login or the database named is wrong: waiting does not fix them. */
+const LOGIN_CODES = new Set(['28P01', '28000', '3D000', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ELOGIN']);
+
+/**
+ * True when the server refused the login itself (wrong user or password, no such database), as
+ * opposed to an outage: a daemon that has never connected stops on it instead of retrying for ever.
+ */
+export function loginRefused(error: unknown): boolean {
+  const code = rootCode(error);
+  if (code !== undefined && LOGIN_CODES.has(code)) return true;
+  const err = error as { errorNum?: unknown; message?: unknown } | undefined;
+  return Number(err?.errorNum) === 1017 || /^ORA-01017\b/.test(String(err?.message ?? ''));
 }
 
 const GRANTS_HINT = 'give the login the rights of its role (`openorchestrator grants`, docs/access.md)';

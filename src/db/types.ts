@@ -201,6 +201,21 @@ export interface AlertNotificationsTable {
   created_at: Encoded;
 }
 
+export interface JobOutputTable {
+  job_id: Encoded;
+  seq: number;
+  stream: string;
+  line_time: Encoded;
+  line_text: string | null;
+}
+
+export interface MonitorsTable {
+  name: string;
+  started_at: Encoded;
+  last_beat: Encoded;
+  interval_seconds: number;
+}
+
 export interface Database {
   Constants: ConstantsTable;
   Credentials: CredentialsTable;
@@ -222,4 +237,6 @@ export interface Database {
   oo_alert_rules: AlertRulesTable;
   oo_alert_incidents: AlertIncidentsTable;
   oo_alert_notifications: AlertNotificationsTable;
+  oo_job_output: JobOutputTable;
+  oo_monitors: MonitorsTable;
 }

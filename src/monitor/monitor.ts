@@ -26,6 +26,7 @@ import {
   type AlertChannel,
   type ClaimedNotification,
 } from '../db/store/alerts.js';
+import { monitorBeat, removeMonitor } from '../db/store/monitors.js';
 import { sweepQueues, type SweepResult } from '../db/store/retries.js';
 import { isUserFacingError, NotFoundError } from '../errors.js';
 import type { ConsoleLog } from '../scheduler/console-log.js';
@@ -88,8 +89,11 @@ export class Monitor {
       const check = await checkSchema(this.#store.db, this.#store.dialect).catch((error: unknown) => Promise.reject(toDatabaseError(error, this.#store.config)));
       if (!check.current) throw schemaNotCurrent(check);
       this.#log.info('monitor-started', `monitor "${this.name}" watching the database every ${this.#options.intervalSeconds} s`);
+      const startedAt = now();
       while (!this.#stopped) {
         try {
+          // Beats like a Scheduler, so the Orchestrator can tell whether the rules are evaluated.
+          await monitorBeat(this.#store, this.name, this.#options.intervalSeconds, startedAt);
           const result = await this.tick();
           this.#report(result);
         } catch (error) {
@@ -98,6 +102,8 @@ export class Monitor {
         }
         await this.#sleep(this.#options.intervalSeconds * 1000);
       }
+      // Stopped on purpose: no "monitor gone" warning for it. A failure here leaves the row to go silent.
+      await removeMonitor(this.#store, this.name).catch(() => undefined);
       this.#log.info('monitor-stopped', `monitor "${this.name}" stopped`);
     } finally {
       await closeStore(this.#store);

@@ -177,7 +177,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   app.removeContentTypeParser('text/plain');
 
   const secrets = () => session.secrets();
-  app.setErrorHandler((caught: unknown, _request, reply) => {
+  app.setErrorHandler((caught: unknown, request, reply) => {
     const error = caught as FastifyError;
     let status: number;
     let message: string;
@@ -192,7 +192,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
       message = 'send the request body as JSON (Content-Type: application/json)';
     } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       status = 413;
-      message = 'the request body is too large (limit 1 MB)';
+      message = `the request body is too large (limit ${Math.round((request.routeOptions.bodyLimit ?? 1_048_576) / 1_048_576)} MB)`;
     } else if (error instanceof HttpError || isUserFacingError(caught)) {
       status = statusOf(error);
       message = error.message;

@@ -23,7 +23,7 @@ import { connectionSecrets, loginSecrets } from '../config/secrets.js';
 import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '../connection/orchestrator-connection.js';
 import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
-import { closeStore, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
+import { closeStore, loginRefused, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
 import { newId } from '../db/dialects/encoding.js';
 import { canListen, listenForChanges, type ChangeListener } from '../db/listen.js';
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
@@ -31,7 +31,7 @@ import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
 import { getTriggerStatuses, pollTriggers, type Trigger } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
-import { InputError, NotFoundError, SchemaError } from '../errors.js';
+import { DatabaseError, InputError, NotFoundError, SchemaError } from '../errors.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
 import { commandFor, ENTRY_SEARCH_LIMITS, findEntry, localEntry, workingFolderOf } from './entry.js';
@@ -45,6 +45,8 @@ import { reconcileStaleJobs } from './reconcile.js';
 import { launchArgs, robotArgv, secretsInArgvFor } from './robot-argv.js';
 import { installRobotDependencies } from './robot-deps.js';
 import { startProcess, type ProcessEnd, type RobotProcess } from './runner.js';
+import { OutputCapture } from './job-output.js';
+import { appendJobOutput } from '../db/store/job-output.js';
 import { cleanLeftovers, jobFolder, machineFolder, openWorkFolder, removeFolder } from './work-dir.js';
 
 interface RunningJob {
@@ -54,6 +56,8 @@ interface RunningJob {
   process?: RobotProcess;
   folder?: string;
   kill?: { byAdmin: boolean };
+  /** what the robot prints, on its way to oo_job_output */
+  output?: OutputCapture;
 }
 
 /** A database write waiting for the database (kept in order). */
@@ -118,6 +122,8 @@ export class Scheduler {
   #nextTimedAt: number | undefined;
   #throttle: NodeJS.Timeout | undefined;
   #probe: NodeJS.Timeout | undefined;
+  /** the login may not write oo_job_output (grants older than it): output is not kept, said once */
+  #outputRefused = false;
 
   constructor(options: SchedulerOptions, log: ConsoleLog = silentLog) {
     this.options = resolveOptions(options);
@@ -251,6 +257,12 @@ export class Scheduler {
         this.#fatal = error;
         return;
       }
+      // Never connected yet, and the server refuses this login: retrying cannot help (an outage
+      // later, after a first success, is waited out as ever).
+      if (!this.#ready && loginRefused(error)) {
+        this.#fatal = new DatabaseError(`${toDatabaseError(error, this.#store.config).message}; the Scheduler stops: fix the connection string and start it again`);
+        return;
+      }
       this.#databaseFailed(error);
     }
   }
@@ -382,6 +394,7 @@ export class Scheduler {
       const entry = await this.#entryFor(trigger, job);
       const command = commandFor(entry, this.options);
       const launch = launchArgs(command, this.#robotArgs(trigger, jobId, entry));
+      const output = this.#outputRefused ? undefined : this.#captureOutput(job);
       const child = await startProcess({
         command: command.command,
         args: launch.args,
@@ -389,8 +402,11 @@ export class Scheduler {
         cwd: workingFolderOf(entry),
         env: { ...this.#robotEnv(trigger, jobId), ...command.env },
         runner: command.runner,
+        onOutput: output && ((stream, chunk) => output.append(stream, chunk)),
       });
       job.process = child;
+      job.output = output;
+      output?.start();
       void child.ended.then((end) => this.#ended(job, end));
       this.#log.info('started', `"${trigger.triggerName}" runs: ${entry} with ${command.runner}`, { jobId, pid: child.pid });
       if (job.kill) this.#kill(job, job.kill.byAdmin);
@@ -462,6 +478,26 @@ export class Scheduler {
     return { username: found.username, password: found.password, origin: gitOrigin(trigger.processPath, found.name) };
   }
 
+  /** The robot's output, scrubbed of every secret this Scheduler knows (a git login found later included). */
+  #captureOutput(job: RunningJob): OutputCapture {
+    return new OutputCapture(
+      () => this.#secrets,
+      (lines) => appendJobOutput(this.#store, job.jobId, lines),
+      // A failed timed write keeps its lines for the next; an outage is the tick's to report.
+      { onWriteError: (error) => this.#outputWriteFailed(error) },
+    );
+  }
+
+  /** True when the failure is this login's missing right: then output is no longer kept, said once. */
+  #outputWriteFailed(error: unknown): boolean {
+    if (!permissionDenied(error)) return false;
+    if (!this.#outputRefused) {
+      this.#outputRefused = true;
+      this.#log.warn('output-refused', "robots' output is not kept: this database login may not write oo_job_output (give it the scheduler role's rights: `openorchestrator grants`)");
+    }
+    return true;
+  }
+
   /** The argv protocol (robot-argv.ts); the secrets go on the command line only where needed. */
   #robotArgs(trigger: Trigger, jobId: string, entry: string): string[] {
     const { connectionString, cryptoKey } = this.options;
@@ -497,6 +533,15 @@ export class Scheduler {
     else if (outcome.kind === 'killed') this.#log.info('killed', `"${trigger.triggerName}" was killed`, fields);
     else this.#log.error('failed', `"${trigger.triggerName}" failed: ${describeEnd(end)}`, fields);
     const record: RunRecord = { jobId: job.jobId, triggerId: trigger.id, triggerType: trigger.type, processName: trigger.processName };
+    // The output first, so a job shown as ended has all of it.
+    const output = job.output;
+    if (output) {
+      this.#later(`the output of "${trigger.triggerName}"`, () =>
+        output.finish().catch((error: unknown) => {
+          if (!this.#outputWriteFailed(error)) throw error;
+        }),
+      );
+    }
     this.#later(`the end of "${trigger.triggerName}"`, (s) => recordOutcome(s, record, outcome, end.endedAt));
     this.#wakeUp();
   }

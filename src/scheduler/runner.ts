@@ -1,6 +1,7 @@
 /**
  * Robot processes: start one (in its own process group on POSIX, so its whole tree can be
- * killed), collect its stderr within a bound, learn when it ends, and kill its tree.
+ * killed), collect its stderr within a bound, hand its output on as it comes, learn when it
+ * ends, and kill its tree.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BoundedText } from './bounded-text.js';
@@ -11,8 +12,8 @@ import { LaunchError } from './launch-error.js';
 export const STDERR_HEAD = 3500;
 export const STDERR_TAIL = 3500;
 
-/** After the robot exits, how long to wait for its stderr to close (a grandchild may hold it). */
-const STDERR_DRAIN_MS = 1000;
+/** After the robot exits, how long to wait for its output to close (a grandchild may hold it). */
+const OUTPUT_DRAIN_MS = 1000;
 
 export interface ProcessSpec {
   command: string;
@@ -23,6 +24,8 @@ export interface ProcessSpec {
   runner: string;
   /** Windows: pass `args` as they are (already quoted for cmd.exe) */
   windowsVerbatimArguments?: boolean;
+  /** every chunk the process writes to its stdout or stderr, as it comes */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: string) => void;
 }
 
 export interface ProcessEnd {
@@ -96,7 +99,7 @@ export function startProcess(spec: ProcessSpec): Promise<RobotProcess> {
       child = spawn(spec.command, spec.args, {
         cwd: spec.cwd,
         env: spec.env,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
         detached: process.platform !== 'win32',
         windowsHide: true,
         windowsVerbatimArguments: spec.windowsVerbatimArguments ?? false,
@@ -107,8 +110,15 @@ export function startProcess(spec: ProcessSpec): Promise<RobotProcess> {
     }
     const stderr = new BoundedText(STDERR_HEAD, STDERR_TAIL);
     child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => stderr.append(chunk));
+    child.stderr?.on('data', (chunk: string) => {
+      stderr.append(chunk);
+      spec.onOutput?.('stderr', chunk);
+    });
     child.stderr?.on('error', () => undefined);
+    // Read always, so a robot that prints a lot never blocks on a full pipe.
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => spec.onOutput?.('stdout', chunk));
+    child.stdout?.on('error', () => undefined);
 
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (child.pid !== undefined && child.exitCode === null) return; // a kill or pipe error after it started
@@ -124,16 +134,21 @@ export function startProcess(spec: ProcessSpec): Promise<RobotProcess> {
       const ended = new Promise<ProcessEnd>((done) => {
         child.once('exit', (code, signal) => {
           const endedAt = now();
+          const open = [child.stdout, child.stderr].filter((stream) => stream && !stream.readableEnded && !stream.destroyed);
+          let waiting = open.length;
           const finish = () => done({ code, signal, stderr: stderr.toString(), endedAt });
-          if (!child.stderr || child.stderr.readableEnded || child.stderr.destroyed) return finish();
+          if (waiting === 0) return finish();
           const timer = setTimeout(() => {
-            child.stderr?.destroy();
+            for (const stream of open) stream?.destroy();
             finish();
-          }, STDERR_DRAIN_MS);
-          child.stderr.once('close', () => {
-            clearTimeout(timer);
-            finish();
-          });
+          }, OUTPUT_DRAIN_MS);
+          for (const stream of open) {
+            stream?.once('close', () => {
+              if (--waiting > 0) return;
+              clearTimeout(timer);
+              finish();
+            });
+          }
         });
       });
       resolve(new RobotProcess(child, ended));

@@ -62,7 +62,7 @@ describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () =>
 
   const tab = (p: Page, name: string) => p.getByRole('tab', { name, exact: true }).click();
   const setTheme = async (p: Page, theme: string) => {
-    if ((await p.evaluate(() => document.documentElement.dataset.theme)) !== theme) await p.getByRole('button', { name: 'Toggle dark mode' }).click();
+    if ((await p.evaluate(() => document.documentElement.dataset.theme)) !== theme) await p.getByRole('button', { name: 'Dark mode' }).click();
     await p.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
   };
   const dialog = () => page.getByRole('dialog');
@@ -95,7 +95,7 @@ describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () =>
     }
   });
 
-  it('lists what needs attention, draws the charts and links a failed job to its logs', async () => {
+  it('lists what needs attention, draws the charts and links a failed job to its page', async () => {
     const failed = page.getByTestId('failed-jobs');
     await failed.getByText(SEED.failedProcess).waitFor();
     await page.getByTestId('late-triggers').getByText(SEED.lateTrigger).waitFor();
@@ -122,10 +122,11 @@ describe('Dashboard, Alerts and queue retry settings (SQLite, real rows)', () =>
       await page.screenshot({ path: `${SHOTS}/dashboard-${theme}.png`, fullPage: true });
     }
     await page.getByRole('button', { name: 'Last day' }).click();
-    await failed.getByRole('button', { name: 'logs of this job' }).click();
-    await page.getByRole('tab', { name: 'Logs', selected: true }).waitFor();
-    await page.getByText(SEED.failedMessage).waitFor();
-    await page.getByText(`Job ${seed.failedJobId.slice(0, 8)}`).waitFor();
+    // One click from the failed job to its page, with its logs.
+    await failed.locator('tr.clickable', { hasText: SEED.failedProcess }).click();
+    await page.waitForURL(`**/jobs/${seed.failedJobId}`);
+    await page.getByTestId('job-logs').getByText(SEED.failedMessage).waitFor();
+    await page.goBack();
     await setTheme(page, 'light');
   });
 

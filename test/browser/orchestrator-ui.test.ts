@@ -227,7 +227,7 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
     // A long message is cut in its row, which expands to the whole text and closes again.
     const row = page.getByTestId('logs-table').locator('tr.clickable', { hasText: 'step 0 ' });
     await row.click();
-    expect(await row.getAttribute('aria-expanded')).toBe('true');
+    expect(await row.getAttribute('class')).toContain('expanded');
     expect(await page.getByTestId('log-message').textContent()).toBe(`step 0 ${'detail '.repeat(40)}`);
     await row.click();
     await page.getByTestId('log-message').waitFor({ state: 'detached' });
@@ -288,9 +288,11 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
     const row = page.getByTestId('schedulers-table').locator('tr', { hasText: 'WORKER-01' });
     await row.filter({ hasText: /Online.*nightly invoices.*mail-robot/ }).waitFor();
     await tab('Jobs');
+    // A job opens its own page, with its logs; back returns to the list.
     await page.getByTestId('jobs-table').locator('tr', { hasText: 'invoice-robot' }).filter({ hasText: 'Done' }).click();
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
     await page.getByTestId('job-logs').filter({ hasText: 'job started' }).waitFor();
-    await dialog().getByRole('button', { name: 'Close' }).click();
+    await page.goBack();
     const chart = page.getByTestId('durations-chart');
     await chart.locator('canvas').waitFor();
     const bars = await chart.locator('canvas tr').evaluateAll((rows) => rows.map((r) => [r.querySelector('th')?.textContent, r.querySelector('td')?.textContent]));
@@ -315,7 +317,7 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
       ['Jobs', 'jobs'],
     ];
     for (const theme of ['light', 'dark']) {
-      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Dark mode' }).click();
       for (const [name, file] of tabs) {
         await tab(name);
         await page.waitForLoadState('networkidle');
@@ -338,7 +340,7 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
     await page.reload();
     await page.getByRole('tab', { selected: true }).waitFor();
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
-    await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+    await page.getByRole('button', { name: 'Dark mode' }).click();
   });
 
   it('shows empty tables and charts with a line saying so, and writes their screenshots', async () => {
@@ -355,7 +357,7 @@ describe('Orchestrator UI in Chromium (SQLite)', () => {
       await emptyPage.getByRole('tab', { name: 'Triggers', selected: true }).waitFor();
       const open = (name: string) => emptyPage.getByRole('tab', { name, exact: true }).click();
       for (const theme of ['light', 'dark']) {
-        if ((await emptyPage.evaluate(() => document.documentElement.dataset.theme)) !== theme) await emptyPage.getByRole('button', { name: 'Toggle dark mode' }).click();
+        if ((await emptyPage.evaluate(() => document.documentElement.dataset.theme)) !== theme) await emptyPage.getByRole('button', { name: 'Dark mode' }).click();
         await open('Triggers');
         await emptyPage.getByTestId('triggers-table').getByText('No triggers yet.').waitFor();
         await emptyPage.screenshot({ path: `${SHOTS}/triggers-empty-${theme}.png` });

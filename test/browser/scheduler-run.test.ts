@@ -68,7 +68,9 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
     const text = (await logs.textContent()) ?? '';
     expect(text).toMatch(/ERROR\s+process "ui-fails" \(trigger "ui-fails"\)/);
     expect(text).toContain('ui-fails could not reach the ERP (arguments "--erp test")');
-    await dialog().getByRole('button', { name: 'Close' }).click();
+    // What it wrote to stderr is its output too.
+    await page.getByTestId('job-output').filter({ hasText: 'ui-fails could not reach the ERP' }).waitFor();
+    await page.goBack();
 
     await tab('Triggers');
     await refreshUntil(page, triggerRow('ui-fails').locator('.status', { hasText: 'Failed' }));
@@ -90,7 +92,9 @@ describe("a real Scheduler's run in the Orchestrator UI (SQLite)", () => {
     expect(await done.textContent()).toContain(MACHINE);
     await done.click();
     await page.getByTestId('job-logs').filter({ hasText: 'No logs for this job.' }).waitFor();
-    await dialog().getByRole('button', { name: 'Close' }).click();
+    // What it printed (console.log) is kept and shown.
+    await page.getByTestId('job-output').filter({ hasText: 'hello from ui-hello with arguments "from the browser"' }).waitFor();
+    await page.goBack();
 
     await tab('Schedulers');
     const machine = page.getByTestId('schedulers-table').locator('tr', { hasText: MACHINE });

@@ -174,7 +174,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
     await setTriggerStatus(live.store, id, 'PAUSED');
   });
 
-  it('shows why a trigger failed under its row and links to the logs of its job', async () => {
+  it('shows why a trigger failed under its row and links to its job, and from there to its logs', async () => {
     const id = await made({ type: 'SINGLE', triggerName: 'erp-fails', processName: 'erp-fails', processPath: `${ROBOTS}fails.mjs`, processArgs: '--erp prod', nextRun: new Date(2040, 0, 1) });
     await rowButton('erp-fails', 'Run now').click();
     const job = await waitForEndedJob(live.store, id, 20_000);
@@ -185,9 +185,15 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
     expect(await triggerRow('erp-fails').locator('.status').textContent()).toBe('Failed');
     expect(await triggerRow('erp-fails').evaluate((row) => getComputedStyle(row).cursor)).toBe('pointer');
 
-    await failure.getByRole('button', { name: 'Logs of its job ›' }).click();
+    // The failure line says the robot's own error, not the Scheduler's preamble, and links to its job's page.
+    expect(await failure.locator('.failure-message').textContent()).toBe('erp-fails could not reach the ERP (arguments "--erp prod")');
+    await failure.getByRole('link', { name: 'Its job ›' }).click();
+    await page.waitForURL(`**/jobs/${job.id}`);
+    await page.getByTestId('job-error').filter({ hasText: 'erp-fails could not reach the ERP' }).waitFor();
+    // From there to all its logs in the Logs tab.
+    await page.getByRole('link', { name: 'Open in Logs ›' }).click();
     await page.getByRole('tab', { name: 'Logs', selected: true }).waitFor();
-    await page.getByRole('button', { name: `Job ${job.id.slice(0, 8)} ×` }).waitFor();
+    await page.getByRole('button', { name: `Remove the filter on job ${job.id}` }).waitFor();
     const logs = await live.store.db.selectFrom('Logs').select('log_message').where('job_id', '=', live.store.dialect.encodeUuid(job.id)).execute();
     expect(logs.length).toBeGreaterThan(0);
     await page.getByTestId('pager-text').filter({ hasText: `(${logs.length} rows)` }).waitFor();
@@ -201,7 +207,7 @@ describe('Run now and the row actions of the Triggers tab (SQLite, a real Schedu
   it('writes screenshots of the Triggers tab with its row actions, a run request and a failure, light and dark', async () => {
     mkdirSync(SHOTS, { recursive: true });
     for (const theme of ['light', 'dark']) {
-      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Dark mode' }).click();
       await tab('Triggers');
       await triggerRow('erp-fails').waitFor();
       await rowButton('queue-held', 'Run now').click();

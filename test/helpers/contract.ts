@@ -243,6 +243,12 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
     ['id'],
     { indexes: { ix_oo_notif_status_next_try: ['status', 'next_try_at'], ix_oo_notif_incident_id: ['incident_id'] } },
   ),
+  // oo-009-job-output
+  oo_job_output: table(
+    [col('job_id', 'uuid'), col('seq', 'integer'), col('stream', 'varchar(6)'), col('line_time', 'datetime'), col('line_text', 'varchar(1000)', true)],
+    ['job_id', 'seq'],
+  ),
+  oo_monitors: table([col('name', 'varchar(100)'), col('started_at', 'datetime'), col('last_beat', 'datetime'), col('interval_seconds', 'integer')], ['name']),
 };
 
 const longest = (values: string[]) => Math.max(...values.map((v) => v.length));

@@ -45,6 +45,33 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return parsed as T;
 }
 
+/**
+ * A JSON request whose upload reports its progress (a large bulk upload): `onProgress(sent,
+ * total)` as the body goes out. Errors are ApiError with the server's one line, as api() gives.
+ */
+export function apiUpload<T>(method: string, path: string, body: unknown, onProgress: (sent: number, total: number) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open(method, path);
+    request.setRequestHeader('x-openorchestrator-request', '1');
+    request.setRequestHeader('content-type', 'application/json');
+    if (token) request.setRequestHeader('authorization', `Bearer ${token}`);
+    request.upload.onprogress = (e) => onProgress(e.loaded, e.total);
+    request.onerror = () => reject(new ApiError(0, 'the server could not be reached'));
+    request.onload = () => {
+      let parsed: unknown;
+      try {
+        parsed = request.responseText ? JSON.parse(request.responseText) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      if (request.status >= 200 && request.status < 300) resolve(parsed as T);
+      else reject(new ApiError(request.status, (parsed as { error?: string } | undefined)?.error ?? `${request.status} ${request.statusText}`));
+    };
+    request.send(JSON.stringify(body));
+  });
+}
+
 export function query(params: Record<string, string | number | boolean | undefined | null>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
@@ -82,8 +109,8 @@ export interface Trigger {
   minBatchSize: number | null;
   /** a queue trigger's "run now" that no Scheduler has started yet */
   runRequested: boolean;
-  /** why a Failed trigger failed: the last Error log of its latest job */
-  failure: { message: string; logTime: string | null; jobId: string | null } | null;
+  /** why a Failed trigger failed: the last Error log of its latest job (summary: its one line) */
+  failure: { message: string; summary: string; logTime: string | null; jobId: string | null } | null;
 }
 
 export interface LogEntry {
@@ -157,8 +184,30 @@ export interface Job {
   triggerName: string | null;
 }
 
+/** A job in full, for its page (GET /api/jobs/{id}). */
+export interface JobDetail extends Job {
+  trigger: { id: string; triggerName: string; type: string; status: string; processPath: string; processArgs: string | null; queueName: string | null; latestJobId: string | null } | null;
+  error: { message: string; summary: string; logTime: string | null } | null;
+  elements: { queueName: string; items: { id: string; reference: string | null; status: string; startDate: string | null; endDate: string | null }[] } | null;
+}
+
+export interface OutputLine {
+  seq: number;
+  stream: 'stdout' | 'stderr';
+  at: string | null;
+  text: string;
+}
+
+/** Who evaluates the alert rules (GET /api/operations/monitors, and the dashboard's `monitoring`). */
+export interface Monitoring {
+  monitors: { name: string; startedAt: string | null; lastBeat: string | null; intervalSeconds: number; alive: boolean }[];
+  alive: number;
+  enabledRules: number;
+  warning: string | null;
+}
+
+/** The statuses "run now" (and so Rerun) accepts. */
+export const RUN_NOW_FROM = ['IDLE', 'DONE', 'FAILED', 'KILLED'];
+
 export const TABS = ['Dashboard', 'Settings', 'Triggers', 'Logs', 'Constants & Credentials', 'Queues', 'Schedulers', 'Jobs', 'Alerts'] as const;
 export type Tab = (typeof TABS)[number];
-
-/** Where a link (e.g. from a log to its job) asks the app to go. */
-export type Navigate = (tab: Tab, filter?: { jobId?: string; processName?: string }) => void;

@@ -1,5 +1,18 @@
-/** Small building blocks shared by the tabs: polling, tables, dialogs, pager, date fields. */
-import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type MouseEvent as ReactMouseEvent, type ReactNode, type TouchEvent as ReactTouchEvent } from 'react';
+/** Small building blocks shared by the tabs: polling, tables, dialogs, pager, copy link. Forms are in forms.tsx. */
+import {
+  Fragment,
+  useCallback,
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type KeyboardEvent as ReactKeyboardEvent,
+  type MouseEvent as ReactMouseEvent,
+  type ReactNode,
+  type TouchEvent as ReactTouchEvent,
+} from 'react';
 import {
   columnResizingFeature,
   columnSizingFeature,
@@ -14,15 +27,16 @@ import {
   type RowData,
   type SortingState,
 } from '@tanstack/react-table';
-import { inputDate, label, parseInputDate } from './format';
+import { label } from './format';
 
 export const REFRESH_MS = 10_000;
 
 /**
- * Loads data now, again every 10 s while the page is visible, and whenever `tick` (the refresh
- * button) or a dependency changes. Returns the data, the last error and a reload function.
+ * Loads data now, again every 10 s (or `intervalMs`: a running job's page follows it faster)
+ * while the page is visible, and whenever `tick` (the refresh button) or a dependency changes.
+ * Returns the data, the last error and a reload function.
  */
-export function usePoll<T>(load: () => Promise<T>, deps: unknown[], tick: number): { data: T | undefined; error: string | null; reload: () => void } {
+export function usePoll<T>(load: () => Promise<T>, deps: unknown[], tick: number, intervalMs = REFRESH_MS): { data: T | undefined; error: string | null; reload: () => void } {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const loadRef = useRef(load);
@@ -46,14 +60,14 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], tick: number
     reload();
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible') reload();
-    }, REFRESH_MS);
+    }, intervalMs);
     const onVisible = () => document.visibilityState === 'visible' && reload();
     document.addEventListener('visibilitychange', onVisible);
     return () => {
       clearInterval(timer);
       document.removeEventListener('visibilitychange', onVisible);
     };
-  }, [...deps, tick, reload]);
+  }, [...deps, tick, reload, intervalMs]);
   return { data, error, reload };
 }
 
@@ -77,16 +91,6 @@ export function useAction(onDone: () => void): { error: string | null; busy: boo
     }
   };
   return { error, busy, act };
-}
-
-/** A Delete button that asks once more ("Really delete …?") before it calls `onDelete`. */
-export function DeleteButton({ what, onDelete }: { what?: string; onDelete: () => void }) {
-  const [confirm, setConfirm] = useState(false);
-  return (
-    <button type="button" className="danger" onClick={() => (confirm ? onDelete() : setConfirm(true))}>
-      {confirm ? (what ? `Really delete "${what}"?` : 'Really delete?') : 'Delete'}
-    </button>
-  );
 }
 
 export function ErrorLine({ error }: { error: string | null | undefined }) {
@@ -144,6 +148,15 @@ interface TableProps<T> {
   expand?: (row: T) => ReactNode;
   testId?: string;
   empty?: string;
+  /** what a screen reader says for a row that opens something (default: its cells' text) */
+  rowLabel?: (row: T) => string;
+}
+
+/** Enter or Space on the row itself (not on a button inside it) does what a click does. */
+function activateOnKey(event: ReactKeyboardEvent<HTMLElement>, click: () => void): void {
+  if (event.target !== event.currentTarget || (event.key !== 'Enter' && event.key !== ' ')) return;
+  event.preventDefault();
+  click();
 }
 
 function compare(x: string | number, y: string | number): number {
@@ -165,6 +178,7 @@ function DataTable<T extends RowData>({
   expand,
   testId,
   empty = 'Nothing here yet.',
+  rowLabel,
   sorting,
   onSortingChange,
   manualSorting,
@@ -219,7 +233,7 @@ function DataTable<T extends RowData>({
   const span = columns.length;
   return (
     <div className="table-wrap">
-      <table data-testid={testId}>
+      <table data-testid={testId} className="data">
         <thead>
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id}>
@@ -274,14 +288,23 @@ function DataTable<T extends RowData>({
               const below = detail?.(row.original);
               return (
                 <Fragment key={row.id}>
-                  <tr className={`${click ? 'clickable ' : ''}${open ? 'expanded ' : ''}${rowClass?.(row.original) ?? ''}`} onClick={click} aria-expanded={expand ? open : undefined}>
+                  <tr
+                    className={`${click ? 'clickable ' : ''}${open ? 'expanded ' : ''}${rowClass?.(row.original) ?? ''}`}
+                    onClick={click}
+                    // Keyboard: Tab reaches every row that opens something, Enter (or Space) opens it.
+                    tabIndex={click ? 0 : undefined}
+                    onKeyDown={click ? (e) => activateOnKey(e, click) : undefined}
+                    aria-label={click ? rowLabel?.(row.original) : undefined}
+                  >
                     {row.getAllCells().map((cell) => {
                       const column = byKey.get(cell.column.id)!;
                       return (
                         <td
                           key={cell.id}
                           className={column.grow ? 'grow' : undefined}
+                          data-label={column.title || undefined}
                           onClick={column.interactive ? (e) => e.stopPropagation() : undefined}
+                          onKeyDown={column.interactive ? (e) => e.stopPropagation() : undefined}
                         >
                           <Sized width={widthOf(cell.column.id)}>
                             <table.FlexRender cell={cell} />
@@ -311,9 +334,23 @@ function DataTable<T extends RowData>({
 }
 
 /** A table sorted in the browser (for lists the server returns whole: triggers, queues, constants...). */
-export function SortableTable<T extends RowData>({ initialSort, columns, ...props }: TableProps<T> & { initialSort?: string }) {
-  const [sorting, setSorting] = useState<SortingState>([{ id: initialSort ?? columns[0]!.key, desc: false }]);
-  return <DataTable {...props} columns={columns} sorting={sorting} onSortingChange={setSorting} manualSorting={false} />;
+export function SortableTable<T extends RowData>({
+  initialSort,
+  initialDesc = false,
+  sort,
+  onSortChange,
+  columns,
+  ...props
+}: TableProps<T> & { initialSort?: string; initialDesc?: boolean; sort?: { key: string; desc: boolean }; onSortChange?: (sort: { key: string; desc: boolean }) => void }) {
+  const [local, setLocal] = useState<SortingState>([{ id: initialSort ?? columns[0]!.key, desc: initialDesc }]);
+  // Controlled (`sort`, e.g. from the address) or kept here.
+  const sorting: SortingState = sort ? [{ id: sort.key, desc: sort.desc }] : local;
+  const change: OnChangeFn<SortingState> = (updater) => {
+    const next = typeof updater === 'function' ? updater(sorting) : updater;
+    if (!sort) return setLocal(next);
+    if (next[0]) onSortChange?.({ key: next[0].id, desc: next[0].desc });
+  };
+  return <DataTable {...props} columns={columns} sorting={sorting} onSortingChange={change} manualSorting={false} />;
 }
 
 /** A table whose sorting is done by the server (paged lists): a click on a sortable title calls `onSort`. */
@@ -332,7 +369,7 @@ export function Pager({ offset, limit, total, onChange }: { offset: number; limi
   const last = total === null ? null : Math.max(0, Math.ceil(total / limit) - 1);
   const page = Math.floor(offset / limit);
   return (
-    <div className="pager">
+    <nav className="pager" aria-label="pages">
       <button type="button" disabled={offset === 0} onClick={() => onChange(0)}>
         « First
       </button>
@@ -351,71 +388,98 @@ export function Pager({ offset, limit, total, onChange }: { offset: number; limi
           Last »
         </button>
       )}
-    </div>
-  );
-}
-
-export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
-  return (
-    <div className="backdrop" onClick={onClose}>
-      <div className={`dialog${wide ? ' wide' : ''}`} role="dialog" aria-modal="true" aria-label={title} onClick={(e) => e.stopPropagation()}>
-        <div className="dialog-head">
-          <h2>{title}</h2>
-          <button type="button" className="close" aria-label="Close" onClick={onClose}>
-            ×
-          </button>
-        </div>
-        {children}
-      </div>
-    </div>
-  );
-}
-
-/** A labelled form field; `error` shows inline under it. */
-export function Field({ label: text, children, hint, error }: { label: string; children: ReactNode; hint?: ReactNode; error?: string | null }) {
-  return (
-    <label className="field">
-      <span className="field-label">{text}</span>
-      {children}
-      {hint && <span className="hint">{hint}</span>}
-      {error && <span className="field-error">{error}</span>}
-    </label>
+    </nav>
   );
 }
 
 /**
- * A date and time typed as DD-MM-YYYY HH:MM (the tables' format), checked as you type. `value`
- * and `onChange` carry the API's form, `YYYY-MM-DDTHH:MM`, or '' for none.
+ * A modal dialog on the browser's own <dialog>: it takes the focus (its first field, or its first
+ * button), keeps Tab inside it (the page behind is inert), closes on Escape and on a click beside
+ * it, and gives the focus back to what had it when it opened.
  */
-export function DateTimeInput({ name, value, onChange, required, label: text, hint, error }: { name: string; value: string; onChange: (value: string) => void; required?: boolean; label: string; hint?: ReactNode; error?: string | null }) {
-  const [typed, setTyped] = useState(() => inputDate(value));
-  const parsed = parseInputDate(typed);
-  // A value set from outside (a reset, "now") replaces what is typed.
-  useEffect(() => {
-    if (parsed !== value) setTyped(inputDate(value));
-  }, [value]);
-  const invalid = parsed === null ? 'use DD-MM-YYYY HH:MM, e.g. 24-12-2026 18:30' : null;
+export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  const close = useRef(onClose);
+  close.current = onClose;
+  // A layout effect: its clean-up runs while the element is still in the page, so close() can
+  // hand the focus back.
+  useLayoutEffect(() => {
+    const dialog = ref.current!;
+    const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
+    if (!dialog.open) dialog.showModal();
+    const first = dialog.querySelector<HTMLElement>('.dialog-body :is(input:not([type=hidden]):not([readonly]), select, textarea, button, a[href], [tabindex="0"]):not(:disabled)');
+    (first ?? dialog).focus();
+    return () => {
+      if (dialog.open) dialog.close();
+      if (opener?.isConnected) opener.focus();
+    };
+  }, []);
   return (
-    <Field label={text} hint={hint} error={error ?? invalid}>
-      <input
-        name={name}
-        value={typed}
-        placeholder="DD-MM-YYYY HH:MM"
-        inputMode="numeric"
-        autoComplete="off"
-        required={required}
-        aria-invalid={invalid ? true : undefined}
-        onChange={(e) => {
-          setTyped(e.target.value);
-          const next = parseInputDate(e.target.value);
-          if (next !== null) onChange(next);
-        }}
-      />
-    </Field>
+    <dialog
+      ref={ref}
+      className={`dialog${wide ? ' wide' : ''}`}
+      aria-labelledby={titleId}
+      tabIndex={-1}
+      onCancel={(e) => {
+        e.preventDefault();
+        close.current();
+      }}
+      onClick={(e) => e.target === e.currentTarget && close.current()}
+    >
+      <div className="dialog-head">
+        <h2 id={titleId}>{title}</h2>
+        <button type="button" className="close" aria-label="Close" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      <div className="dialog-body">{children}</div>
+    </dialog>
+  );
+}
+
+/** Copies `text`; where the Clipboard API is not allowed (plain http beyond this machine), through a hidden field. */
+export async function copyText(text: string): Promise<void> {
+  if (window.isSecureContext && navigator.clipboard) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const field = document.createElement('textarea');
+  field.value = text;
+  field.setAttribute('readonly', '');
+  field.style.position = 'fixed';
+  field.style.opacity = '0';
+  document.body.append(field);
+  field.select();
+  const copied = document.execCommand('copy');
+  field.remove();
+  if (!copied) throw new Error('the browser did not allow copying: copy the address from the address bar');
+}
+
+/** "Copy link": the address of what is shown (filters, page and the open item included; never the token). */
+export function CopyLinkButton({ label: text = 'Copy link' }: { label?: string }) {
+  const [state, setState] = useState<string | null>(null);
+  useEffect(() => {
+    if (!state) return;
+    const timer = setTimeout(() => setState(null), 2500);
+    return () => clearTimeout(timer);
+  }, [state]);
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() =>
+          copyText(window.location.href).then(
+            () => setState('Link copied'),
+            (e: Error) => setState(e.message),
+          )
+        }
+      >
+        {text}
+      </button>
+      <span role="status" className="muted copy-state">
+        {state ?? ''}
+      </span>
+    </>
   );
 }

@@ -1,6 +1,9 @@
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { api, TABS, type Navigate, type Status, type Tab } from './api';
+import { Link, Route, Switch, useLocation } from 'wouter';
+import { api, TABS, type Status, type Tab } from './api';
+import { CopyLinkButton } from './components';
+import { TAB_PATHS } from './url';
 import { SettingsTab } from './tabs/Settings';
 import { TriggersTab } from './tabs/Triggers';
 import { LogsTab } from './tabs/Logs';
@@ -8,6 +11,7 @@ import { ValuesTab } from './tabs/Values';
 import { QueuesTab } from './tabs/Queues';
 import { SchedulersTab } from './tabs/Schedulers';
 import { JobsTab } from './tabs/Jobs';
+import { JobPage } from './tabs/Job';
 import { DashboardTab } from './tabs/Dashboard';
 import { AlertsTab } from './tabs/Alerts';
 import './styles.css';
@@ -20,13 +24,28 @@ function initialTheme(): 'light' | 'dark' {
   return window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
 
+/** The tab a path belongs to: its first segment. */
+function tabOf(path: string): Tab | undefined {
+  const first = `/${path.split('/')[1] ?? ''}`;
+  return TABS.find((t) => TAB_PATHS[t] === first);
+}
+
+/** A path segment from the address (wouter gives it as written, percent-encoded). */
+function segment(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
 
 function App() {
-  const [tab, setTab] = useState<Tab>('Settings');
   const [status, setStatus] = useState<Status | null>(null);
+  const [loaded, setLoaded] = useState(false);
   const [theme, setTheme] = useState(initialTheme);
   const [tick, setTick] = useState(0);
-  const [linkFilter, setLinkFilter] = useState<{ jobId?: string; processName?: string }>({});
+  const [location, navigate] = useLocation();
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -35,28 +54,30 @@ function App() {
 
   useEffect(() => {
     api<Status>('GET', '/api/settings')
-      .then((s) => {
-        setStatus(s);
-        if (s.connected && !s.needsUpgrade) setTab((t) => (t === 'Settings' ? 'Dashboard' : t));
-      })
-      .catch(() => setStatus(null));
+      .then(setStatus)
+      .catch(() => setStatus(null))
+      .finally(() => setLoaded(true));
   }, []);
 
-  const navigate: Navigate = (next, filter = {}) => {
-    setLinkFilter(filter);
-    setTab(next);
-  };
-  const ready = status?.connected && !status.needsUpgrade;
+  const ready = Boolean(status?.connected && !status.needsUpgrade);
+  const tab = tabOf(location);
+  // The bare address opens the Dashboard once connected, else Settings (without a history entry).
+  useEffect(() => {
+    if (loaded && !tab) navigate(ready ? TAB_PATHS.Dashboard : TAB_PATHS.Settings, { replace: true });
+  }, [loaded, tab, ready]);
+  useEffect(() => {
+    document.title = tab ? `${tab} · OpenOrchestrator` : 'OpenOrchestrator';
+  }, [tab]);
 
   return (
     <div className="app">
       <header>
         <h1>OpenOrchestrator</h1>
-        <nav role="tablist">
+        <nav role="tablist" aria-label="Tabs">
           {TABS.map((t) => (
-            <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} onClick={() => navigate(t)}>
+            <Link key={t} href={TAB_PATHS[t]} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''}>
               {t}
-            </button>
+            </Link>
           ))}
         </nav>
         <div className="header-tools">
@@ -64,28 +85,51 @@ function App() {
             {status?.connected ? `${status.dialect}${status.needsUpgrade ? ' (needs upgrade)' : ''}` : 'not connected'}
           </span>
           <button type="button" onClick={() => setTick((n) => n + 1)} title="Refresh now (also every 10 s)">
-            ⟳ Refresh
+            <span aria-hidden="true">⟳ </span>Refresh
           </button>
-          <button type="button" aria-label="Toggle dark mode" onClick={() => setTheme((t) => (t === 'dark' ? 'light' : 'dark'))}>
-            {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+          <CopyLinkButton />
+          <button type="button" aria-pressed={theme === 'dark'} onClick={() => setTheme((t) => (t === 'dark' ? 'light' : 'dark'))}>
+            <span aria-hidden="true">{theme === 'dark' ? '☾ ' : '☀ '}</span>Dark mode
           </button>
         </div>
       </header>
       <main>
-        {tab === 'Settings' && <SettingsTab status={status} onStatus={setStatus} />}
-        {tab !== 'Settings' && !ready && (
+        {loaded && tab !== 'Settings' && tab && !ready && (
           <p className="notice">
-            {status?.connected ? 'The database needs an upgrade first: open Settings and press "Upgrade database".' : 'Not connected: open Settings and connect to a database.'}
+            {status?.connected ? 'The database needs an upgrade first: open Settings and press "Upgrade database".' : 'Not connected: open Settings and connect to a database.'}{' '}
+            <Link href={TAB_PATHS.Settings}>Open Settings</Link>
           </p>
         )}
-        {ready && tab === 'Dashboard' && <DashboardTab tick={tick} navigate={navigate} />}
-        {ready && tab === 'Alerts' && <AlertsTab tick={tick} />}
-        {ready && tab === 'Triggers' && <TriggersTab tick={tick} navigate={navigate} />}
-        {ready && tab === 'Logs' && <LogsTab tick={tick} navigate={navigate} initial={linkFilter} />}
-        {ready && tab === 'Constants & Credentials' && <ValuesTab tick={tick} hasKey={status.hasKey} />}
-        {ready && tab === 'Queues' && <QueuesTab tick={tick} />}
-        {ready && tab === 'Schedulers' && <SchedulersTab tick={tick} />}
-        {ready && tab === 'Jobs' && <JobsTab tick={tick} navigate={navigate} initial={linkFilter} />}
+        <Switch>
+          <Route path="/settings">
+            <SettingsTab status={status} onStatus={setStatus} />
+          </Route>
+          {ready && (
+            <>
+              <Route path="/dashboard">
+                <DashboardTab tick={tick} />
+              </Route>
+              <Route path="/alerts">
+                <AlertsTab tick={tick} />
+              </Route>
+              <Route path="/triggers/:id?">{(params: { id?: string }) => <TriggersTab tick={tick} openId={segment(params.id)} />}</Route>
+              <Route path="/logs">
+                <LogsTab tick={tick} />
+              </Route>
+              <Route path="/values">
+                <ValuesTab tick={tick} hasKey={status!.hasKey} />
+              </Route>
+              <Route path="/queues/:queue?">{(params: { queue?: string }) => <QueuesTab tick={tick} queueName={segment(params.queue)} />}</Route>
+              <Route path="/schedulers">
+                <SchedulersTab tick={tick} />
+              </Route>
+              <Route path="/jobs/:id">{(params: { id: string }) => <JobPage key={params.id} id={segment(params.id)!} tick={tick} />}</Route>
+              <Route path="/jobs">
+                <JobsTab tick={tick} />
+              </Route>
+            </>
+          )}
+        </Switch>
       </main>
     </div>
   );

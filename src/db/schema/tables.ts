@@ -321,6 +321,38 @@ export const ALERT_NOTIFICATIONS: TableDef = {
   ],
 };
 
+/**
+ * Ours (oo-009-job-output): what a robot printed, one row per line (a long line in pieces), in
+ * order by `seq` within its job. The Scheduler writes it while the robot runs, bounded per job
+ * and scrubbed of secrets (src/scheduler/job-output.ts); any Orchestrator reads it by job.
+ */
+export const JOB_OUTPUT: TableDef = {
+  name: 'oo_job_output',
+  columns: [
+    pk('job_id', uuid),
+    pk('seq', integer),
+    col('stream', str(6)),
+    col('line_time', datetime),
+    // Oracle stores '' as NULL: an empty line is NULL there.
+    col('line_text', str(1000), true),
+  ],
+  indexes: [],
+};
+
+/**
+ * Ours (oo-009-job-output): one row per running monitor, its heartbeat, so the Orchestrator can
+ * say whether alert rules are evaluated at all. Kept apart from `Schedulers`, which the Python
+ * Orchestrator lists as Schedulers.
+ */
+export const MONITORS: TableDef = {
+  name: 'oo_monitors',
+  columns: [pk('name', str(100)), col('started_at', datetime), col('last_beat', datetime), col('interval_seconds', integer)],
+  indexes: [],
+};
+
+/** Tables of oo-009-job-output, in creation order. */
+export const DAILY_TABLES: TableDef[] = [JOB_OUTPUT, MONITORS];
+
 /** Tables of oo-006-operations, in creation order. */
 export const OPERATIONS_TABLES: TableDef[] = [QUEUE_SETTINGS, ELEMENT_ATTEMPTS, ELEMENT_EVENTS, ALERT_CHANNELS, ALERT_RULES, ALERT_INCIDENTS, ALERT_NOTIFICATIONS];
 
@@ -382,4 +414,4 @@ export const UPSTREAM_TABLES: TableDef[] = [
 export const MIGRATIONS_TABLE = 'oo_migrations';
 
 /** Every table name this program reads or writes, as the contract spells it. */
-export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name)];
+export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name), ...DAILY_TABLES.map((t) => t.name)];

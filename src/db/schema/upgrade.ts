@@ -20,6 +20,9 @@ import {
   OPERATIONS_INDEXES,
   DASHBOARD_INDEXES,
   SCALE_INDEXES,
+  DAILY_TABLES,
+  JOB_OUTPUT,
+  MONITORS,
   OPERATIONS_TABLES,
   PRIORITY,
   RUN_REQUESTS,
@@ -40,10 +43,10 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
-const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES];
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES];
 
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
 const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
@@ -359,6 +362,7 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   // oo-007-dashboard: the indexes the dashboard's throughput chart and the stale test read.
   steps.push(...indexSteps(dialect, catalog, missingIndexes, DASHBOARD_INDEXES, 'oo-007-dashboard', 'record the dashboard index'));
   steps.push(...indexSteps(dialect, catalog, missingIndexes, SCALE_INDEXES, 'oo-008-scale', 'record the scale indexes'));
+  steps.push(...tableSteps(dialect, catalog, [{ table: JOB_OUTPUT, purpose: "robots' output" }, { table: MONITORS, purpose: 'monitor heartbeats' }], 'oo-009-job-output', 'record the job output and monitor tables'));
   return steps;
 }
 
@@ -379,6 +383,25 @@ function indexSteps(
     description: `create index ${index.name} on ${table}`,
     statements: [createIndexSql(dialect, table, index)],
   }));
+  if (!catalog.ownMigrations.has(migration)) {
+    const last = steps.at(-1);
+    if (last) last.records = migration;
+    else steps.push({ description: recordDescription, statements: [], records: migration });
+  }
+  return steps;
+}
+
+/**
+ * A migration that only creates tables of ours: one step per missing table (with its indexes),
+ * the last of them recording the migration, as indexSteps does.
+ */
+function tableSteps(dialect: Dialect, catalog: SchemaCatalog, tables: { table: TableDef; purpose: string }[], migration: (typeof OWN_MIGRATIONS)[number], recordDescription: string): UpgradeStep[] {
+  const steps: UpgradeStep[] = tables
+    .filter(({ table }) => !catalog.tables.has(table.name))
+    .map(({ table, purpose }) => ({
+      description: `create table ${table.name} (${purpose})`,
+      statements: [createTableSql(dialect, table), ...table.indexes.map((index) => createIndexSql(dialect, table.name, index))],
+    }));
   if (!catalog.ownMigrations.has(migration)) {
     const last = steps.at(-1);
     if (last) last.records = migration;

@@ -57,13 +57,15 @@ export interface FailedJob {
   schedulerName: string;
   startTime: Date;
   endTime: Date;
+  /** null for a job a Python Scheduler ran */
+  triggerId: string | null;
 }
 
 /** Jobs that ended Failed since `since`, newest first. */
 export async function listFailedJobs(store: Store, since: Date, limit = 100): Promise<FailedJob[]> {
   const rows = await store.db
     .selectFrom('Jobs')
-    .select(['id', 'process_name', 'scheduler_name', 'start_time', 'end_time'])
+    .select(['id', 'process_name', 'scheduler_name', 'start_time', 'end_time', 'trigger_id'])
     .where('end_time', '>=', store.dialect.encodeDate(since))
     .where('status', '=', 'FAILED')
     .orderBy('end_time', 'desc')
@@ -76,6 +78,7 @@ export async function listFailedJobs(store: Store, since: Date, limit = 100): Pr
     schedulerName: row.scheduler_name,
     startTime: store.dialect.decodeDate(row.start_time),
     endTime: store.dialect.decodeDate(row.end_time),
+    triggerId: row.trigger_id === null || row.trigger_id === undefined ? null : store.dialect.decodeUuid(row.trigger_id),
   }));
 }
 

@@ -3,7 +3,8 @@ import { now } from '../../time/clock.js';
 import type { Store } from '../open.js';
 import { LOG_LEVELS, type LogLevel } from '../types.js';
 import { newId } from '../dialects/encoding.js';
-import { checkEnum, checkText } from './validate.js';
+import { InputError } from '../../errors.js';
+import { checkEnum, checkId, checkText } from './validate.js';
 import { paged } from './paging.js';
 
 export interface LogEntry {
@@ -111,4 +112,25 @@ export async function countLogs(store: Store, filter: LogFilter = {}): Promise<n
 export async function listLogProcessNames({ db }: Store): Promise<string[]> {
   const rows = await db.selectFrom('Logs').select('process_name').distinct().orderBy('process_name').execute();
   return rows.map((row) => row.process_name);
+}
+
+/**
+ * The last Error log of each of the given jobs (at most 1000 ids), by job id: why each failed.
+ * One statement through the job_id index.
+ */
+export async function lastErrorsOfJobs(store: Store, jobIds: readonly string[]): Promise<Map<string, { message: string; logTime: Date }>> {
+  const { db, dialect } = store;
+  const found = new Map<string, { message: string; logTime: Date }>();
+  if (jobIds.length === 0) return found;
+  if (jobIds.length > 1000) throw new InputError('at most 1000 job ids at once');
+  const rows = await db
+    .selectFrom('Logs')
+    .select(['job_id', 'log_message', 'log_time'])
+    .where('job_id', 'in', jobIds.map((id) => dialect.encodeUuid(checkId('job id', id))))
+    .where('log_level', '=', 'ERROR')
+    .orderBy('log_time')
+    .execute();
+  // Later rows win: each job keeps its latest Error.
+  for (const row of rows) found.set(dialect.decodeUuid(row.job_id), { message: row.log_message, logTime: dialect.decodeDate(row.log_time) });
+  return found;
 }

@@ -531,3 +531,23 @@ export async function listInProgressPastTimeout(store: Store, queueName: string,
   }
   return [...found.values()].sort((a, b) => a.startDate.getTime() - b.startDate.getTime());
 }
+
+/**
+ * Elements of a queue claimed (start_date) within [from, to]: what a job of a queue trigger
+ * worked on while it ran. Robots record no job on an element, so this is what "the elements of
+ * a job" can mean; two robots on one queue at the same time share it.
+ */
+export async function listElementsStartedBetween(store: Store, queueName: string, from: Date, to: Date, limit = 100): Promise<QueueElement[]> {
+  const { db, dialect } = store;
+  const rows = await db
+    .selectFrom('Queues')
+    .selectAll()
+    .where('queue_name', '=', checkText('queue name', queueName, LIMITS.queue_name))
+    .where('start_date', '>=', dialect.encodeDate(checkDate('from', from)))
+    .where('start_date', '<=', dialect.encodeDate(checkDate('to', to)))
+    .orderBy('start_date')
+    .orderBy('id')
+    .$call(paged(dialect, checkInteger('limit', limit, 1, 1000)))
+    .execute();
+  return rows.map((row) => decodeElement(store, row));
+}

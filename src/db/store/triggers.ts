@@ -93,20 +93,31 @@ function baseValues(store: Store, fields: TriggerFields) {
   };
 }
 
-/** Creates a trigger (both rows in one transaction). Returns its id. */
-export async function createTrigger(store: Store, trigger: NewTrigger): Promise<string> {
+/**
+ * Creates a trigger (both rows in one transaction). Returns its id. With `runNow`, the trigger
+ * is due at that time in the same transaction: a single or scheduled trigger's next run is
+ * `runNow` (a scheduled one then goes on with its cron times), a queue trigger gets its "run now"
+ * request (oo_run_requests). A Scheduler can then only ever see the trigger already due, so a
+ * second step that could race it (and fail on a trigger that is Running by then) never exists.
+ *
+ * @example
+ *   await createTrigger(store, { type: 'QUEUE', triggerName: 'q', processName: 'p', processPath: 'r.py', queueName: 'q' }, { runNow: new Date() });
+ */
+export async function createTrigger(store: Store, trigger: NewTrigger, options: { runNow?: Date } = {}): Promise<string> {
   const { db, dialect } = store;
   const base = baseValues(store, trigger);
   await assertNameFree(store, base.trigger_name);
   const id = newId();
   const encodedId = dialect.encodeUuid(id);
-  const sub = subTableValues(store, trigger);
+  const runNow = options.runNow === undefined ? undefined : checkDate('run now', options.runNow);
+  const sub = subTableValues(store, runNow && trigger.type !== 'QUEUE' ? { ...trigger, nextRun: runNow } : trigger);
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('Triggers')
       .values({ id: encodedId, ...base, last_run: null, process_status: 'IDLE', type: trigger.type })
       .execute();
     await insertSubRow(trx, trigger.type, encodedId, sub);
+    if (runNow && trigger.type === 'QUEUE') await trx.insertInto('oo_run_requests').values({ trigger_id: encodedId, requested_at: dialect.encodeDate(runNow) }).execute();
     await notifyChange({ ...store, db: trx }, 'trigger');
   });
   return id;

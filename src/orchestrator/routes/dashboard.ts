@@ -5,6 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { countQueueActivity, countRunsPerHour, hourBoundaries, readAttention } from '../../db/store/dashboard.js';
+import { lastErrorsOfJobs } from '../../db/store/logs.js';
+import { errorSummary } from '../error-summary.js';
+import { monitoring, readMonitoring } from './operations.js';
 import { now } from '../../time/clock.js';
 import type { Session } from '../session.js';
 import { errorReplies, nullableDateTime, text, toApiDate } from '../schemas.js';
@@ -27,12 +30,22 @@ const attentionQuery = {
 
 const attentionReply = obj({
   at: nullableDateTime,
-  failedJobs: arrayOf({ id: str, processName: str, schedulerName: str, startTime: nullableDateTime, endTime: nullableDateTime }),
+  failedJobs: arrayOf({
+    id: str,
+    processName: str,
+    schedulerName: str,
+    startTime: nullableDateTime,
+    endTime: nullableDateTime,
+    triggerId: { type: ['string', 'null'] },
+    triggerName: { type: ['string', 'null'], description: 'null when the trigger was deleted or not recorded' },
+    error: { type: ['string', 'null'], description: 'the one line that says why (from its last Error log)' },
+  }),
   lateTriggers: arrayOf({ id: str, triggerName: str, processName: str, type: str, nextRun: nullableDateTime, minutesLate: int }),
   offlineSchedulers: arrayOf({ machineName: str, lastUpdate: nullableDateTime, minutesSilent: int }),
   queues: arrayOf({ queueName: str, newCount: int, oldestNew: nullableDateTime, oldestMinutes: int, backlog: { type: 'boolean' }, old: { type: 'boolean' } }),
   staleElements: arrayOf({ id: str, queueName: str, reference: { type: ['string', 'null'] }, startDate: nullableDateTime }),
   openIncidents: arrayOf({ id: str, ruleId: str, subject: str, detail: { type: ['string', 'null'] }, openedAt: nullableDateTime }),
+  monitoring,
 });
 
 const chartQuery = {
@@ -54,10 +67,15 @@ export function registerDashboardRoutes(app: FastifyInstance, session: Session):
       const { lateMinutes, oldNewMinutes, backlog } = request.query;
       const at = now();
       const { failedJobs, triggers, schedulers, queues, staleElements, openIncidents } = await readAttention(store, at);
+      const [errors, watch] = await Promise.all([lastErrorsOfJobs(store, failedJobs.map((j) => j.id)), readMonitoring(store, at)]);
+      const names = new Map(triggers.map((t) => [t.id, t.triggerName]));
       const lateBefore = at.getTime() - lateMinutes * 60_000;
       return {
         at: toApiDate(at),
-        failedJobs: failedJobs.map((j) => ({ ...j, startTime: toApiDate(j.startTime), endTime: toApiDate(j.endTime) })),
+        failedJobs: failedJobs.map((j) => {
+          const error = errors.get(j.id);
+          return { ...j, startTime: toApiDate(j.startTime), endTime: toApiDate(j.endTime), triggerName: j.triggerId ? (names.get(j.triggerId) ?? null) : null, error: error ? errorSummary(error.message) : null };
+        }),
         // Queue triggers have no due time; a Running or Paused trigger is not waiting to start.
         lateTriggers: triggers
           .flatMap((t) => (t.type !== 'QUEUE' && t.status === 'IDLE' && t.nextRun.getTime() < lateBefore ? [t] : []))
@@ -73,6 +91,7 @@ export function registerDashboardRoutes(app: FastifyInstance, session: Session):
           .sort((a, b) => b.newCount - a.newCount || a.queueName.localeCompare(b.queueName)),
         staleElements: staleElements.map((e) => ({ id: e.id, queueName: e.queueName, reference: e.reference, startDate: toApiDate(e.startDate) })),
         openIncidents: openIncidents.map((i) => ({ id: i.id, ruleId: i.ruleId, subject: i.subject, detail: i.detail, openedAt: toApiDate(i.openedAt) })),
+        monitoring: watch,
       };
     },
   );

@@ -42,7 +42,10 @@ import {
   type QueueSettings,
   type QueueSettingsInput,
 } from '../../db/store/retries.js';
+import { listMonitors, monitorAlive } from '../../db/store/monitors.js';
+import type { Store } from '../../db/open.js';
 import { NotFoundError } from '../../errors.js';
+import { now } from '../../time/clock.js';
 import { ChannelError, sendTestMessage } from '../../monitor/channels.js';
 import { HttpError } from '../http-error.js';
 import type { Session } from '../session.js';
@@ -203,9 +206,49 @@ const attemptsItem = {
 
 const list = (item: object) => ({ type: 'object', properties: { items: { type: 'array', items: item } } }) as const;
 
+/** Who evaluates the alert rules: the monitors' heartbeats (oo_monitors) beside the enabled rules. */
+export const monitoring = {
+  type: 'object',
+  properties: {
+    monitors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { name: { type: 'string' }, startedAt: nullableDateTime, lastBeat: nullableDateTime, intervalSeconds: { type: 'integer' }, alive: { type: 'boolean' } },
+      },
+    },
+    alive: { type: 'integer', description: 'monitors that beat lately' },
+    enabledRules: { type: 'integer' },
+    warning: { type: ['string', 'null'], description: 'set when enabled rules have no monitor alive to evaluate them' },
+  },
+} as const;
+
+/**
+ * The monitors and whether the enabled rules are evaluated at all (a rule shows "Enabled: yes"
+ * whether or not a monitor runs).
+ *
+ * @example
+ *   const { warning } = await readMonitoring(store, now());
+ */
+export async function readMonitoring(store: Store, at: Date) {
+  const [monitors, rules] = await Promise.all([listMonitors(store), listRules(store)]);
+  const shown = monitors.map((m) => ({ name: m.name, startedAt: toApiDate(m.startedAt), lastBeat: toApiDate(m.lastBeat), intervalSeconds: m.intervalSeconds, alive: monitorAlive(m, at) }));
+  const alive = shown.filter((m) => m.alive).length;
+  const enabledRules = rules.filter((r) => r.enabled).length;
+  const warning =
+    enabledRules > 0 && alive === 0
+      ? `${enabledRules} enabled alert rule${enabledRules === 1 ? '' : 's'} but no monitor running: nothing evaluates ${enabledRules === 1 ? 'it' : 'them'} and no alert is sent. Run \`openorchestrator monitor\` (\`openorchestrator start\` runs one).`
+      : null;
+  return { monitors: shown, alive, enabledRules, warning };
+}
+
 export function registerOperationsRoutes(app: FastifyInstance, session: Session): void {
   const tags = ['operations'];
   const base = '/api/operations';
+
+  app.get(`${base}/monitors`, { schema: { tags, summary: 'the monitors (their heartbeats) and whether the enabled rules have one alive', response: { 200: monitoring, ...errorReplies } } }, async () =>
+    readMonitoring(session.requireStore(), now()),
+  );
 
   app.get(`${base}/queue-settings`, { schema: { tags, summary: 'retry settings of every queue that has them', response: { 200: list(settingsItem), ...errorReplies } } }, async () => ({
     items: (await listQueueSettings(session.requireStore())).map(toApiSettings),

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import {
   QUEUE_ELEMENT_SORTS,
+  bulkCreateQueueElements,
   countQueueElements,
   createQueueElement,
   deleteQueueElement,
@@ -47,6 +48,9 @@ function toApiElement(element: QueueElement) {
     endDate: toApiDate(element.endDate),
   };
 }
+
+/** The body limit of a bulk upload (other requests: 1 MB). */
+export const BULK_BODY_LIMIT = 64 * 1_048_576;
 
 const queueParams = { type: 'object', required: ['queueName'], properties: { queueName: text(100, 1) } } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: uuid } } as const;
@@ -137,6 +141,41 @@ export function registerQueueRoutes(app: FastifyInstance, session: Session): voi
         createdBy: request.body.createdBy || 'Orchestrator',
       });
       return reply.code(201).send(toApiElement(element));
+    },
+  );
+
+  app.post<{ Params: { queueName: string }; Body: { elements: { reference?: string | null; data?: string | null }[] } }>(
+    '/api/queues/:queueName/elements/bulk',
+    {
+      // An upload of many elements: up to 100,000 of 2000 characters of data each.
+      bodyLimit: BULK_BODY_LIMIT,
+      schema: {
+        tags,
+        summary: 'add many elements to a queue in one transaction: all or none (an error names the element, counted from 0)',
+        params: queueParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['elements'],
+          properties: {
+            elements: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 100_000,
+              items: { type: 'object', additionalProperties: false, properties: { reference: { type: ['string', 'null'], maxLength: 100 }, data: { type: ['string', 'null'], maxLength: 2000 } } },
+            },
+          },
+        },
+        response: { 201: { type: 'object', properties: { created: { type: 'integer' } } }, ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const created = await bulkCreateQueueElements(
+        session.requireStore(),
+        request.params.queueName,
+        request.body.elements.map((e) => ({ reference: e.reference || null, data: e.data || null, createdBy: 'Orchestrator' })),
+      );
+      return reply.code(201).send({ created });
     },
   );
 

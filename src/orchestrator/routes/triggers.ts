@@ -19,6 +19,7 @@ import type { Store } from '../../db/open.js';
 import { TRIGGER_STATUSES, TRIGGER_TYPES, type TriggerStatus } from '../../db/types.js';
 import { InputError } from '../../errors.js';
 import { now } from '../../time/clock.js';
+import { errorSummary } from '../error-summary.js';
 import { HttpError } from '../http-error.js';
 import type { Session } from '../session.js';
 import { dateTime, errorReplies, fromApiDate, nullableDateTime, text, toApiDate, uuid } from '../schemas.js';
@@ -42,6 +43,10 @@ const triggerBody = {
     cronExpr: { ...text(200, 1), description: 'SCHEDULED: cron expression (5 fields, or @daily etc.)' },
     queueName: { ...text(200, 1), description: 'QUEUE: the queue to watch' },
     minBatchSize: { type: 'integer', minimum: 1, maximum: 2147483647, description: 'QUEUE: run when this many elements are New' },
+    runNow: {
+      type: 'boolean',
+      description: 'POST only: create it due now, in the same transaction (single: next run = now, nextRun may be left out; scheduled: one run now, then its cron times; queue: one run even below its batch size)',
+    },
   },
 } as const;
 
@@ -52,6 +57,7 @@ type TriggerBody = TriggerFields & {
   cronExpr?: string;
   queueName?: string;
   minBatchSize?: number;
+  runNow?: boolean;
 };
 
 export const triggerItem = {
@@ -79,7 +85,7 @@ export const triggerItem = {
     failure: {
       type: ['object', 'null'],
       description: 'Failed triggers: the last Error log of their latest job (or, with no job, of their process since the last run)',
-      properties: { message: { type: 'string' }, logTime: nullableDateTime, jobId: { type: ['string', 'null'] } },
+      properties: { message: { type: 'string' }, summary: { type: 'string', description: 'the one line that says why' }, logTime: nullableDateTime, jobId: { type: ['string', 'null'] } },
     },
   },
 } as const;
@@ -87,6 +93,7 @@ export const triggerItem = {
 /** Why a trigger failed, as the list shows it. */
 interface Failure {
   message: string;
+  summary: string;
   logTime: string | null;
   jobId: string | null;
 }
@@ -100,8 +107,9 @@ async function failureOf(store: Store, trigger: Trigger): Promise<Failure | null
   const job = await getLatestJobOfTrigger(store, trigger.id);
   const filter = job ? { jobId: job.id } : { processName: trigger.processName, ...(trigger.lastRun ? { from: trigger.lastRun } : {}) };
   const [log] = await listLogs(store, { ...filter, level: 'ERROR', order: 'desc', limit: 1 });
-  if (log) return { message: log.message, logTime: toApiDate(log.logTime), jobId: job?.id ?? null };
-  return job ? { message: 'its job failed without an Error log', logTime: null, jobId: job.id } : null;
+  if (log) return { message: log.message, summary: errorSummary(log.message), logTime: toApiDate(log.logTime), jobId: job?.id ?? null };
+  const none = 'its job failed without an Error log';
+  return job ? { message: none, summary: none, logTime: null, jobId: job.id } : null;
 }
 
 /** How a stored trigger goes out: flat, with dates as naive text and an overdue flag. */
@@ -131,8 +139,8 @@ export function toApiTrigger(trigger: Trigger, at: Date = now(), failure: Failur
   };
 }
 
-/** Checks the fields the chosen type needs and builds the store's NewTrigger. */
-function toNewTrigger(body: TriggerBody): NewTrigger {
+/** Checks the fields the chosen type needs and builds the store's NewTrigger (`runNow`: a single trigger's time may be left out). */
+function toNewTrigger(body: TriggerBody, runNow?: Date): NewTrigger {
   const common = {
     triggerName: body.triggerName.trim(),
     processName: body.processName.trim(),
@@ -154,7 +162,7 @@ function toNewTrigger(body: TriggerBody): NewTrigger {
   switch (body.type) {
     case 'SINGLE': {
       misplaced(['cronExpr', 'queueName', 'minBatchSize']);
-      const nextRun = fromApiDate('nextRun', body.nextRun);
+      const nextRun = fromApiDate('nextRun', body.nextRun) ?? runNow;
       if (!nextRun) throw new InputError('nextRun is required for a single trigger: when should it run?');
       return { ...common, type: 'SINGLE', nextRun };
     }
@@ -228,11 +236,13 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
 
   app.post<{ Body: TriggerBody }>(
     '/api/triggers',
-    { schema: { tags, summary: 'create a trigger', body: triggerBody, response: { 201: triggerItem, ...errorReplies } } },
+    { schema: { tags, summary: 'create a trigger; with runNow, due at once (one transaction: no Scheduler can take it in between)', body: triggerBody, response: { 201: triggerItem, ...errorReplies } } },
     async (request, reply) => {
       const store = session.requireStore();
-      const id = await createTrigger(store, toNewTrigger(request.body));
-      return reply.code(201).send(toApiTrigger(await getTrigger(store, id)));
+      const runNow = request.body.runNow ? now() : undefined;
+      const id = await createTrigger(store, toNewTrigger(request.body, runNow), { runNow });
+      const trigger = await getTrigger(store, id);
+      return reply.code(201).send(toApiTrigger(trigger, now(), null, Boolean(runNow) && trigger.type === 'QUEUE'));
     },
   );
 
@@ -241,6 +251,7 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
     { schema: { tags, summary: 'edit a trigger (its type stays)', params: idParams, body: triggerBody, response: { 200: triggerItem, ...errorReplies } } },
     async (request) => {
       const store = session.requireStore();
+      if (request.body.runNow !== undefined) throw new InputError('runNow applies only when a trigger is created; use POST /api/triggers/{id}/run-now');
       await updateTrigger(store, request.params.id, toNewTrigger(request.body));
       return toApiTrigger(await getTrigger(store, request.params.id));
     },
@@ -271,7 +282,15 @@ export function registerTriggerRoutes(app: FastifyInstance, session: Session): v
       { schema: { tags, summary, params: idParams, response: { 200: triggerItem, ...errorReplies } } },
       async (request) => run(request.params.id),
     );
-  action('enable', 'enable: Paused, Failed, Done or Killed -> Idle', (id) => transition(id, 'enable', [[['PAUSED', 'FAILED', 'DONE', 'KILLED'], 'IDLE']]));
+  action('enable', 'enable: Paused, Failed, Done or Killed -> Idle (not a single trigger that has run and whose time has passed: it would run at once)', async (id) => {
+    const trigger = await getTrigger(session.requireStore(), id);
+    // Enabled, a single trigger that already ran would be due again at once; people expect
+    // Enable to let it wait for its time, so they are asked for one (or for Run now).
+    if (trigger.type === 'SINGLE' && ['DONE', 'FAILED', 'KILLED'].includes(trigger.status) && trigger.nextRun.getTime() <= now().getTime()) {
+      throw new HttpError(409, `cannot enable trigger "${trigger.triggerName}": a single trigger runs once and its time (${toApiDate(trigger.nextRun)!.replace('T', ' ')}) has passed; give it a new time (edit it) or use Run now`);
+    }
+    return transition(id, 'enable', [[['PAUSED', 'FAILED', 'DONE', 'KILLED'], 'IDLE']]);
+  });
   action('disable', 'disable: Idle (or Failed, Done, Killed) -> Paused; Running -> Pausing', (id) =>
     transition(id, 'disable', [
       [['RUNNING'], 'PAUSING'],

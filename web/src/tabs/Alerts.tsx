@@ -1,6 +1,7 @@
 import { useState } from 'react';
-import { api, query } from '../api';
-import { DeleteButton, Dialog, ErrorLine, Field, SortableTable, useAction, usePoll, type Column } from '../components';
+import { api, query, type Monitoring } from '../api';
+import { ErrorLine, SortableTable, usePoll, type Column } from '../components';
+import { CheckField, FormDialog, SelectField, TextArea, TextField } from '../forms';
 import { label, showDate } from '../format';
 
 interface Channel {
@@ -69,7 +70,6 @@ function ChannelDialog({ channel, onDone, onClose }: { channel: Channel | null; 
   const [url, setUrl] = useState(String(s.url ?? ''));
   const [template, setTemplate] = useState(String(s.template ?? 'json'));
   const [body, setBody] = useState(String(s.body ?? ''));
-  const { error, act } = useAction(onDone);
   const settings =
     kind === 'EMAIL'
       ? {
@@ -83,95 +83,79 @@ function ChannelDialog({ channel, onDone, onClose }: { channel: Channel | null; 
           credential: credential.trim() || null,
         }
       : { url, template, body: template === 'custom' ? body : null, credential: credential.trim() || null };
+  const payload = { name, kind, settings, enabled };
   return (
-    <Dialog title={channel ? `Channel ${channel.name}` : 'New channel'} onClose={onClose} wide>
-      <form
-        className="grid-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act(() => (channel ? api('PUT', `/api/operations/channels/${channel.id}`, { name, kind, settings, enabled }) : api('POST', '/api/operations/channels', { name, kind, settings, enabled })));
-        }}
-      >
-        <Field label="Name">
-          <input name="name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
-        </Field>
-        <Field label="Kind">
-          <select name="kind" value={kind} onChange={(e) => setKind(e.target.value as 'EMAIL' | 'WEBHOOK')}>
-            <option value="EMAIL">E-mail (SMTP)</option>
-            <option value="WEBHOOK">Webhook (JSON POST)</option>
-          </select>
-        </Field>
-        {kind === 'EMAIL' ? (
-          <>
-            <Field label="SMTP host">
-              <input name="host" value={host} onChange={(e) => setHost(e.target.value)} required />
-            </Field>
-            <Field label="Port">
-              <input name="port" type="number" min={1} max={65535} value={port} onChange={(e) => setPort(e.target.value)} required />
-            </Field>
-            <Field label="Security" hint="TLS: from the start (465); STARTTLS: upgraded (587); none: plain">
-              <select name="security" value={security} onChange={(e) => setSecurity(e.target.value)}>
-                <option value="tls">TLS</option>
-                <option value="starttls">STARTTLS</option>
-                <option value="none">None</option>
-              </select>
-            </Field>
-            {security === 'none' && (
-              <Field label="Allow login without TLS" hint="sends the login's password as plain text: only for a server on a network you trust">
-                <input name="allowLoginWithoutTls" type="checkbox" checked={allowPlainLogin} onChange={(e) => setAllowPlainLogin(e.target.checked)} />
-              </Field>
-            )}
-            <Field label="Verify certificate">
-              <input name="verifyCertificate" type="checkbox" checked={verify} onChange={(e) => setVerify(e.target.checked)} />
-            </Field>
-            <Field label="From">
-              <input name="from" value={from} onChange={(e) => setFrom(e.target.value)} required />
-            </Field>
-            <Field label="To" hint="addresses, separated by commas">
-              <input name="to" value={to} onChange={(e) => setTo(e.target.value)} required />
-            </Field>
-            <Field label="Login credential" hint="the name of a Credential holding the SMTP user and password; empty: no login">
-              <input name="credential" value={credential} onChange={(e) => setCredential(e.target.value)} maxLength={100} />
-            </Field>
-          </>
-        ) : (
-          <>
-            <Field label="URL" hint="no user:password in it: use a login credential">
-              <input name="url" value={url} onChange={(e) => setUrl(e.target.value)} required placeholder="https://..." />
-            </Field>
-            <Field label="Login credential" hint="the name of a Credential sent as HTTP Basic auth; empty: no login">
-              <input name="credential" value={credential} onChange={(e) => setCredential(e.target.value)} maxLength={100} />
-            </Field>
-            <Field label="Body style">
-              <select name="template" value={template} onChange={(e) => setTemplate(e.target.value)}>
-                <option value="json">Plain JSON</option>
-                <option value="teams">Microsoft Teams</option>
-                <option value="slack">Slack</option>
-                <option value="custom">Custom</option>
-              </select>
-            </Field>
-            {template === 'custom' && (
-              <Field label="Body" hint="JSON with {{subject}}, {{detail}}, {{event}}, {{rule}}, {{at}}">
-                <textarea name="body" value={body} onChange={(e) => setBody(e.target.value)} rows={4} maxLength={2000} />
-              </Field>
-            )}
-          </>
-        )}
-        <Field label="Enabled">
-          <input name="enabled" type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
-        </Field>
-        <ErrorLine error={error} />
-        <div className="buttons">
-          <button type="submit" className="primary">
-            Save
-          </button>
-          {channel && <DeleteButton what={channel.name} onDelete={() => void act(() => api('DELETE', `/api/operations/channels/${channel.id}`))} />}
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={channel ? `Channel ${channel.name}` : 'New channel'}
+      wide
+      onClose={onClose}
+      onDone={onDone}
+      onSubmit={() => (channel ? api('PUT', `/api/operations/channels/${channel.id}`, payload) : api('POST', '/api/operations/channels', payload))}
+      onDelete={channel ? () => api('DELETE', `/api/operations/channels/${channel.id}`) : undefined}
+      deleteWhat={channel?.name}
+    >
+      <TextField name="name" label="Name" value={name} onChange={setName} required maxLength={100} />
+      <SelectField
+        name="kind"
+        label="Kind"
+        value={kind}
+        onChange={setKind}
+        options={[
+          ['EMAIL', 'E-mail (SMTP)'],
+          ['WEBHOOK', 'Webhook (JSON POST)'],
+        ]}
+      />
+      {kind === 'EMAIL' ? (
+        <>
+          <TextField name="host" label="SMTP host" value={host} onChange={setHost} required />
+          <TextField name="port" label="Port" type="number" min={1} max={65535} value={port} onChange={setPort} required />
+          <SelectField
+            name="security"
+            label="Security"
+            hint="TLS: from the start (465); STARTTLS: upgraded (587); none: plain"
+            value={security}
+            onChange={setSecurity}
+            options={[
+              ['tls', 'TLS'],
+              ['starttls', 'STARTTLS'],
+              ['none', 'None'],
+            ]}
+          />
+          {security === 'none' && (
+            <CheckField
+              name="allowLoginWithoutTls"
+              label="Allow login without TLS"
+              hint="sends the login's password as plain text: only for a server on a network you trust"
+              checked={allowPlainLogin}
+              onChange={setAllowPlainLogin}
+            />
+          )}
+          <CheckField name="verifyCertificate" label="Verify certificate" checked={verify} onChange={setVerify} />
+          <TextField name="from" label="From" value={from} onChange={setFrom} required />
+          <TextField name="to" label="To" hint="addresses, separated by commas" value={to} onChange={setTo} required />
+          <TextField name="credential" label="Login credential" hint="the name of a Credential holding the SMTP user and password; empty: no login" value={credential} onChange={setCredential} maxLength={100} />
+        </>
+      ) : (
+        <>
+          <TextField name="url" label="URL" hint="no user:password in it: use a login credential" value={url} onChange={setUrl} required placeholder="https://..." />
+          <TextField name="credential" label="Login credential" hint="the name of a Credential sent as HTTP Basic auth; empty: no login" value={credential} onChange={setCredential} maxLength={100} />
+          <SelectField
+            name="template"
+            label="Body style"
+            value={template}
+            onChange={setTemplate}
+            options={[
+              ['json', 'Plain JSON'],
+              ['teams', 'Microsoft Teams'],
+              ['slack', 'Slack'],
+              ['custom', 'Custom'],
+            ]}
+          />
+          {template === 'custom' && <TextArea name="body" label="Body" hint="JSON with {{subject}}, {{detail}}, {{event}}, {{rule}}, {{at}}" value={body} onChange={setBody} rows={4} maxLength={2000} />}
+        </>
+      )}
+      <CheckField name="enabled" label="Enabled" checked={enabled} onChange={setEnabled} />
+    </FormDialog>
   );
 }
 
@@ -182,70 +166,64 @@ function RuleDialog({ rule, channels, onDone, onClose }: { rule: Rule | null; ch
   const [threshold, setThreshold] = useState(rule?.threshold === null || rule?.threshold === undefined ? '' : String(rule.threshold));
   const [channelIds, setChannelIds] = useState<string[]>(rule?.channelIds ?? []);
   const [enabled, setEnabled] = useState(rule?.enabled ?? true);
-  const { error, act } = useAction(onDone);
   const info = RULE_KINDS[kind]!;
   const payload = { name, kind, target: target.trim() || null, threshold: info.threshold && threshold !== '' ? Number(threshold) : null, channelIds, enabled };
   return (
-    <Dialog title={rule ? `Rule ${rule.name}` : 'New rule'} onClose={onClose} wide>
-      <form
-        className="grid-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act(() => (rule ? api('PUT', `/api/operations/rules/${rule.id}`, payload) : api('POST', '/api/operations/rules', payload)));
-        }}
-      >
-        <Field label="Name">
-          <input name="name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
-        </Field>
-        <Field label="Kind">
-          <select name="kind" value={kind} onChange={(e) => setKind(e.target.value)}>
-            {Object.entries(RULE_KINDS).map(([k, v]) => (
-              <option key={k} value={k}>
-                {v.text}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Target" hint={info.target}>
-          <input name="target" value={target} onChange={(e) => setTarget(e.target.value)} maxLength={100} />
-        </Field>
-        {info.threshold && (
-          <Field label="Threshold" hint={info.threshold}>
-            <input name="threshold" type="number" min={0} value={threshold} onChange={(e) => setThreshold(e.target.value)} required />
-          </Field>
-        )}
-        <fieldset className="field checks-field">
-          <legend className="field-label">Channels</legend>
-          <div className="checks">
-            {channels.length === 0 && <span className="muted">No channels yet: add one first.</span>}
-            {channels.map((c) => (
-              <label key={c.id}>
-                <input
-                  type="checkbox"
-                  name={`channel-${c.name}`}
-                  checked={channelIds.includes(c.id)}
-                  onChange={(e) => setChannelIds((ids) => (e.target.checked ? [...ids, c.id] : ids.filter((id) => id !== c.id)))}
-                />{' '}
-                {c.name}
-              </label>
-            ))}
-          </div>
-        </fieldset>
-        <Field label="Enabled">
-          <input name="enabled" type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
-        </Field>
-        <ErrorLine error={error} />
-        <div className="buttons">
-          <button type="submit" className="primary">
-            Save
-          </button>
-          {rule && <DeleteButton what={rule.name} onDelete={() => void act(() => api('DELETE', `/api/operations/rules/${rule.id}`))} />}
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
+    <FormDialog
+      title={rule ? `Rule ${rule.name}` : 'New rule'}
+      wide
+      onClose={onClose}
+      onDone={onDone}
+      onSubmit={() => (rule ? api('PUT', `/api/operations/rules/${rule.id}`, payload) : api('POST', '/api/operations/rules', payload))}
+      onDelete={rule ? () => api('DELETE', `/api/operations/rules/${rule.id}`) : undefined}
+      deleteWhat={rule?.name}
+    >
+      <TextField name="name" label="Name" value={name} onChange={setName} required maxLength={100} />
+      <SelectField name="kind" label="Kind" value={kind} onChange={setKind} options={Object.entries(RULE_KINDS).map(([k, v]) => [k, v.text] as const)} />
+      <TextField name="target" label="Target" hint={info.target} value={target} onChange={setTarget} maxLength={100} />
+      {info.threshold && <TextField name="threshold" label="Threshold" hint={info.threshold} type="number" min={0} value={threshold} onChange={setThreshold} required />}
+      <fieldset className="field checks-field">
+        <legend className="field-label">Channels</legend>
+        <div className="checks">
+          {channels.length === 0 && <span className="muted">No channels yet: add one first.</span>}
+          {channels.map((c) => (
+            <CheckField
+              key={c.id}
+              name={`channel-${c.name}`}
+              label={c.name}
+              checked={channelIds.includes(c.id)}
+              onChange={(checked) => setChannelIds((ids) => (checked ? [...ids, c.id] : ids.filter((id) => id !== c.id)))}
+            />
+          ))}
         </div>
-      </form>
-    </Dialog>
+      </fieldset>
+      <CheckField name="enabled" label="Enabled" checked={enabled} onChange={setEnabled} />
+    </FormDialog>
+  );
+}
+
+/** Who evaluates the rules: each monitor with its last heartbeat, and a warning when none runs. */
+function MonitorsPanel({ monitoring }: { monitoring: Monitoring | undefined }) {
+  if (!monitoring) return null;
+  return (
+    <div className="monitors" data-testid="monitors">
+      {monitoring.warning && (
+        <p className="warning" role="status" data-testid="monitor-warning">
+          {monitoring.warning}
+        </p>
+      )}
+      <p>
+        <strong>Monitors:</strong>{' '}
+        {monitoring.monitors.length === 0
+          ? 'none has run on this database yet. `openorchestrator start` runs one beside its Scheduler; elsewhere run `openorchestrator monitor` (or `scheduler --monitor`).'
+          : monitoring.monitors.map((m, i) => (
+              <span key={m.name}>
+                {i > 0 && ', '}
+                <span className={`status ${m.alive ? 'status-idle' : 'status-failed'}`}>{m.alive ? 'alive' : 'silent'}</span> {m.name} (last beat {showDate(m.lastBeat)}, every {m.intervalSeconds} s)
+              </span>
+            ))}
+      </p>
+    </div>
   );
 }
 
@@ -271,6 +249,7 @@ export function AlertsTab({ tick }: { tick: number }) {
   const rules = usePoll(() => api<{ items: Rule[] }>('GET', '/api/operations/rules'), [], tick);
   const incidents = usePoll(() => api<{ items: Incident[] }>('GET', `/api/operations/incidents${query({ limit: 50 })}`), [], tick);
   const notifications = usePoll(() => api<{ items: Notification[] }>('GET', `/api/operations/notifications${query({ limit: 50 })}`), [], tick);
+  const monitoring = usePoll(() => api<Monitoring>('GET', '/api/operations/monitors'), [], tick);
   const [editChannel, setEditChannel] = useState<Channel | 'new' | null>(null);
   const [editRule, setEditRule] = useState<Rule | 'new' | null>(null);
   const [testResult, setTestResult] = useState<{ id: string; text: string; ok: boolean } | null>(null);
@@ -343,7 +322,8 @@ export function AlertsTab({ tick }: { tick: number }) {
   ];
   return (
     <section className="panel alerts">
-      <ErrorLine error={channels.error ?? rules.error ?? incidents.error ?? notifications.error} />
+      <ErrorLine error={channels.error ?? rules.error ?? incidents.error ?? notifications.error ?? monitoring.error} />
+      <MonitorsPanel monitoring={monitoring.data} />
       <div className="toolbar">
         <h2>Channels</h2>
         <button type="button" className="primary" onClick={() => setEditChannel('new')}>
@@ -357,7 +337,7 @@ export function AlertsTab({ tick }: { tick: number }) {
           New rule
         </button>
       </div>
-      <SortableTable rows={ruleList} columns={ruleColumns} rowKey={(r) => r.id} onRowClick={setEditRule} testId="rules-table" empty="No rules: nothing is watched. Run `openorchestrator monitor` to evaluate the rules you add." />
+      <SortableTable rows={ruleList} columns={ruleColumns} rowKey={(r) => r.id} onRowClick={setEditRule} testId="rules-table" empty="No rules: nothing is watched. A monitor evaluates the rules you add (see Monitors above)." />
       <h2>Incidents</h2>
       <SortableTable rows={incidents.data?.items ?? []} columns={incidentColumns} rowKey={(i) => i.id} testId="incidents-table" empty="No incidents yet." />
       <h2>Recent notifications</h2>
@@ -381,6 +361,7 @@ export function AlertsTab({ tick }: { tick: number }) {
           onDone={() => {
             setEditRule(null);
             rules.reload();
+            monitoring.reload();
           }}
         />
       )}

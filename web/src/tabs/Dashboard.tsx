@@ -1,18 +1,32 @@
 import { useState } from 'react';
-import { api, query, type Navigate } from '../api';
+import { Link, useLocation } from 'wouter';
+import { api, query, type Monitoring } from '../api';
 import { SeriesChart } from '../charts';
 import { ErrorLine, SortableTable, usePoll, type Column } from '../components';
 import { showDate } from '../format';
+import { jobPath, TAB_PATHS } from '../url';
 import type { RowData } from '@tanstack/react-table';
+
+interface FailedJob {
+  id: string;
+  processName: string;
+  schedulerName: string;
+  startTime: string;
+  endTime: string;
+  triggerId: string | null;
+  triggerName: string | null;
+  error: string | null;
+}
 
 interface Attention {
   at: string;
-  failedJobs: { id: string; processName: string; schedulerName: string; startTime: string; endTime: string }[];
+  failedJobs: FailedJob[];
   lateTriggers: { id: string; triggerName: string; processName: string; type: string; nextRun: string; minutesLate: number }[];
   offlineSchedulers: { machineName: string; lastUpdate: string; minutesSilent: number }[];
   queues: { queueName: string; newCount: number; oldestNew: string; oldestMinutes: number; backlog: boolean; old: boolean }[];
   staleElements: { id: string; queueName: string; reference: string | null; startDate: string | null }[];
   openIncidents: { id: string; ruleId: string; subject: string; detail: string | null; openedAt: string }[];
+  monitoring: Monitoring;
 }
 
 interface RunBucket {
@@ -35,18 +49,70 @@ const hourLabel = (start: string, days: number) => (days === 1 ? `${start.slice(
 const age = (minutes: number) => (minutes < 120 ? `${minutes} min` : minutes < 2880 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 1440)} days`);
 
 /** One panel of the "needs attention" grid: a count in its heading, its rows, or a calm line. */
-function Card<T extends RowData>({ title, rows, columns, rowKey, calm, testId, alert = rows.length > 0 }: { title: string; rows: T[]; columns: Column<T>[]; rowKey: (row: T) => string; calm: string; testId: string; alert?: boolean }) {
+function Card<T extends RowData>({
+  title,
+  rows,
+  columns,
+  rowKey,
+  calm,
+  testId,
+  alert = rows.length > 0,
+  onRowClick,
+  rowLabel,
+  initialSort,
+  initialDesc,
+}: {
+  title: string;
+  rows: T[];
+  columns: Column<T>[];
+  rowKey: (row: T) => string;
+  calm: string;
+  testId: string;
+  alert?: boolean;
+  onRowClick?: (row: T) => void;
+  rowLabel?: (row: T) => string;
+  initialSort?: string;
+  initialDesc?: boolean;
+}) {
   return (
     <div className={`card ${alert ? 'attention' : 'calm'}`} data-testid={testId}>
       <h3>
         {title} <span className="count">{rows.length}</span>
       </h3>
-      {rows.length === 0 ? <p className="muted">{calm}</p> : <SortableTable rows={rows} columns={columns} rowKey={rowKey} testId={`${testId}-table`} empty={calm} />}
+      {rows.length === 0 ? (
+        <p className="muted">{calm}</p>
+      ) : (
+        <SortableTable rows={rows} columns={columns} rowKey={rowKey} testId={`${testId}-table`} empty={calm} onRowClick={onRowClick} rowLabel={rowLabel} initialSort={initialSort} initialDesc={initialDesc} />
+      )}
     </div>
   );
 }
 
-export function DashboardTab({ tick, navigate }: { tick: number; navigate: Navigate }) {
+/** Rerun of a failed job from its row: its trigger, now (the same as the job page's Rerun). */
+function RerunButton({ job, onDone }: { job: FailedJob; onDone: (text: string, ok: boolean) => void }) {
+  const [busy, setBusy] = useState(false);
+  if (!job.triggerId) return <span className="muted" title="a Python Scheduler ran it, or its trigger was deleted">no trigger</span>;
+  return (
+    <button
+      type="button"
+      disabled={busy}
+      aria-label={`Rerun ${job.triggerName ?? job.processName}`}
+      onClick={() => {
+        setBusy(true);
+        api('POST', `/api/triggers/${job.triggerId}/run-now`)
+          .then(() => onDone(`"${job.triggerName ?? job.processName}" runs again at the next Scheduler tick.`, true))
+          .catch((e: Error) => onDone(e.message, false))
+          .finally(() => setBusy(false));
+      }}
+    >
+      Rerun
+    </button>
+  );
+}
+
+export function DashboardTab({ tick }: { tick: number }) {
+  const [, navigate] = useLocation();
+  const [rerun, setRerun] = useState<{ text: string; ok: boolean } | null>(null);
   const [days, setDays] = useState(1);
   const attention = usePoll(() => api<Attention>('GET', `/api/dashboard${query({ lateMinutes: LATE_MINUTES })}`), [], tick);
   const runs = usePoll(() => api<{ buckets: RunBucket[] }>('GET', `/api/dashboard/runs${query({ days })}`), [days], tick);
@@ -58,6 +124,16 @@ export function DashboardTab({ tick, navigate }: { tick: number; navigate: Navig
   return (
     <section className="panel dashboard">
       <ErrorLine error={attention.error ?? runs.error ?? queues.error} />
+      {a?.monitoring.warning && (
+        <p className="warning" role="status" data-testid="monitor-warning">
+          {a.monitoring.warning} <Link href={TAB_PATHS.Alerts}>Alerts ›</Link>
+        </p>
+      )}
+      {rerun && (
+        <p className={rerun.ok ? 'notice' : 'error'} role="status">
+          {rerun.text}
+        </p>
+      )}
       <h2>Needs attention</h2>
       <div className="cards">
         <Card
@@ -66,20 +142,24 @@ export function DashboardTab({ tick, navigate }: { tick: number; navigate: Navig
           rows={a?.failedJobs ?? []}
           rowKey={(j) => j.id}
           calm="No job failed in the last 24 hours."
+          initialSort="end"
+          initialDesc
+          onRowClick={(j) => navigate(jobPath(j.id))}
+          rowLabel={(j) => `Failed job of ${j.processName}, ended ${showDate(j.endTime)}: ${j.error ?? 'no error logged'}`}
           columns={[
-            { key: 'process', title: 'Process', render: (j) => j.processName, sortValue: (j) => j.processName },
-            { key: 'end', title: 'Ended', render: (j) => showDate(j.endTime), sortValue: (j) => j.endTime },
-            { key: 'scheduler', title: 'Scheduler', render: (j) => j.schedulerName },
             {
-              key: 'logs',
-              title: 'Logs',
-              interactive: true,
+              key: 'end',
+              title: 'Ended',
               render: (j) => (
-                <button type="button" className="link" onClick={() => navigate('Logs', { jobId: j.id })}>
-                  logs of this job
-                </button>
+                <Link href={jobPath(j.id)} tabIndex={-1}>
+                  {showDate(j.endTime)}
+                </Link>
               ),
+              sortValue: (j) => j.endTime,
             },
+            { key: 'process', title: 'Process', render: (j) => j.processName, sortValue: (j) => j.processName },
+            { key: 'error', title: 'Error', render: (j) => <span title={j.error ?? undefined}>{j.error ?? <span className="muted">no Error log</span>}</span>, grow: true },
+            { key: 'rerun', title: 'Rerun', interactive: true, render: (j) => <RerunButton job={j} onDone={(text, ok) => setRerun({ text, ok })} /> },
           ]}
         />
         <Card

@@ -1,27 +1,21 @@
-import { useState } from 'react';
-import { api, query, type LogEntry, type Navigate, type Page } from '../api';
-import { DateTimeInput, ErrorLine, Field, HeadedTable, Pager, Status, usePoll, type Column } from '../components';
+import { Link } from 'wouter';
+import { api, query, type LogEntry, type Page } from '../api';
+import { ErrorLine, HeadedTable, Pager, Status, usePoll, type Column } from '../components';
+import { DateTimeInput, SelectField } from '../forms';
 import { showDate } from '../format';
+import { jobPath, offsetOf, pageOf, useUrlState } from '../url';
 
-export function LogsTab({ tick, navigate, initial }: { tick: number; navigate: Navigate; initial: { jobId?: string; processName?: string } }) {
-  const [from, setFrom] = useState('');
-  const [to, setTo] = useState('');
-  const [processName, setProcessName] = useState(initial.processName ?? '');
-  const [level, setLevel] = useState('');
-  const [limit, setLimit] = useState(100);
-  const [offset, setOffset] = useState(0);
-  const [order, setOrder] = useState<'asc' | 'desc'>('desc');
-  const [jobId, setJobId] = useState(initial.jobId ?? '');
+export function LogsTab({ tick }: { tick: number }) {
+  const [q, setQ] = useUrlState({ from: '', to: '', process: '', level: '', limit: '100', page: '1', order: 'desc', job: '' });
+  const limit = [50, 100, 500, 1000].includes(Number(q.limit)) ? Number(q.limit) : 100;
+  const offset = offsetOf(q.page, limit);
+  const order = q.order === 'asc' ? 'asc' : 'desc';
   const names = usePoll(() => api<string[]>('GET', '/api/logs/process-names'), [], tick);
   const { data, error } = usePoll(
-    () => api<Page<LogEntry>>('GET', `/api/logs${query({ from, to, processName, level, jobId, order, offset, limit })}`),
-    [from, to, processName, level, jobId, order, offset, limit],
+    () => api<Page<LogEntry>>('GET', `/api/logs${query({ from: q.from, to: q.to, processName: q.process, level: q.level, jobId: q.job, order, offset, limit })}`),
+    [q.from, q.to, q.process, q.level, q.job, order, offset, limit],
     tick,
   );
-  const reset = <T,>(setter: (v: T) => void) => (v: T) => {
-    setter(v);
-    setOffset(0);
-  };
   const columns: Column<LogEntry>[] = [
     { key: 'time', title: 'Time', render: (l) => showDate(l.logTime), sortValue: (l) => l.logTime },
     { key: 'level', title: 'Level', render: (l) => <Status value={l.level} /> },
@@ -31,34 +25,25 @@ export function LogsTab({ tick, navigate, initial }: { tick: number; navigate: N
   return (
     <section className="panel">
       <div className="toolbar filters">
-        <DateTimeInput label="From" name="from" value={from} onChange={reset(setFrom)} />
-        <DateTimeInput label="To" name="to" value={to} onChange={reset(setTo)} />
-        <Field label="Process">
-          <select name="processName" value={processName} onChange={(e) => reset(setProcessName)(e.target.value)}>
-            <option value="">All processes</option>
-            {(names.data ?? []).map((n) => (
-              <option key={n}>{n}</option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Level">
-          <select name="level" value={level} onChange={(e) => reset(setLevel)(e.target.value)}>
-            <option value="">All levels</option>
-            <option value="TRACE">Trace</option>
-            <option value="INFO">Info</option>
-            <option value="ERROR">Error</option>
-          </select>
-        </Field>
-        <Field label="Rows per page">
-          <select name="limit" value={limit} onChange={(e) => reset(setLimit)(Number(e.target.value))}>
-            {[50, 100, 500, 1000].map((n) => (
-              <option key={n}>{n}</option>
-            ))}
-          </select>
-        </Field>
-        {jobId && (
-          <button type="button" onClick={() => reset(setJobId)('')}>
-            Job {jobId.slice(0, 8)} ×
+        <DateTimeInput label="From" name="from" value={q.from} onChange={(v) => setQ({ from: v, page: '1' }, { replace: true })} />
+        <DateTimeInput label="To" name="to" value={q.to} onChange={(v) => setQ({ to: v, page: '1' }, { replace: true })} />
+        <SelectField name="processName" label="Process" value={q.process} onChange={(v) => setQ({ process: v, page: '1' })} options={[['', 'All processes'], ...(names.data ?? []).map((n) => [n, n] as const)]} />
+        <SelectField
+          name="level"
+          label="Level"
+          value={q.level}
+          onChange={(v) => setQ({ level: v, page: '1' })}
+          options={[
+            ['', 'All levels'],
+            ['TRACE', 'Trace'],
+            ['INFO', 'Info'],
+            ['ERROR', 'Error'],
+          ]}
+        />
+        <SelectField name="limit" label="Rows per page" value={String(limit)} onChange={(v) => setQ({ limit: v, page: '1' })} options={['50', '100', '500', '1000'].map((n) => [n, n] as const)} />
+        {q.job && (
+          <button type="button" onClick={() => setQ({ job: '', page: '1' })} aria-label={`Remove the filter on job ${q.job}`}>
+            Job {q.job.slice(0, 8)} ×
           </button>
         )}
       </div>
@@ -69,24 +54,21 @@ export function LogsTab({ tick, navigate, initial }: { tick: number; navigate: N
         rowKey={(l) => l.id}
         sortKey="time"
         sortDir={order}
-        onSort={() => reset(setOrder)(order === 'desc' ? 'asc' : 'desc')}
+        onSort={() => setQ({ order: order === 'desc' ? 'asc' : 'desc', page: '1' })}
+        rowLabel={(l) => `${l.level} log of ${l.processName} at ${showDate(l.logTime)}: ${l.message.slice(0, 80)}`}
         expand={(l) => (
           <div className="log-detail">
             <pre className="message" data-testid="log-message">
               {l.message}
             </pre>
-            {l.jobId && (
-              <button type="button" onClick={() => navigate('Jobs', { jobId: l.jobId! })}>
-                Show its job
-              </button>
-            )}
+            {l.jobId && <Link href={jobPath(l.jobId)}>Show its job ›</Link>}
           </div>
         )}
         rowClass={(l) => (l.level === 'ERROR' ? 'row-error' : '')}
         testId="logs-table"
         empty="No logs match."
       />
-      <Pager offset={offset} limit={limit} total={data?.total ?? null} onChange={setOffset} />
+      <Pager offset={offset} limit={limit} total={data?.total ?? null} onChange={(o) => setQ({ page: pageOf(o, limit) })} />
     </section>
   );
 }

@@ -1,6 +1,8 @@
+import { Link } from 'wouter';
 import { api, type SchedulerRow } from '../api';
 import { ErrorLine, SortableTable, usePoll, type Column } from '../components';
 import { showDate } from '../format';
+import { jobPath } from '../url';
 
 export function SchedulersTab({ tick }: { tick: number }) {
   const { data, error } = usePoll(() => api<SchedulerRow[]>('GET', '/api/schedulers'), [], tick);
@@ -18,7 +20,15 @@ export function SchedulersTab({ tick }: { tick: number }) {
     {
       key: 'running',
       title: 'Running now',
-      render: (s) => (s.running.length ? s.running.map((r) => `${r.processName} (since ${showDate(r.startTime).slice(11)})`).join(', ') : '—'),
+      render: (s) =>
+        s.running.length
+          ? s.running.map((r, i) => (
+              <span key={r.jobId}>
+                {i > 0 && ', '}
+                <Link href={jobPath(r.jobId)}>{r.processName}</Link> (since {showDate(r.startTime).slice(11)})
+              </span>
+            ))
+          : '—',
       sortValue: (s) => s.running.length,
       grow: true,
     },

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, type Status } from '../api';
-import { ErrorLine, Field } from '../components';
+import { ErrorLine } from '../components';
+import { Field } from '../forms';
 
 export function SettingsTab({ status, onStatus }: { status: Status | null; onStatus: (s: Status) => void }) {
   const [connectionString, setConnectionString] = useState('');

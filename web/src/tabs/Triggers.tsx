@@ -1,7 +1,10 @@
 import { useEffect, useState } from 'react';
-import { api, query, type Navigate, type Trigger } from '../api';
-import { DateTimeInput, Dialog, ErrorLine, Field, SortableTable, Status, useAction, usePoll, type Column } from '../components';
+import { Link, useLocation, useSearch } from 'wouter';
+import { api, query, RUN_NOW_FROM, type Trigger } from '../api';
+import { ErrorLine, SortableTable, Status, useAction, usePoll, type Column } from '../components';
+import { CheckField, DateTimeInput, FormDialog, TextField, useFormAction } from '../forms';
 import { label, localInputValue, showDate } from '../format';
+import { jobPath, logsPath, TAB_PATHS, triggerPath, useUrlState } from '../url';
 
 type TriggerType = Trigger['type'];
 
@@ -86,27 +89,6 @@ function bodyOf(type: TriggerType, f: FormState, editing: boolean): Record<strin
   return body;
 }
 
-/** Which field an API message is about, so it shows inline next to that field. */
-function fieldOf(message: string): keyof FormState | null {
-  const keys: (keyof FormState)[] = ['triggerName', 'processName', 'processPath', 'processArgs', 'gitBranch', 'schedulerWhitelist', 'priority', 'nextRun', 'cronExpr', 'queueName', 'minBatchSize'];
-  const words: Record<string, keyof FormState> = {
-    'trigger name': 'triggerName',
-    'a trigger named': 'triggerName',
-    'process name': 'processName',
-    'process path': 'processPath',
-    'process arguments': 'processArgs',
-    'git branch': 'gitBranch',
-    'scheduler whitelist': 'schedulerWhitelist',
-    'cron expression': 'cronExpr',
-    'queue name': 'queueName',
-    'minimum batch size': 'minBatchSize',
-    'next run': 'nextRun',
-  };
-  for (const key of keys) if (message.startsWith(key) || message.includes(` ${key} `)) return key;
-  for (const [phrase, key] of Object.entries(words)) if (message.toLowerCase().includes(phrase)) return key;
-  return null;
-}
-
 function CronPreview({ expr }: { expr: string }) {
   const [preview, setPreview] = useState<{ description: string; nextRuns: string[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -138,8 +120,6 @@ function CronPreview({ expr }: { expr: string }) {
   );
 }
 
-const RUNNING = ['RUNNING', 'PAUSING', 'KILLING'];
-
 /**
  * Run now, Enable or Disable, and Kill, as far as the trigger's status allows them (the server
  * checks again). `full` (the dialog) also offers Disable for a Done, Failed or Killed trigger.
@@ -152,10 +132,12 @@ function TriggerActions({ trigger, busy, act, onRanNow, full = false }: { trigge
     });
   const { status } = trigger;
   const ended = ['FAILED', 'DONE', 'KILLED'].includes(status);
-  const enable = status === 'PAUSED' || status === 'PAUSING' || ended;
+  // A single trigger that ran and whose time has passed would run at once: it gets a new time or Run now instead.
+  const spent = trigger.type === 'SINGLE' && ended && trigger.nextRun !== null && trigger.nextRun <= localInputValue(new Date()).concat(':59');
+  const enable = status === 'PAUSED' || status === 'PAUSING' || (ended && !spent);
   return (
     <>
-      <button type="button" onClick={post('run-now')} disabled={busy || RUNNING.includes(status) || status === 'PAUSED'} title="Make it due now: the next Scheduler tick starts it">
+      <button type="button" onClick={post('run-now')} disabled={busy || !RUN_NOW_FROM.includes(status)} title="Make it due now: the next Scheduler tick starts it">
         Run now
       </button>
       {enable && (
@@ -175,156 +157,132 @@ function TriggerActions({ trigger, busy, act, onRanNow, full = false }: { trigge
   );
 }
 
+/** Run now, Enable/Disable and Kill inside the trigger's dialog, through the dialog's own request runner. */
+function DialogActions({ trigger }: { trigger: Trigger }) {
+  const { act, busy } = useFormAction();
+  return <TriggerActions trigger={trigger} busy={busy} act={act} full />;
+}
+
 function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; trigger?: Trigger; onDone: () => void; onClose: () => void }) {
   const [form, setForm] = useState<FormState>(trigger ? formOf(trigger) : emptyForm());
-  const { error, busy, act } = useAction(onDone);
-  const [confirmDelete, setConfirmDelete] = useState(false);
-  const set = <K extends keyof FormState>(key: K, value: FormState[K]) => setForm((f) => ({ ...f, [key]: value }));
-  const errorField = error ? fieldOf(error) : null;
-  const inline = (key: keyof FormState) => (errorField === key ? error : null);
-
-  const save = () => act(() => (trigger ? api('PUT', `/api/triggers/${trigger.id}`, bodyOf(type, form, true)) : api('POST', '/api/triggers', bodyOf(type, form, false))));
-
+  const set = <K extends keyof FormState>(key: K) => (value: FormState[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const save = () => (trigger ? api('PUT', `/api/triggers/${trigger.id}`, bodyOf(type, form, true)) : api('POST', '/api/triggers', bodyOf(type, form, false)));
   return (
-    <Dialog title={trigger ? `Trigger: ${trigger.triggerName}` : `New ${label(type).toLowerCase()} trigger`} onClose={onClose} wide>
-      <form
-        className="grid-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void save();
-        }}
-      >
-        <Field label="Trigger name" error={inline('triggerName')}>
-          <input name="triggerName" value={form.triggerName} onChange={(e) => set('triggerName', e.target.value)} maxLength={100} required />
-        </Field>
-        <Field label="Process name" error={inline('processName')}>
-          <input name="processName" value={form.processName} onChange={(e) => set('processName', e.target.value)} maxLength={100} required />
-        </Field>
-        {type === 'SINGLE' && (
-          <DateTimeInput
-            label="Time"
-            name="nextRun"
-            value={form.nextRun}
-            onChange={(v) => set('nextRun', v)}
-            required
-            error={inline('nextRun')}
-            hint={trigger ? 'when a Scheduler starts it' : 'when a Scheduler starts it; "Create and run now" starts it at once'}
+    <FormDialog
+      title={trigger ? `Trigger: ${trigger.triggerName}` : `New ${label(type).toLowerCase()} trigger`}
+      wide
+      onClose={onClose}
+      onDone={onDone}
+      onSubmit={save}
+      submitLabel={trigger ? 'Save' : 'Create'}
+      onDelete={trigger ? () => api('DELETE', `/api/triggers/${trigger.id}`) : undefined}
+      deleteWhat={trigger?.triggerName}
+      extra={
+        trigger ? (
+          <DialogActions trigger={trigger} />
+        ) : (
+          <CreateAndRunNow
+            // One request: the server creates the trigger already due, so no Scheduler can take it in between.
+            send={() => {
+              const { nextRun: _unused, ...body } = bodyOf(type, form, false);
+              return api<Trigger>('POST', '/api/triggers', { ...body, runNow: true });
+            }}
           />
-        )}
-        {type === 'SCHEDULED' && trigger && (
-          <DateTimeInput label="Next run" name="nextRun" value={form.nextRun} onChange={(v) => set('nextRun', v)} error={inline('nextRun')} hint="then the cron expression's times" />
-        )}
-        {type === 'SCHEDULED' && (
-          <Field label="Cron expression" error={inline('cronExpr')} hint={<CronPreview expr={form.cronExpr} />}>
-            <input name="cronExpr" value={form.cronExpr} onChange={(e) => set('cronExpr', e.target.value)} placeholder="0 7 * * 1-5" maxLength={200} required />
-          </Field>
-        )}
-        {type === 'QUEUE' && (
-          <>
-            <Field label="Queue name" error={inline('queueName')}>
-              <input name="queueName" value={form.queueName} onChange={(e) => set('queueName', e.target.value)} maxLength={200} required />
-            </Field>
-            <Field label="Min batch size" error={inline('minBatchSize')}>
-              <input name="minBatchSize" type="number" min={1} value={form.minBatchSize} onChange={(e) => set('minBatchSize', e.target.value)} />
-            </Field>
-          </>
-        )}
-        <Field label="Process path" hint="A local file (.py, .exe, ...) or, with the git switch, a repository URL" error={inline('processPath')}>
-          <input name="processPath" value={form.processPath} onChange={(e) => set('processPath', e.target.value)} maxLength={250} required />
-        </Field>
-        <Field label="Arguments" error={inline('processArgs')}>
-          <input name="processArgs" value={form.processArgs} onChange={(e) => set('processArgs', e.target.value)} maxLength={1000} />
-        </Field>
-        <label className="check">
-          <input name="isGitRepo" type="checkbox" checked={form.isGitRepo} onChange={(e) => set('isGitRepo', e.target.checked)} /> Git repository
-        </label>
-        {form.isGitRepo && (
-          <Field label="Git branch" hint="empty: the default branch" error={inline('gitBranch')}>
-            <input name="gitBranch" value={form.gitBranch} onChange={(e) => set('gitBranch', e.target.value)} maxLength={100} />
-          </Field>
-        )}
-        <label className="check">
-          <input name="isBlocking" type="checkbox" checked={form.isBlocking} onChange={(e) => set('isBlocking', e.target.checked)} /> Blocking (no other blocking process runs beside it)
-        </label>
-        <Field label="Priority" hint="higher runs first" error={inline('priority')}>
-          <input name="priority" type="number" value={form.priority} onChange={(e) => set('priority', e.target.value)} />
-        </Field>
-        <Field label="Scheduler whitelist" hint="machine names, comma separated; empty: any Scheduler" error={inline('schedulerWhitelist')}>
-          <input name="schedulerWhitelist" value={form.schedulerWhitelist} onChange={(e) => set('schedulerWhitelist', e.target.value)} />
-        </Field>
-        {error && !errorField && <ErrorLine error={error} />}
-        {error && errorField && <p className="error" role="alert">{error}</p>}
-        <div className="buttons">
-          <button type="submit" className="primary" disabled={busy}>
-            {trigger ? 'Save' : 'Create'}
-          </button>
-          {!trigger && (
-            <button
-              type="button"
-              className="primary"
-              disabled={busy}
-              onClick={() =>
-                void act(async () => {
-                  const created = await api<Trigger>('POST', '/api/triggers', { ...bodyOf(type, form, false), ...(type === 'SINGLE' ? { nextRun: localInputValue(new Date()) } : {}) });
-                  await api('POST', `/api/triggers/${created.id}/run-now`);
-                })
-              }
-            >
-              Create and run now
-            </button>
-          )}
-          {trigger && (
-            <>
-              <TriggerActions trigger={trigger} busy={busy} act={act} full />
-              {!confirmDelete ? (
-                <button type="button" className="danger" onClick={() => setConfirmDelete(true)} disabled={busy}>
-                  Delete
-                </button>
-              ) : (
-                <button type="button" className="danger" onClick={() => void act(() => api('DELETE', `/api/triggers/${trigger.id}`))} disabled={busy}>
-                  Really delete "{trigger.triggerName}"?
-                </button>
-              )}
-            </>
-          )}
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        )
+      }
+    >
+      <TextField name="triggerName" label="Trigger name" errorWords={['a trigger named']} value={form.triggerName} onChange={set('triggerName')} maxLength={100} required />
+      <TextField name="processName" label="Process name" value={form.processName} onChange={set('processName')} maxLength={100} required />
+      {type === 'SINGLE' && (
+        <DateTimeInput
+          label="Time"
+          name="nextRun"
+          value={form.nextRun}
+          onChange={set('nextRun')}
+          required
+          hint={trigger ? 'when a Scheduler starts it' : 'when a Scheduler starts it; "Create and run now" starts it at once'}
+        />
+      )}
+      {type === 'SCHEDULED' && trigger && <DateTimeInput label="Next run" name="nextRun" value={form.nextRun} onChange={set('nextRun')} hint="then the cron expression's times" />}
+      {type === 'SCHEDULED' && (
+        <TextField name="cronExpr" label="Cron expression" hint={<CronPreview expr={form.cronExpr} />} value={form.cronExpr} onChange={set('cronExpr')} placeholder="0 7 * * 1-5" maxLength={200} required />
+      )}
+      {type === 'QUEUE' && (
+        <>
+          <TextField name="queueName" label="Queue name" value={form.queueName} onChange={set('queueName')} maxLength={200} required />
+          <TextField name="minBatchSize" label="Min batch size" errorWords={['minimum batch size']} type="number" min={1} value={form.minBatchSize} onChange={set('minBatchSize')} />
+        </>
+      )}
+      <TextField
+        name="processPath"
+        label="Process path"
+        hint="A file (.py, .js, .ts, .exe, .bat, ...) or a folder with a main.py, main.ts or main.js; with the git switch, a repository URL"
+        value={form.processPath}
+        onChange={set('processPath')}
+        maxLength={250}
+        required
+      />
+      <TextField name="processArgs" label="Arguments" errorWords={['process arguments']} value={form.processArgs} onChange={set('processArgs')} maxLength={1000} />
+      <CheckField name="isGitRepo" label="Git repository" checked={form.isGitRepo} onChange={set('isGitRepo')} />
+      {form.isGitRepo && <TextField name="gitBranch" label="Git branch" hint="empty: the default branch" value={form.gitBranch} onChange={set('gitBranch')} maxLength={100} />}
+      <CheckField name="isBlocking" label="Blocking (no other blocking process runs beside it)" checked={form.isBlocking} onChange={set('isBlocking')} />
+      <TextField name="priority" label="Priority" hint="higher runs first" type="number" value={form.priority} onChange={set('priority')} />
+      <TextField name="schedulerWhitelist" label="Scheduler whitelist" errorWords={['scheduler whitelist']} hint="machine names, comma separated; empty: any Scheduler" value={form.schedulerWhitelist} onChange={set('schedulerWhitelist')} />
+    </FormDialog>
   );
 }
 
-/** Why a Failed trigger failed, under its row, with a link to its job's logs. */
-function FailureLine({ trigger, navigate }: { trigger: Trigger; navigate: Navigate }) {
+function CreateAndRunNow({ send }: { send: () => Promise<unknown> }) {
+  const { act, busy } = useFormAction();
+  return (
+    <button type="button" className="primary" disabled={busy} onClick={() => void act(send)}>
+      Create and run now
+    </button>
+  );
+}
+
+/** Why a Failed trigger failed, under its row: the error's one line, with a link to its job's page. */
+function FailureLine({ trigger }: { trigger: Trigger }) {
   const failure = trigger.failure!;
   return (
     <div className="failure" data-testid="trigger-failure">
       <span className="failure-label">Failed{failure.logTime ? ` ${showDate(failure.logTime)}` : ''}:</span>
       <span className="failure-message" title={failure.message}>
-        {failure.message}
+        {failure.summary}
       </span>
-      <button
-        type="button"
-        className="link"
-        onClick={(e) => {
-          e.stopPropagation();
-          navigate('Logs', failure.jobId ? { jobId: failure.jobId } : { processName: trigger.processName });
-        }}
-      >
-        {failure.jobId ? 'Logs of its job ›' : 'Logs of its process ›'}
-      </button>
+      <Link href={failure.jobId ? jobPath(failure.jobId) : logsPath({ process: trigger.processName })} onClick={(e) => e.stopPropagation()}>
+        {failure.jobId ? 'Its job ›' : 'Logs of its process ›'}
+      </Link>
     </div>
   );
 }
 
-export function TriggersTab({ tick, navigate }: { tick: number; navigate: Navigate }) {
-  const [search, setSearch] = useState('');
-  const { data, error, reload } = usePoll(() => api<{ items: Trigger[] }>('GET', `/api/triggers${query({ search })}`), [search], tick);
-  const [editing, setEditing] = useState<{ type: TriggerType; trigger?: Trigger } | null>(null);
+const NEW_TYPES: Record<string, TriggerType> = { single: 'SINGLE', scheduled: 'SCHEDULED', queue: 'QUEUE' };
+
+/**
+ * The triggers, searchable and sortable (both in the address); /triggers/<id> opens one in its
+ * dialog and ?new=single|scheduled|queue a new one, so each can be linked and reloaded.
+ */
+export function TriggersTab({ tick, openId }: { tick: number; openId?: string }) {
+  const [, navigate] = useLocation();
+  const currentSearch = useSearch();
+  const [q, setQ] = useUrlState({ search: '', sort: 'name', order: 'asc', new: '' });
+  const { data, error, reload } = usePoll(() => api<{ items: Trigger[] }>('GET', `/api/triggers${query({ search: q.search })}`), [q.search], tick);
+  // A trigger opened by its address that the list has not (yet) got: asked for on its own.
+  const listed = openId ? data?.items.find((t) => t.id === openId) : undefined;
+  const single = usePoll(() => (openId && !listed ? api<Trigger>('GET', `/api/triggers/${openId}`) : Promise.resolve(undefined)), [openId, Boolean(listed)], 0);
+  const open = listed ?? (single.data?.id === openId ? single.data : undefined);
+  const newType = NEW_TYPES[q.new];
   const [notice, setNotice] = useState<string | null>(null);
   const { error: actionError, busy, act } = useAction(reload);
+  const withQuery = (path: string, drop?: string) => {
+    const params = new URLSearchParams(currentSearch);
+    if (drop) params.delete(drop);
+    const text = params.toString();
+    return `${path}${text ? `?${text}` : ''}`;
+  };
+  // Closing goes back to the list with its search and sort (a new entry: back reopens the dialog).
+  const closeDialog = () => navigate(withQuery(TAB_PATHS.Triggers, 'new'));
   const rowAct = (work: () => Promise<unknown>) => {
     setNotice(null);
     return act(work);
@@ -371,18 +329,14 @@ export function TriggersTab({ tick, navigate }: { tick: number; navigate: Naviga
   return (
     <section className="panel">
       <div className="toolbar">
-        <input type="search" placeholder="Search name or process" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search triggers" />
-        <button type="button" className="primary" onClick={() => setEditing({ type: 'SINGLE' })}>
-          New single trigger
-        </button>
-        <button type="button" className="primary" onClick={() => setEditing({ type: 'SCHEDULED' })}>
-          New scheduled trigger
-        </button>
-        <button type="button" className="primary" onClick={() => setEditing({ type: 'QUEUE' })}>
-          New queue trigger
-        </button>
+        <input type="search" placeholder="Search name or process" value={q.search} onChange={(e) => setQ({ search: e.target.value }, { replace: true })} aria-label="Search triggers" />
+        {(['single', 'scheduled', 'queue'] as const).map((kind) => (
+          <button key={kind} type="button" className="primary" onClick={() => setQ({ new: kind })}>
+            New {kind} trigger
+          </button>
+        ))}
       </div>
-      <ErrorLine error={error ?? actionError} />
+      <ErrorLine error={error ?? actionError ?? (openId && single.error ? single.error : null)} />
       {notice && (
         <p className="notice" role="status">
           {notice}
@@ -393,19 +347,33 @@ export function TriggersTab({ tick, navigate }: { tick: number; navigate: Naviga
         columns={columns}
         rowKey={(t) => t.id}
         testId="triggers-table"
-        onRowClick={(t) => setEditing({ type: t.type, trigger: t })}
+        sort={{ key: q.sort, desc: q.order === 'desc' }}
+        onSortChange={(next) => setQ({ sort: next.key, order: next.desc ? 'desc' : 'asc' })}
+        onRowClick={(t) => navigate(withQuery(triggerPath(t.id), 'new'))}
+        rowLabel={(t) => `Trigger ${t.triggerName}, ${label(t.status)}: open to edit`}
         rowClass={(t) => (t.status === 'FAILED' ? 'row-failed' : '')}
-        detail={(t) => (t.failure ? <FailureLine trigger={t} navigate={navigate} /> : null)}
+        detail={(t) => (t.failure ? <FailureLine trigger={t} /> : null)}
         empty="No triggers yet."
       />
-      {editing && (
+      {open && (
         <TriggerForm
-          key={editing.trigger?.id ?? editing.type}
-          type={editing.type}
-          trigger={editing.trigger}
-          onClose={() => setEditing(null)}
+          key={open.id}
+          type={open.type}
+          trigger={open}
+          onClose={closeDialog}
           onDone={() => {
-            setEditing(null);
+            closeDialog();
+            reload();
+          }}
+        />
+      )}
+      {!openId && newType && (
+        <TriggerForm
+          key={newType}
+          type={newType}
+          onClose={closeDialog}
+          onDone={() => {
+            closeDialog();
             reload();
           }}
         />

@@ -1,40 +1,27 @@
 import { useState } from 'react';
 import { api, type Constant, type Credential } from '../api';
-import { DeleteButton, Dialog, ErrorLine, Field, SortableTable, useAction, usePoll, type Column } from '../components';
+import { ErrorLine, SortableTable, usePoll, type Column } from '../components';
+import { FormDialog, TextArea, TextField } from '../forms';
 import { showDate } from '../format';
 
 function ConstantForm({ constant, onDone, onClose }: { constant?: Constant; onDone: () => void; onClose: () => void }) {
   const [name, setName] = useState(constant?.name ?? '');
   const [value, setValue] = useState(constant?.value ?? '');
-  const { error, act } = useAction(onDone);
+  const path = constant && `/api/constants/${encodeURIComponent(constant.name)}`;
   return (
-    <Dialog title={constant ? `Constant: ${constant.name}` : 'New constant'} onClose={onClose}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act(() => (constant ? api('PUT', `/api/constants/${encodeURIComponent(constant.name)}`, { value }) : api('POST', '/api/constants', { name, value })));
-        }}
-      >
-        <Field label="Name">
-          <input name="name" value={name} onChange={(e) => setName(e.target.value)} readOnly={!!constant} maxLength={100} required />
-        </Field>
-        <Field label="Value">
-          <textarea name="value" value={value} onChange={(e) => setValue(e.target.value)} maxLength={1000} rows={4} />
-        </Field>
-        <ErrorLine error={error} />
-        <div className="buttons">
-          <button type="submit" className="primary">
-            {constant ? 'Save' : 'Create'}
-          </button>
-          {constant && (
-            <DeleteButton what={constant.name} onDelete={() => void act(() => api('DELETE', `/api/constants/${encodeURIComponent(constant.name)}`))} />
-          )}
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={constant ? `Constant: ${constant.name}` : 'New constant'}
+      grid={false}
+      onClose={onClose}
+      onDone={onDone}
+      onSubmit={() => (path ? api('PUT', path, { value }) : api('POST', '/api/constants', { name, value }))}
+      submitLabel={constant ? 'Save' : 'Create'}
+      onDelete={path ? () => api('DELETE', path) : undefined}
+      deleteWhat={constant?.name}
+    >
+      <TextField name="name" label="Name" value={name} onChange={setName} readOnly={!!constant} maxLength={100} required />
+      <TextArea name="value" label="Value" value={value} onChange={setValue} maxLength={1000} rows={4} />
+    </FormDialog>
   );
 }
 
@@ -42,43 +29,32 @@ function CredentialForm({ credential, hasKey, onDone, onClose }: { credential?: 
   const [name, setName] = useState(credential?.name ?? '');
   const [username, setUsername] = useState(credential?.username ?? '');
   const [password, setPassword] = useState('');
-  const { error, act } = useAction(onDone);
+  const path = credential && `/api/credentials/${encodeURIComponent(credential.name)}`;
   return (
-    <Dialog title={credential ? `Credential: ${credential.name}` : 'New credential'} onClose={onClose}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act(() =>
-            credential
-              ? api('PUT', `/api/credentials/${encodeURIComponent(credential.name)}`, { username, password })
-              : api('POST', '/api/credentials', { name, username, password }),
-          );
-        }}
-      >
-        {!hasKey && <p className="warning">No encryption key is set (Settings): passwords cannot be encrypted.</p>}
-        <Field label="Name">
-          <input name="name" value={name} onChange={(e) => setName(e.target.value)} readOnly={!!credential} maxLength={100} required />
-        </Field>
-        <Field label="Username">
-          <input name="username" value={username} onChange={(e) => setUsername(e.target.value)} maxLength={250} autoComplete="off" />
-        </Field>
-        <Field label="Password" hint={credential ? 'The stored password is never shown; enter a new one to change it.' : 'Encrypted with the key before it is stored.'}>
-          <input name="password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" required />
-        </Field>
-        <ErrorLine error={error} />
-        <div className="buttons">
-          <button type="submit" className="primary">
-            {credential ? 'Save' : 'Create'}
-          </button>
-          {credential && (
-            <DeleteButton what={credential.name} onDelete={() => void act(() => api('DELETE', `/api/credentials/${encodeURIComponent(credential.name)}`))} />
-          )}
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={credential ? `Credential: ${credential.name}` : 'New credential'}
+      grid={false}
+      onClose={onClose}
+      onDone={onDone}
+      onSubmit={() => (path ? api('PUT', path, { username, password }) : api('POST', '/api/credentials', { name, username, password }))}
+      submitLabel={credential ? 'Save' : 'Create'}
+      onDelete={path ? () => api('DELETE', path) : undefined}
+      deleteWhat={credential?.name}
+      before={!hasKey && <p className="warning">No encryption key is set (Settings): passwords cannot be encrypted.</p>}
+    >
+      <TextField name="name" label="Name" value={name} onChange={setName} readOnly={!!credential} maxLength={100} required />
+      <TextField name="username" label="Username" value={username} onChange={setUsername} maxLength={250} autoComplete="off" />
+      <TextField
+        name="password"
+        label="Password"
+        type="password"
+        hint={credential ? 'The stored password is never shown; enter a new one to change it.' : 'Encrypted with the key before it is stored.'}
+        value={password}
+        onChange={setPassword}
+        autoComplete="new-password"
+        required
+      />
+    </FormDialog>
   );
 }
 
