@@ -201,6 +201,14 @@ export interface AlertNotificationsTable {
   created_at: Encoded;
 }
 
+export interface RetentionTable {
+  scope: string;
+  queue_name: string;
+  keep_days: number;
+  archive: Encoded;
+  changed_at: Encoded;
+}
+
 export interface Database {
   Constants: ConstantsTable;
   Credentials: CredentialsTable;
@@ -222,4 +230,5 @@ export interface Database {
   oo_alert_rules: AlertRulesTable;
   oo_alert_incidents: AlertIncidentsTable;
   oo_alert_notifications: AlertNotificationsTable;
+  oo_retention: RetentionTable;
 }

@@ -29,9 +29,16 @@ import {
 import { sweepQueues, type SweepResult } from '../db/store/retries.js';
 import { isUserFacingError, NotFoundError } from '../errors.js';
 import type { ConsoleLog } from '../scheduler/console-log.js';
-import { now } from '../time/clock.js';
+import { formatNaive, now } from '../time/clock.js';
 import { channelLogin, sendOverChannel, type SmtpLogin } from './channels.js';
+import { recoverArchives } from './archive.js';
+import { DEFAULT_PURGE_BATCH, purgeExpired, type PurgeReport } from './retention.js';
 import { evaluateRule } from './rules.js';
+
+/** `412,000 rows of Logs older than 2026-01-02 03:04` */
+function describePurged(r: PurgeReport): string {
+  return `${r.deleted.toLocaleString('en-US')} row(s) of ${r.table}${r.queueName ? ` (queue "${r.queueName}")` : ''} older than ${formatNaive(r.cutoff).slice(0, 16)}`;
+}
 
 export interface MonitorOptions {
   connectionString: string;
@@ -48,6 +55,12 @@ export interface MonitorOptions {
   maxTries?: number;
   /** how long a claimed notification stays this monitor's before another may take it over */
   leaseSeconds?: number;
+  /** seconds between two purges of expired history (retention.ts); 0: never purge */
+  purgeEverySeconds?: number;
+  /** rows per purge batch */
+  purgeBatch?: number;
+  /** where retention archives go (the folder must exist) */
+  archiveDir?: string;
 }
 
 export interface TickResult {
@@ -59,7 +72,8 @@ export interface TickResult {
 }
 
 export const DEFAULT_MONITOR_INTERVAL_SECONDS = 30;
-const DEFAULTS = { retryBaseSeconds: 30, retryMaxSeconds: 3600, maxTries: 12, leaseSeconds: 120 };
+export const DEFAULT_PURGE_EVERY_SECONDS = 600;
+const DEFAULTS = { retryBaseSeconds: 30, retryMaxSeconds: 3600, maxTries: 12, leaseSeconds: 120, purgeEverySeconds: DEFAULT_PURGE_EVERY_SECONDS, purgeBatch: DEFAULT_PURGE_BATCH };
 
 /** Wait before try `tries + 1` of a notification: base, 2 x base, 4 x base, ... up to max. */
 export function notificationBackoffSeconds(tries: number, baseSeconds: number, maxSeconds: number): number {
@@ -68,11 +82,12 @@ export function notificationBackoffSeconds(tries: number, baseSeconds: number, m
 
 export class Monitor {
   readonly name: string;
-  readonly #options: Required<Omit<MonitorOptions, 'cryptoKey' | 'name'>> & Pick<MonitorOptions, 'cryptoKey'>;
+  readonly #options: Required<Omit<MonitorOptions, 'cryptoKey' | 'name' | 'archiveDir'>> & Pick<MonitorOptions, 'cryptoKey' | 'archiveDir'>;
   readonly #log: ConsoleLog;
   readonly #store: Store;
   #stopped = false;
   #wake: (() => void) | undefined;
+  #wakePurge: (() => void) | undefined;
 
   constructor(options: MonitorOptions, log: ConsoleLog) {
     this.name = (options.name ?? `monitor@${hostname()}:${process.pid}`).slice(0, 100);
@@ -87,6 +102,8 @@ export class Monitor {
       const check = await checkSchema(this.#store.db, this.#store.dialect);
       if (!check.current) throw schemaNotCurrent(check);
       this.#log.info('monitor-started', `monitor "${this.name}" watching the database every ${this.#options.intervalSeconds} s`);
+      await this.#recoverArchives();
+      const purging = this.#purgeLoop();
       while (!this.#stopped) {
         try {
           const result = await this.tick();
@@ -97,16 +114,64 @@ export class Monitor {
         }
         await this.#sleep(this.#options.intervalSeconds * 1000);
       }
+      await purging;
       this.#log.info('monitor-stopped', `monitor "${this.name}" stopped`);
     } finally {
       await closeStore(this.#store);
     }
   }
 
-  /** Ends run() after the current tick. */
+  /** Ends run() after the current tick (and the current purge batch). */
   stop(): void {
     this.#stopped = true;
     this.#wake?.();
+    this.#wakePurge?.();
+  }
+
+  /**
+   * One purge of expired history by the retention periods (docs/operations.md, "Retention"),
+   * in batches; run() does it every purgeEverySeconds.
+   */
+  async purge(): Promise<PurgeReport[]> {
+    const reports = await purgeExpired(this.#store, {
+      batchSize: this.#options.purgeBatch,
+      archiveDir: this.#options.archiveDir,
+      stopping: () => this.#stopped,
+      onProgress: (r) => this.#log.info('purging', `purging ${describePurged(r)} so far`),
+    });
+    for (const r of reports) {
+      if (r.skipped) this.#log.warn('purge-skipped', `kept ${r.table}${r.queueName ? ` of queue "${r.queueName}"` : ''}: ${r.skipped}`);
+      else if (r.deleted > 0) this.#log.info('purged', `purged ${describePurged(r)}${r.archive ? `, archived to ${r.archive}` : ''}`);
+    }
+    return reports;
+  }
+
+  async #purgeLoop(): Promise<void> {
+    if (this.#options.purgeEverySeconds <= 0) return;
+    while (!this.#stopped) {
+      try {
+        await this.purge();
+      } catch (error) {
+        const translated = toDatabaseError(error, this.#store.config);
+        this.#log.error('purge-failed', isUserFacingError(translated) ? translated.message : String((translated as Error).message).split('\n')[0]!);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.purgeEverySeconds * 1000);
+        this.#wakePurge = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakePurge = undefined;
+    }
+  }
+
+  async #recoverArchives(): Promise<void> {
+    const dir = this.#options.archiveDir;
+    if (!dir) return;
+    for (const path of await recoverArchives(dir)) {
+      this.#log.warn('archive-recovered', `repaired ${path}, left unfinished by a monitor that stopped mid-purge (its last batch may also be in a later archive)`);
+    }
   }
 
   /** One pass: the retry sweep and timeouts, the rules, then the outbox. */

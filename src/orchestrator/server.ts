@@ -27,6 +27,7 @@ import { registerSchedulerRoutes } from './routes/schedulers.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOperationsRoutes } from './routes/operations.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerRetentionRoutes } from './routes/retention.js';
 
 export { REQUEST_HEADER, TOKEN_ENV, isLoopback } from './access.js';
 
@@ -264,6 +265,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   registerJobRoutes(app, session);
   registerOperationsRoutes(app, session);
   registerDashboardRoutes(app, session);
+  registerRetentionRoutes(app, session);
   registerStaticFiles(app, options.webRoot);
   await app.ready();
   return { app, session };

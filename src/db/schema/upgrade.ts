@@ -20,6 +20,8 @@ import {
   OPERATIONS_INDEXES,
   DASHBOARD_INDEXES,
   SCALE_INDEXES,
+  RETENTION,
+  RETENTION_INDEXES,
   OPERATIONS_TABLES,
   PRIORITY,
   RUN_REQUESTS,
@@ -40,10 +42,10 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-retention'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
-const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES];
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, RETENTION];
 
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
 const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
@@ -359,6 +361,21 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   // oo-007-dashboard: the indexes the dashboard's throughput chart and the stale test read.
   steps.push(...indexSteps(dialect, catalog, missingIndexes, DASHBOARD_INDEXES, 'oo-007-dashboard', 'record the dashboard index'));
   steps.push(...indexSteps(dialect, catalog, missingIndexes, SCALE_INDEXES, 'oo-008-scale', 'record the scale indexes'));
+  steps.push(...retentionSteps(dialect, catalog, missingIndexes));
+  return steps;
+}
+
+/**
+ * oo-009-retention: the table of retention periods and the indexes the purge's batches are
+ * chosen through. Self-contained like operationsSteps: only what is missing, the last step
+ * planned records the migration.
+ */
+function retentionSteps(dialect: Dialect, catalog: SchemaCatalog, missingIndexes: (table: string, indexes: IndexDef[]) => IndexDef[]): UpgradeStep[] {
+  const steps: UpgradeStep[] = [];
+  if (!catalog.tables.has(RETENTION.name)) {
+    steps.push({ description: `create table ${RETENTION.name} (how long history is kept)`, statements: [createTableSql(dialect, RETENTION)] });
+  }
+  steps.push(...indexSteps(dialect, catalog, missingIndexes, RETENTION_INDEXES, 'oo-009-retention', 'record the retention table'));
   return steps;
 }
 

@@ -4,6 +4,7 @@ import { SeriesChart } from '../charts';
 import { ErrorLine, SortableTable, usePoll, type Column } from '../components';
 import { showDate } from '../format';
 import type { RowData } from '@tanstack/react-table';
+import { RetentionSection, type TableSize } from './Retention';
 
 interface Attention {
   at: string;
@@ -13,6 +14,7 @@ interface Attention {
   queues: { queueName: string; newCount: number; oldestNew: string; oldestMinutes: number; backlog: boolean; old: boolean }[];
   staleElements: { id: string; queueName: string; reference: string | null; startDate: string | null }[];
   openIncidents: { id: string; ruleId: string; subject: string; detail: string | null; openedAt: string }[];
+  tables: TableSize[];
 }
 
 interface RunBucket {
@@ -190,6 +192,7 @@ export function DashboardTab({ tick, navigate }: { tick: number; navigate: Navig
         labels={queueBuckets.map((b) => hourLabel(b.start, days))}
         series={[{ label: 'Backlog', colorVar: '--paused', values: queueBuckets.map((b) => b.backlog) }]}
       />
+      <RetentionSection tables={a?.tables ?? []} tick={tick} />
     </section>
   );
 }
