@@ -26,8 +26,10 @@ import { now } from '../time/clock.js';
 import { ArchiveFile } from './archive.js';
 
 export interface PurgeOptions {
-  /** rows per batch (default 2,000) */
+  /** the most rows per batch (default 2,000); a batch that takes longer than `batchMs` halves the next one */
   batchSize?: number;
+  /** how long one batch (its read and its delete transaction) may take before batches shrink (default 250 ms) */
+  batchMs?: number;
   /** after each batch, wait this many times as long as the batch took (default 1) */
   pause?: number;
   /** where archives go; a period that asks for an archive purges nothing without it */
@@ -57,6 +59,9 @@ export interface PurgeReport {
 }
 
 export const DEFAULT_PURGE_BATCH = 2_000;
+const DEFAULT_BATCH_MS = 250;
+/** Batches never shrink below this: a purge must still move on a slow database. */
+const MIN_BATCH = 100;
 /** A window whose batches keep losing their race is left for the next run after this many in a row. */
 const MAX_CONFLICTS_IN_A_ROW = 5;
 
@@ -92,7 +97,9 @@ async function purgeWindow(store: Store, policy: RetentionPolicy, window: PurgeW
     report.skipped = 'its period asks for an archive and this monitor has no --archive-dir';
     return report;
   }
-  const batchSize = options.batchSize ?? DEFAULT_PURGE_BATCH;
+  const maxBatch = options.batchSize ?? DEFAULT_PURGE_BATCH;
+  const batchMs = options.batchMs ?? DEFAULT_BATCH_MS;
+  let batchSize = maxBatch;
   const pause = options.pause ?? 1;
   const progressMs = (options.progressEverySeconds ?? 10) * 1000;
   let archive: ArchiveFile | undefined;
@@ -133,6 +140,9 @@ async function purgeWindow(store: Store, policy: RetentionPolicy, window: PurgeW
         options.onProgress?.({ ...report });
       }
       if (batch.ids.length < batchSize) break;
+      // Keeps the delete's locks short on a slow or busy database, and grows back when it is quick.
+      if (ms > batchMs) batchSize = Math.max(MIN_BATCH, Math.floor(batchSize / 2));
+      else if (ms < batchMs / 2) batchSize = Math.min(maxBatch, Math.ceil(batchSize * 1.5));
       if (pause > 0) await sleep(ms * pause);
     }
   } finally {
