@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { InputError } from '../errors.js';
 import { DEFAULT_MONITOR_INTERVAL_SECONDS, DEFAULT_PURGE_EVERY_SECONDS, Monitor } from '../monitor/monitor.js';
 import { DEFAULT_PURGE_BATCH } from '../monitor/retention.js';
+import { parseMetricsAddress, serveMetrics } from '../metrics/server.js';
 import { createConsoleLog } from '../scheduler/console-log.js';
 import { resolveDatabaseFlags, secondsOption } from './database-flags.js';
 import { action } from './errors.js';
@@ -22,6 +23,7 @@ interface Flags {
   purgeEvery: number;
   purgeBatch: number;
   archiveDir?: string;
+  metrics?: string;
   json?: boolean;
 }
 
@@ -65,6 +67,7 @@ export function registerMonitor(program: Command): void {
     .option('--purge-every <seconds>', 'seconds between two purges of history older than its retention period (0: never purge)', purgeSeconds, DEFAULT_PURGE_EVERY_SECONDS)
     .option('--purge-batch <rows>', 'rows deleted per purge transaction', rowCount, DEFAULT_PURGE_BATCH)
     .option('--archive-dir <folder>', 'write purged rows to gzip JSON-lines files in this folder first (needed by periods that ask for an archive)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (e.g. 127.0.0.1:9465; off by default)')
     .option('--json', 'print one JSON object per line instead of readable lines')
     .action(
       action(async (flags: Flags) => {
@@ -83,11 +86,14 @@ export function registerMonitor(program: Command): void {
           },
           log,
         );
+        const metricsServer = flags.metrics === undefined ? undefined : await serveMetrics(parseMetricsAddress(flags.metrics));
+        if (metricsServer) log.info('metrics', `metrics at ${metricsServer.url}`);
         const removeSignals = onStopSignals(() => monitor.stop());
         try {
           await monitor.run();
         } finally {
           removeSignals();
+          await metricsServer?.close();
         }
       }),
     );

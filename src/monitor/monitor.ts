@@ -31,6 +31,8 @@ import { isUserFacingError, NotFoundError } from '../errors.js';
 import type { ConsoleLog } from '../scheduler/console-log.js';
 import { formatNaive, now } from '../time/clock.js';
 import { channelLogin, sendOverChannel, type SmtpLogin } from './channels.js';
+import { SCOPE_TABLES } from '../db/store/retention.js';
+import { metrics, setScrapeStore } from '../metrics/metrics.js';
 import { recoverArchives } from './archive.js';
 import { DEFAULT_PURGE_BATCH, purgeExpired, type PurgeReport } from './retention.js';
 import { evaluateRule } from './rules.js';
@@ -88,6 +90,8 @@ export class Monitor {
   #stopped = false;
   #wake: (() => void) | undefined;
   #wakePurge: (() => void) | undefined;
+  /** the last tick failed: the next one that works is a reconnect */
+  #failing = false;
 
   constructor(options: MonitorOptions, log: ConsoleLog) {
     this.name = (options.name ?? `monitor@${hostname()}:${process.pid}`).slice(0, 100);
@@ -103,12 +107,18 @@ export class Monitor {
       if (!check.current) throw schemaNotCurrent(check);
       this.#log.info('monitor-started', `monitor "${this.name}" watching the database every ${this.#options.intervalSeconds} s`);
       await this.#recoverArchives();
+      // The queue and incident gauges of /metrics read through this monitor's connection.
+      setScrapeStore(() => this.#store);
       const purging = this.#purgeLoop();
       while (!this.#stopped) {
         try {
           const result = await this.tick();
+          if (this.#failing) metrics().databaseReconnects.inc({ component: 'monitor' });
+          this.#failing = false;
           this.#report(result);
         } catch (error) {
+          metrics().databaseErrors.inc({ component: 'monitor' });
+          this.#failing = true;
           const translated = toDatabaseError(error, this.#store.config);
           this.#log.error('tick-failed', isUserFacingError(translated) ? translated.message : String((translated as Error).message).split('\n')[0]!);
         }
@@ -117,6 +127,7 @@ export class Monitor {
       await purging;
       this.#log.info('monitor-stopped', `monitor "${this.name}" stopped`);
     } finally {
+      setScrapeStore(undefined);
       await closeStore(this.#store);
     }
   }
@@ -137,6 +148,7 @@ export class Monitor {
       batchSize: this.#options.purgeBatch,
       archiveDir: this.#options.archiveDir,
       stopping: () => this.#stopped,
+      onBatch: (scope, rows) => metrics().purgedRows.inc({ table: SCOPE_TABLES[scope].table }, rows),
       onProgress: (r) => this.#log.info('purging', `purging ${describePurged(r)} so far`),
     });
     for (const r of reports) {
@@ -235,11 +247,16 @@ export class Monitor {
     let sent = 0;
     let failed = 0;
     for (const notification of await claimDueNotifications(this.#store, this.name, this.#options.leaseSeconds)) {
+      let kind = 'unknown';
       try {
-        await this.#send(notification);
+        const channel = await getChannel(this.#store, notification.channelId);
+        kind = channel.kind;
+        await this.#send(notification, channel);
         await markNotificationSent(this.#store, notification);
+        metrics().notifications.inc({ channel: kind, outcome: 'sent' });
         sent++;
       } catch (error) {
+        metrics().notifications.inc({ channel: kind, outcome: 'failed' });
         failed++;
         const message = isUserFacingError(error) || error instanceof Error ? (error as Error).message : String(error);
         const giveUp = notification.tries >= this.#options.maxTries || error instanceof NotFoundError;
@@ -251,10 +268,9 @@ export class Monitor {
     return { sent, failed };
   }
 
-  async #send(notification: ClaimedNotification): Promise<void> {
+  async #send(notification: ClaimedNotification, channel: AlertChannel): Promise<void> {
     const incident = await getIncident(this.#store, notification.incidentId);
     const rule = await getRule(this.#store, incident.ruleId);
-    const channel = await getChannel(this.#store, notification.channelId);
     if (!channel.enabled) throw new Error(`channel "${channel.name}" is disabled; enable it to send`);
     await sendOverChannel(
       channel,

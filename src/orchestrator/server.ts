@@ -28,6 +28,7 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerOperationsRoutes } from './routes/operations.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
 import { registerRetentionRoutes } from './routes/retention.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 
 export { REQUEST_HEADER, TOKEN_ENV, isLoopback } from './access.js';
 
@@ -44,6 +45,8 @@ export interface OrchestratorOptions {
   webRoot?: string;
   /** how long a client may take to send a request; defaults in DEFAULT_TIMEOUTS */
   timeouts?: Partial<ServerTimeouts>;
+  /** serve GET /metrics (Prometheus text), behind the same host and token checks as the API */
+  metrics?: boolean;
 }
 
 /** Limits that keep slow or silent clients from holding sockets open. */
@@ -266,6 +269,7 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   registerOperationsRoutes(app, session);
   registerDashboardRoutes(app, session);
   registerRetentionRoutes(app, session);
+  if (options.metrics) registerMetricsRoute(app, session);
   registerStaticFiles(app, options.webRoot);
   await app.ready();
   return { app, session };
