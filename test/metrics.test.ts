@@ -5,6 +5,7 @@
  * and incident gauges follow a real monitor tick and the database; the Orchestrator's /metrics
  * is opt-in and sits behind its token; a metrics server on loopback refuses other host names.
  */
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +141,15 @@ describe('metrics', () => {
     expect(sample(after, 'openorchestrator_open_incidents', { rule: 'backlog of metrics-queue', kind: 'QUEUE_BACKLOG' })).toBe(1);
     expect(sample(after, 'openorchestrator_notifications_total', { channel: 'WEBHOOK', outcome: 'sent' }) - sample(before, 'openorchestrator_notifications_total', { channel: 'WEBHOOK', outcome: 'sent' })).toBe(1);
     expect(http.posts).toHaveLength(1);
+  });
+
+  it('the Grafana dashboard in docs/ asks only for metrics that are served', async () => {
+    const dashboard = readFileSync(fileURLToPath(new URL('../docs/grafana-dashboard.json', import.meta.url)), 'utf8');
+    const served = new Set((await scrape(server.url)).map((family) => family.name));
+    const asked = new Set([...dashboard.matchAll(/openorchestrator_[a-z_]+/g)].map(([name]) => name.replace(/_bucket$/, '')));
+    expect(asked.size).toBeGreaterThan(10);
+    expect([...asked].filter((name) => !served.has(name))).toEqual([]);
+    expect(JSON.parse(dashboard)).toMatchObject({ uid: 'openorchestrator', __inputs: [{ name: 'DS_PROMETHEUS', pluginId: 'prometheus' }] });
   });
 
   it('answers only loopback names on a loopback address, and only /metrics', async () => {
