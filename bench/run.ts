@@ -10,6 +10,7 @@
  *   npm run bench -- --dialects=postgres,mysql
  *   npm run bench -- --only=dashboard  the dashboard queries only
  *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~20 min)
+ *   npm run bench -- --only=retention  purging 5M old log rows (SQLite 1M) while 8 robots write
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -21,6 +22,7 @@ import { benchDashboard } from './lib/dashboard.js';
 import { benchDispatch } from './lib/dispatch.js';
 import { benchFleetBouncer, benchFleetGrowth, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
 import { benchLogsList, benchQueueList } from './lib/lists.js';
+import { benchRetention } from './lib/retention.js';
 import { renderSvg } from './lib/svg.js';
 
 const args = process.argv.slice(2);
@@ -54,6 +56,11 @@ for (const d of dialects) {
 }
 for (const d of dialects) {
   for (const n of sizes([1_000, 1_000_000], [1_000, 100_000])) tasks.push({ name: `dashboard ${d} ${n}`, run: () => benchDashboard(d, n, quick ? 5 : 15) });
+}
+for (const d of dialects) {
+  // Old log rows purged while 8 robots log and claim (SQLite at a fifth of the size).
+  const n = d === 'sqlite' ? sizes([1_000_000], [200_000])[0]! : sizes([5_000_000], [500_000])[0]!;
+  tasks.push({ name: `retention ${d} ${n}`, run: () => benchRetention(d, n, 8) });
 }
 for (const d of dialects.filter((x): x is FleetDialect => x !== 'sqlite')) {
   tasks.push({ name: `fleet ${d} sizes`, run: () => benchFleetSizes(d, quick) });

@@ -7,13 +7,13 @@ import { classify } from '../src/access/probe.js';
 import { mergeRoles, parseRoles, ROLE_RIGHTS, ROLES, roleRights } from '../src/access/rights.js';
 import { grantStatements } from '../src/access/statements.js';
 import { permissionDenied } from '../src/db/open.js';
-import { DAILY_TABLES, JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, OPERATIONS_TABLES, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
+import { DAILY_TABLES, JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, OPERATIONS_TABLES, RETENTION, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
 import { InputError } from '../src/errors.js';
 import { runGrants } from '../src/cli/grants.js';
 import { runCli } from './helpers/cli.js';
 
 const COLUMNS = new Map<string, Set<string>>([
-  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
+  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
   ['alembic_version', new Set(['version_num'])],
   [MIGRATIONS_TABLE, new Set(['name', 'applied_at'])],
 ]);

@@ -12,12 +12,13 @@ import { mysqlDialect, mysqlTableName } from '../src/db/dialects/mysql.js';
 import { OracleNamingPlugin, oracleDialect } from '../src/db/dialects/oracle.js';
 import { postgresDialect } from '../src/db/dialects/postgres.js';
 import type { Store } from '../src/db/open.js';
-import { DAILY_TABLES, DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, SCALE_INDEXES } from '../src/db/schema/tables.js';
+import { DAILY_TABLES, DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, RETENTION, RETENTION_INDEXES, SCALE_INDEXES } from '../src/db/schema/tables.js';
 import { computeSteps, emptyCatalog, freshSchemaSql, type SchemaCatalog } from '../src/db/schema/upgrade.js';
 import { createConstant, listConstants } from '../src/db/store/constants.js';
 import { listJobs, startJob } from '../src/db/store/jobs.js';
 import { createLog, lastErrorsOfJobs, listLogs } from '../src/db/store/logs.js';
-import { countQueueActivity, countRunsPerHour, hourBoundaries } from '../src/db/store/dashboard.js';
+import { countQueueActivity, countRunsPerHour, hourBoundaries, readTableSizes } from '../src/db/store/dashboard.js';
+import { deleteExpiredBatch, listRetention, saveRetention, selectExpiredBatch } from '../src/db/store/retention.js';
 import { listQueueBacklogs } from '../src/db/store/health.js';
 import {
   bulkCreateQueueElements,
@@ -87,6 +88,10 @@ const OWN_STEPS = [
   'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',
   "create table oo_job_output (robots' output)",
   'create table oo_monitors (monitor heartbeats)',
+  'create table oo_retention (how long history is kept)',
+  'create index ix_Queues_queue_name_end_date on Queues',
+  'create index ix_oo_events_event_at on oo_element_events',
+  'create index ix_oo_incidents_cleared_at on oo_alert_incidents',
 ];
 
 describe('MSSQL DDL', () => {
@@ -116,6 +121,24 @@ describe('MSSQL DDL', () => {
     );
     expect(createTable(statements, '[oo_monitors]')).toContain('[name] NVARCHAR(100) NOT NULL');
     expect(createTable(statements, '[oo_monitors]')).toContain('PRIMARY KEY ([name])');
+  });
+
+  it('creates the retention table with a two-column key and the purge\'s indexes', () => {
+    expect(createTable(statements, '[oo_retention]')).toBe(
+      [
+        'CREATE TABLE [oo_retention] (',
+        '  [scope] NVARCHAR(20) NOT NULL,',
+        '  [queue_name] NVARCHAR(100) NOT NULL,',
+        '  [keep_days] INTEGER NOT NULL,',
+        '  [archive] BIT NOT NULL,',
+        '  [changed_at] DATETIME NOT NULL,',
+        '  PRIMARY KEY ([scope], [queue_name])',
+        ')',
+      ].join('\n'),
+    );
+    expect(statements).toContain('CREATE INDEX [ix_Queues_queue_name_end_date] ON [Queues] ([queue_name], [end_date])');
+    expect(statements).toContain('CREATE INDEX [ix_oo_events_event_at] ON [oo_element_events] ([event_at])');
+    expect(statements).toContain('CREATE INDEX [ix_oo_incidents_cleared_at] ON [oo_alert_incidents] ([cleared_at])');
   });
 
   it('creates every table, with [..] quoting only', () => {
@@ -219,6 +242,15 @@ describe('Oracle DDL', () => {
       ].join('\n'),
     );
     expect(createTable(statements, '"OO_MONITORS"')).toContain('"LAST_BEAT" DATE NOT NULL');
+  });
+
+  it('keeps the names of oo-010-retention within 30 characters and creates its table and indexes', () => {
+    const names = [RETENTION.name, ...RETENTION.columns.map((c) => c.name), ...RETENTION_INDEXES.map((i) => i.index.name)];
+    expect(names.filter((name) => name.length > 30)).toEqual([]);
+    expect(createTable(statements, '"OO_RETENTION"')).toContain('PRIMARY KEY ("SCOPE", "QUEUE_NAME")');
+    expect(createTable(statements, '"OO_RETENTION"')).toContain('"ARCHIVE" SMALLINT NOT NULL');
+    expect(statements).toContain('CREATE INDEX "ix_Queues_queue_name_end_date" ON "Queues" ("QUEUE_NAME", "END_DATE")');
+    expect(statements).toContain('CREATE INDEX "IX_OO_EVENTS_EVENT_AT" ON "OO_ELEMENT_EVENTS" ("EVENT_AT")');
   });
 
   it('keeps the case of table names and upper-cases lowercase names, as SQLAlchemy does', () => {
@@ -426,6 +458,13 @@ describe.each([
     listElementsStartedBetween: () => listElementsStartedBetween(store, 'q', new Date(2026, 0, 1), new Date(2026, 0, 2)),
     monitorBeat: () => monitorBeat(store, 'monitor-1', 30, new Date(2026, 0, 1)),
     listMonitors: () => listMonitors(store),
+    listRetention: () => listRetention(store),
+    saveRetention: () => saveRetention(store, { scope: 'QUEUE_ELEMENTS', queueName: 'q', keepDays: 30, archive: true }),
+    selectExpiredLogs: () => selectExpiredBatch(store, { scope: 'LOGS', cutoff: new Date(2026, 0, 1) }, new Date(2025, 0, 1), 2000, true),
+    selectExpiredElements: () => selectExpiredBatch(store, { scope: 'QUEUE_ELEMENTS', cutoff: new Date(2026, 0, 1), exceptQueues: ['a', 'b'] }, undefined, 2000),
+    selectExpiredIncidents: () => selectExpiredBatch(store, { scope: 'INCIDENTS', cutoff: new Date(2026, 0, 1) }, undefined, 2000),
+    deleteExpiredElements: () => deleteExpiredBatch(store, { scope: 'QUEUE_ELEMENTS', cutoff: new Date(2026, 0, 1), queueName: 'q' }, Array.from({ length: 1500 }, () => store.dialect.encodeUuid(id))),
+    readTableSizes: () => readTableSizes(store),
   };
 
   it.each(Object.keys(calls))(`%s compiles to ${name} SQL`, async (call) => {

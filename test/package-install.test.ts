@@ -5,7 +5,7 @@
  * built (`npm run build`), as npm install does through `prepare`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +17,15 @@ import { listLogs } from '../src/db/store/logs.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // better-sqlite3 compiles when no prebuilt binary can be downloaded: 4 to 9 minutes on a loaded 2-core machine.
 const INSTALL_TIMEOUT_MS = 15 * 60_000;
+/** The packed tarball's bound (issue 23): the screenshots, 3.5 MB, stay in the repository. */
+const MAX_TARBALL_BYTES = 1_000_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'oo-package-'));
 const app = join(dir, 'app');
 const installed = join(app, 'node_modules', 'openorchestrator');
 const bin = join(app, 'node_modules', '.bin', 'openorchestrator');
 let installOutput = '';
+let packed: { filename: string; size: number; files: Array<{ path: string }> };
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Ran {
@@ -70,10 +73,10 @@ describe('the npm package', () => {
       if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
     // --ignore-scripts: the build is there already; rebuilding would rewrite dist/ under other tests.
-    const packed = JSON.parse(await mustRun('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT })) as Array<{ filename: string }>;
+    [packed] = JSON.parse(await mustRun('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT })) as [typeof packed];
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'newcomer-app', version: '1.0.0', private: true }));
-    const install = await run('npm', ['install', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)], { timeoutMs: INSTALL_TIMEOUT_MS });
+    const install = await run('npm', ['install', '--no-audit', '--no-fund', join(dir, packed.filename)], { timeoutMs: INSTALL_TIMEOUT_MS });
     if (install.status !== 0) throw new Error(`npm install failed (${install.status}):\n${install.stdout}\n${install.stderr}`);
     installOutput = install.stdout + install.stderr;
   }, INSTALL_TIMEOUT_MS + 60_000);
@@ -82,6 +85,12 @@ describe('the npm package', () => {
     // Every Node the package declares (package.json engines) gets a clean install: CI runs this
     // file on the oldest declared release and on today's LTS.
     expect(installOutput).not.toMatch(/EBADENGINE|deprecated/i);
+  });
+
+  it(`packs to under ${MAX_TARBALL_BYTES / 1e6} MB, without the screenshots`, () => {
+    expect(packed.files.filter((file) => file.path.startsWith('docs/screenshots/'))).toEqual([]);
+    expect(packed.size).toBeLessThan(MAX_TARBALL_BYTES);
+    expect(statSync(join(dir, packed.filename)).size).toBeLessThan(MAX_TARBALL_BYTES);
   });
 
   it('installs without the SQL Server, ODBC and Oracle drivers (optional peers)', () => {

@@ -16,7 +16,7 @@ const SPAN_SECONDS = 30 * 24 * 3600;
 const CHUNK = 100_000;
 
 /** A time `seconds` (an SQL expression) after `start`, in each dialect's own date arithmetic. */
-function timeAfter(dialect: LiveDialect, start: string, seconds: string): string {
+export function timeAfter(dialect: LiveDialect, start: string, seconds: string): string {
   if (dialect === 'postgres') return `(timestamp '${start}' + (${seconds}) * interval '1 second')`;
   if (dialect === 'mysql') return `(TIMESTAMP '${start}' + INTERVAL ROUND((${seconds}) * 1000000) MICROSECOND)`;
   return `(strftime('%Y-%m-%d %H:%M:%f', '${start}', '+' || (${seconds}) || ' seconds') || '000')`;

@@ -16,6 +16,7 @@ export interface OrchestratorCliOptions extends DatabaseFlags {
   host: string;
   port?: string;
   browser: boolean;
+  metrics?: boolean;
 }
 
 /** Opens `url` in the desktop's browser; failures are ignored (the URL is printed anyway). */
@@ -79,7 +80,7 @@ const portOf = (server: RunningOrchestrator): number => Number(new URL(server.ba
  * is the caller's: see stopOnSignals.
  */
 export async function runOrchestrator(
-  options: { host?: string; port?: number; token?: string; connectionString?: string; cryptoKey?: string; browser: boolean },
+  options: { host?: string; port?: number; token?: string; connectionString?: string; cryptoKey?: string; browser: boolean; metrics?: boolean },
   print: (line: string) => void,
 ): Promise<RunningOrchestrator> {
   const host = options.host ?? '127.0.0.1';
@@ -128,6 +129,7 @@ export function registerOrchestrator(program: Command): void {
     .option('--port <port>', `port to listen on (default: ${DEFAULT_PORT} or $${PORT_ENV}, or a free one when taken; 0: a free one)`)
     .option('--token <token>', `access token every API call must carry (default: $${TOKEN_ENV})`)
     .option('--no-browser', 'do not open a browser')
+    .option('--metrics', 'also serve Prometheus metrics at /metrics on this address (behind the token, like the API)')
     .action(
       action(async (argument: string | undefined, options: OrchestratorCliOptions) => {
         const { connectionString, cryptoKey } = resolveDatabase(argument, options);
@@ -140,6 +142,7 @@ export function registerOrchestrator(program: Command): void {
             connectionString,
             cryptoKey,
             browser: options.browser,
+            metrics: options.metrics,
           },
           (line) => console.log(line),
         );

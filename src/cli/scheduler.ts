@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { createConsoleLog } from '../scheduler/console-log.js';
 import { Scheduler } from '../scheduler/loop.js';
+import { parseMetricsAddress, serveMetrics } from '../metrics/server.js';
 import { Monitor } from '../monitor/monitor.js';
 import {
   DEFAULT_CLONE_TIMEOUT_SECONDS,
@@ -36,6 +37,7 @@ interface Flags extends DatabaseFlags {
   json?: boolean;
   verbose?: boolean;
   monitor?: number | true;
+  metrics?: string;
 }
 
 const seconds = secondsOption('6');
@@ -60,12 +62,15 @@ export function registerScheduler(program: Command): void {
     .option('--paused', 'start paused (SIGUSR2 resumes, SIGUSR1 pauses; POSIX only)')
     .option('--json', 'print one JSON object per line instead of readable lines')
     .option('--verbose', 'also print routine decisions (lost claims)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (e.g. 127.0.0.1:9464; off by default)')
     .option('--monitor [seconds]', 'also run the operations monitor (queue retries, alerts) in this process, every N seconds (default 30)', (v: string) => seconds(v))
     .action(
       action(async (argument: string | undefined, flags: Flags) => {
         const { connectionString, cryptoKey } = requireDatabase(argument, flags);
         if (!cryptoKey) throw new InputError('give --key or --key-file, or set OpenOrchestratorKey');
         const log = createConsoleLog({ json: flags.json, verbose: flags.verbose, secrets: [cryptoKey] });
+        const metricsServer = flags.metrics === undefined ? undefined : await serveMetrics(parseMetricsAddress(flags.metrics));
+        if (metricsServer) log.info('metrics', `metrics at ${metricsServer.url}`);
         const scheduler = new Scheduler(
           {
             connectionString,
@@ -108,6 +113,7 @@ export function registerScheduler(program: Command): void {
           await monitorRun;
         } finally {
           removeSignals();
+          await metricsServer?.close();
         }
       }),
     );

@@ -216,6 +216,14 @@ export interface MonitorsTable {
   interval_seconds: number;
 }
 
+export interface RetentionTable {
+  scope: string;
+  queue_name: string;
+  keep_days: number;
+  archive: Encoded;
+  changed_at: Encoded;
+}
+
 export interface Database {
   Constants: ConstantsTable;
   Credentials: CredentialsTable;
@@ -239,4 +247,5 @@ export interface Database {
   oo_alert_notifications: AlertNotificationsTable;
   oo_job_output: JobOutputTable;
   oo_monitors: MonitorsTable;
+  oo_retention: RetentionTable;
 }

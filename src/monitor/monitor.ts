@@ -30,9 +30,18 @@ import { monitorBeat, removeMonitor } from '../db/store/monitors.js';
 import { sweepQueues, type SweepResult } from '../db/store/retries.js';
 import { isUserFacingError, NotFoundError } from '../errors.js';
 import type { ConsoleLog } from '../scheduler/console-log.js';
-import { now } from '../time/clock.js';
+import { formatNaive, now } from '../time/clock.js';
 import { channelLogin, sendOverChannel, type ChannelLogin } from './channels.js';
+import { SCOPE_TABLES } from '../db/store/retention.js';
+import { metrics, setScrapeStore } from '../metrics/metrics.js';
+import { recoverArchives } from './archive.js';
+import { DEFAULT_PURGE_BATCH, purgeExpired, type PurgeReport } from './retention.js';
 import { evaluateRule } from './rules.js';
+
+/** `412,000 rows of Logs older than 2026-01-02 03:04` */
+function describePurged(r: PurgeReport): string {
+  return `${r.deleted.toLocaleString('en-US')} row(s) of ${r.table}${r.queueName ? ` (queue "${r.queueName}")` : ''} older than ${formatNaive(r.cutoff).slice(0, 16)}`;
+}
 
 export interface MonitorOptions {
   connectionString: string;
@@ -49,6 +58,12 @@ export interface MonitorOptions {
   maxTries?: number;
   /** how long a claimed notification stays this monitor's before another may take it over */
   leaseSeconds?: number;
+  /** seconds between two purges of expired history (retention.ts); 0: never purge */
+  purgeEverySeconds?: number;
+  /** rows per purge batch */
+  purgeBatch?: number;
+  /** where retention archives go (the folder must exist) */
+  archiveDir?: string;
 }
 
 export interface TickResult {
@@ -60,7 +75,8 @@ export interface TickResult {
 }
 
 export const DEFAULT_MONITOR_INTERVAL_SECONDS = 30;
-const DEFAULTS = { retryBaseSeconds: 30, retryMaxSeconds: 3600, maxTries: 12, leaseSeconds: 120 };
+export const DEFAULT_PURGE_EVERY_SECONDS = 600;
+const DEFAULTS = { retryBaseSeconds: 30, retryMaxSeconds: 3600, maxTries: 12, leaseSeconds: 120, purgeEverySeconds: DEFAULT_PURGE_EVERY_SECONDS, purgeBatch: DEFAULT_PURGE_BATCH };
 
 /** Wait before try `tries + 1` of a notification: base, 2 x base, 4 x base, ... up to max. */
 export function notificationBackoffSeconds(tries: number, baseSeconds: number, maxSeconds: number): number {
@@ -69,11 +85,14 @@ export function notificationBackoffSeconds(tries: number, baseSeconds: number, m
 
 export class Monitor {
   readonly name: string;
-  readonly #options: Required<Omit<MonitorOptions, 'cryptoKey' | 'name'>> & Pick<MonitorOptions, 'cryptoKey'>;
+  readonly #options: Required<Omit<MonitorOptions, 'cryptoKey' | 'name' | 'archiveDir'>> & Pick<MonitorOptions, 'cryptoKey' | 'archiveDir'>;
   readonly #log: ConsoleLog;
   readonly #store: Store;
   #stopped = false;
   #wake: (() => void) | undefined;
+  #wakePurge: (() => void) | undefined;
+  /** the last tick failed: the next one that works is a reconnect */
+  #failing = false;
 
   constructor(options: MonitorOptions, log: ConsoleLog) {
     this.name = (options.name ?? `monitor@${hostname()}:${process.pid}`).slice(0, 100);
@@ -90,30 +109,88 @@ export class Monitor {
       if (!check.current) throw schemaNotCurrent(check);
       this.#log.info('monitor-started', `monitor "${this.name}" watching the database every ${this.#options.intervalSeconds} s`);
       const startedAt = now();
+      await this.#recoverArchives();
+      // The queue and incident gauges of /metrics read through this monitor's connection.
+      setScrapeStore(() => this.#store);
+      const purging = this.#purgeLoop();
       while (!this.#stopped) {
         try {
           // Beats like a Scheduler, so the Orchestrator can tell whether the rules are evaluated.
           await monitorBeat(this.#store, this.name, this.#options.intervalSeconds, startedAt);
           const result = await this.tick();
+          if (this.#failing) metrics().databaseReconnects.inc({ component: 'monitor' });
+          this.#failing = false;
           this.#report(result);
         } catch (error) {
+          metrics().databaseErrors.inc({ component: 'monitor' });
+          this.#failing = true;
           const translated = toDatabaseError(error, this.#store.config);
           this.#log.error('tick-failed', isUserFacingError(translated) ? translated.message : String((translated as Error).message).split('\n')[0]!);
         }
         await this.#sleep(this.#options.intervalSeconds * 1000);
       }
+      await purging;
       // Stopped on purpose: no "monitor gone" warning for it. A failure here leaves the row to go silent.
       await removeMonitor(this.#store, this.name).catch(() => undefined);
       this.#log.info('monitor-stopped', `monitor "${this.name}" stopped`);
     } finally {
+      setScrapeStore(undefined);
       await closeStore(this.#store);
     }
   }
 
-  /** Ends run() after the current tick. */
+  /** Ends run() after the current tick (and the current purge batch). */
   stop(): void {
     this.#stopped = true;
     this.#wake?.();
+    this.#wakePurge?.();
+  }
+
+  /**
+   * One purge of expired history by the retention periods (docs/operations.md, "Retention"),
+   * in batches; run() does it every purgeEverySeconds.
+   */
+  async purge(): Promise<PurgeReport[]> {
+    const reports = await purgeExpired(this.#store, {
+      batchSize: this.#options.purgeBatch,
+      archiveDir: this.#options.archiveDir,
+      stopping: () => this.#stopped,
+      onBatch: (scope, rows) => metrics().purgedRows.inc({ table: SCOPE_TABLES[scope].table }, rows),
+      onProgress: (r) => this.#log.info('purging', `purging ${describePurged(r)} so far`),
+    });
+    for (const r of reports) {
+      if (r.skipped) this.#log.warn('purge-skipped', `kept ${r.table}${r.queueName ? ` of queue "${r.queueName}"` : ''}: ${r.skipped}`);
+      else if (r.deleted > 0) this.#log.info('purged', `purged ${describePurged(r)}${r.archive ? `, archived to ${r.archive}` : ''}`);
+    }
+    return reports;
+  }
+
+  async #purgeLoop(): Promise<void> {
+    if (this.#options.purgeEverySeconds <= 0) return;
+    while (!this.#stopped) {
+      try {
+        await this.purge();
+      } catch (error) {
+        const translated = toDatabaseError(error, this.#store.config);
+        this.#log.error('purge-failed', isUserFacingError(translated) ? translated.message : String((translated as Error).message).split('\n')[0]!);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.purgeEverySeconds * 1000);
+        this.#wakePurge = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakePurge = undefined;
+    }
+  }
+
+  async #recoverArchives(): Promise<void> {
+    const dir = this.#options.archiveDir;
+    if (!dir) return;
+    for (const path of await recoverArchives(dir)) {
+      this.#log.warn('archive-recovered', `repaired ${path}, left unfinished by a monitor that stopped mid-purge (its last batch may also be in a later archive)`);
+    }
   }
 
   /** One pass: the retry sweep and timeouts, the rules, then the outbox. */
@@ -177,11 +254,16 @@ export class Monitor {
     let sent = 0;
     let failed = 0;
     for (const notification of await claimDueNotifications(this.#store, this.name, this.#options.leaseSeconds)) {
+      let kind = 'unknown';
       try {
-        await this.#send(notification);
+        const channel = await getChannel(this.#store, notification.channelId);
+        kind = channel.kind;
+        await this.#send(notification, channel);
         await markNotificationSent(this.#store, notification);
+        metrics().notifications.inc({ channel: kind, outcome: 'sent' });
         sent++;
       } catch (error) {
+        metrics().notifications.inc({ channel: kind, outcome: 'failed' });
         failed++;
         const message = isUserFacingError(error) || error instanceof Error ? (error as Error).message : String(error);
         const giveUp = notification.tries >= this.#options.maxTries || error instanceof NotFoundError;
@@ -193,10 +275,9 @@ export class Monitor {
     return { sent, failed };
   }
 
-  async #send(notification: ClaimedNotification): Promise<void> {
+  async #send(notification: ClaimedNotification, channel: AlertChannel): Promise<void> {
     const incident = await getIncident(this.#store, notification.incidentId);
     const rule = await getRule(this.#store, incident.ruleId);
-    const channel = await getChannel(this.#store, notification.channelId);
     if (!channel.enabled) throw new Error(`channel "${channel.name}" is disabled; enable it to send`);
     await sendOverChannel(
       channel,

@@ -27,6 +27,8 @@ import { registerSchedulerRoutes } from './routes/schedulers.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerOperationsRoutes } from './routes/operations.js';
 import { registerDashboardRoutes } from './routes/dashboard.js';
+import { registerRetentionRoutes } from './routes/retention.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 
 export { REQUEST_HEADER, TOKEN_ENV, isLoopback } from './access.js';
 
@@ -43,6 +45,8 @@ export interface OrchestratorOptions {
   webRoot?: string;
   /** how long a client may take to send a request; defaults in DEFAULT_TIMEOUTS */
   timeouts?: Partial<ServerTimeouts>;
+  /** serve GET /metrics (Prometheus text), behind the same host and token checks as the API */
+  metrics?: boolean;
 }
 
 /** Limits that keep slow or silent clients from holding sockets open. */
@@ -264,6 +268,8 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   registerJobRoutes(app, session);
   registerOperationsRoutes(app, session);
   registerDashboardRoutes(app, session);
+  registerRetentionRoutes(app, session);
+  if (options.metrics) registerMetricsRoute(app, session);
   registerStaticFiles(app, options.webRoot);
   await app.ready();
   return { app, session };

@@ -32,6 +32,7 @@ import { heartbeat } from '../db/store/schedulers.js';
 import { getTriggerStatuses, pollTriggers, type Trigger } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
 import { DatabaseError, InputError, NotFoundError, SchemaError } from '../errors.js';
+import { metrics } from '../metrics/metrics.js';
 import { now } from '../time/clock.js';
 import { scrub, silentLog, withSecrets, type ConsoleLog } from './console-log.js';
 import { commandFor, ENTRY_SEARCH_LIMITS, findEntry, localEntry, workingFolderOf } from './entry.js';
@@ -52,6 +53,8 @@ import { cleanLeftovers, jobFolder, machineFolder, openWorkFolder, removeFolder 
 interface RunningJob {
   jobId: string;
   trigger: Trigger;
+  /** when the claim committed (epoch ms): the job's duration runs from here */
+  claimedAt: number;
   /** undefined while the run is being prepared (clone, spawn) */
   process?: RobotProcess;
   folder?: string;
@@ -279,6 +282,7 @@ export class Scheduler {
 
   #databaseAnswered(): void {
     if (this.#dbDownSince !== undefined) {
+      metrics().databaseReconnects.inc({ component: 'scheduler' });
       const seconds = ((Date.now() - this.#dbDownSince) / 1000).toFixed(1);
       this.#log.info('database-back', `the database answers again after ${seconds} s`);
     }
@@ -289,6 +293,7 @@ export class Scheduler {
 
   #databaseFailed(error: unknown): void {
     const message = toDatabaseError(error, this.#store.config).message;
+    metrics().databaseErrors.inc({ component: 'scheduler' });
     this.#dbFailures++;
     this.#dbDownSince ??= Date.now();
     this.#nextTimedAt = undefined;
@@ -368,8 +373,10 @@ export class Scheduler {
     }
     const jobId = newId();
     let claimed: boolean;
+    const claiming = performance.now();
     try {
       claimed = await claimRun(store, trigger, { jobId, schedulerName: machineName, at, nextRun: next });
+      metrics().claimLatency.observe({ result: claimed ? 'claimed' : 'lost' }, (performance.now() - claiming) / 1000);
     } catch (error) {
       // The claim rolled back, unless the connection broke during COMMIT: then undo it if it
       // happened, once the database answers.
@@ -383,11 +390,13 @@ export class Scheduler {
       return;
     }
     const record: RunRecord = { jobId, triggerId: trigger.id, triggerType: trigger.type, processName: trigger.processName };
+    const claimedAt = Date.now();
+    metrics().jobsStarted.inc({ process: trigger.processName });
     if (cronProblem) {
-      this.#failLaunch(trigger, record, cronProblem);
+      this.#failLaunch(trigger, record, cronProblem, claimedAt);
       return;
     }
-    const job: RunningJob = { jobId, trigger };
+    const job: RunningJob = { jobId, trigger, claimedAt };
     this.#running.set(jobId, job);
     this.#log.info('claimed', `starting "${trigger.triggerName}" (process "${trigger.processName}", ${trigger.type.toLowerCase()}${trigger.isBlocking ? ', blocking' : ''})`, { jobId });
     try {
@@ -407,6 +416,7 @@ export class Scheduler {
       job.process = child;
       job.output = output;
       output?.start();
+      if (trigger.type !== 'QUEUE') metrics().dispatchDelay.observe({ type: trigger.type }, Math.max(0, Date.now() - trigger.nextRun.getTime()) / 1000);
       void child.ended.then((end) => this.#ended(job, end));
       this.#log.info('started', `"${trigger.triggerName}" runs: ${entry} with ${command.runner}`, { jobId, pid: child.pid });
       if (job.kill) this.#kill(job, job.kill.byAdmin);
@@ -415,11 +425,12 @@ export class Scheduler {
       this.#running.delete(jobId);
       if (job.folder) removeFolder(job.folder);
       const reason = error instanceof LaunchError ? error.message : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
-      this.#failLaunch(trigger, record, reason);
+      this.#failLaunch(trigger, record, reason, claimedAt);
     }
   }
 
-  #failLaunch(trigger: Trigger, record: RunRecord, reason: string): void {
+  #failLaunch(trigger: Trigger, record: RunRecord, reason: string, claimedAt: number): void {
+    countEnded(trigger.processName, 'failed', claimedAt);
     const message = scrub(`could not start process "${trigger.processName}" of trigger "${trigger.triggerName}" on ${this.options.machineName}: ${reason}`, this.#secrets);
     this.#log.error('launch-failed', message, { jobId: record.jobId });
     this.#later(`the failed start of "${trigger.triggerName}"`, (s) => recordOutcome(s, record, { kind: 'failed', message }, now()));
@@ -528,6 +539,7 @@ export class Scheduler {
     }
     const { trigger } = job;
     const outcome = this.#outcomeOf(job, end);
+    countEnded(trigger.processName, outcome.kind, job.claimedAt);
     const fields = { jobId: job.jobId, pid: job.process?.pid };
     if (outcome.kind === 'done') this.#log.info('done', `"${trigger.triggerName}" finished`, fields);
     else if (outcome.kind === 'killed') this.#log.info('killed', `"${trigger.triggerName}" was killed`, fields);
@@ -650,6 +662,13 @@ export class Scheduler {
       };
     });
   }
+}
+
+/** A job's end in the metrics: its outcome and how long it ran since the claim. */
+function countEnded(processName: string, outcome: RunOutcome['kind'], claimedAt: number): void {
+  const m = metrics();
+  m.jobsEnded.inc({ process: processName, outcome });
+  m.jobDuration.observe({ process: processName, outcome }, (Date.now() - claimedAt) / 1000);
 }
 
 function describeEnd(end: ProcessEnd): string {

@@ -85,6 +85,7 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
         ix_Queues_queue_name_status_created_date: ['queue_name', 'status', 'created_date'],
         ix_Queues_end_date: ['end_date'],
         ix_Queues_status_start_date: ['status', 'start_date'],
+        ix_Queues_queue_name_end_date: ['queue_name', 'end_date'],
       },
     },
   ),
@@ -180,7 +181,7 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
       col('event_at', 'datetime'),
     ],
     ['id'],
-    { indexes: { ix_oo_events_element_id: ['element_id', 'event_at'] } },
+    { indexes: { ix_oo_events_element_id: ['element_id', 'event_at'], ix_oo_events_event_at: ['event_at'] } },
   ),
   oo_alert_channels: table(
     [
@@ -223,7 +224,14 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
       col('cleared_at', 'datetime', true),
     ],
     ['id'],
-    { indexes: { ux_oo_incidents_open_key: ['open_key'], ix_oo_incidents_rule_state: ['rule_id', 'state'], ix_oo_incidents_opened_at: ['opened_at'] } },
+    {
+      indexes: {
+        ux_oo_incidents_open_key: ['open_key'],
+        ix_oo_incidents_rule_state: ['rule_id', 'state'],
+        ix_oo_incidents_opened_at: ['opened_at'],
+        ix_oo_incidents_cleared_at: ['cleared_at'],
+      },
+    },
   ),
   oo_alert_notifications: table(
     [
@@ -249,6 +257,11 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
     ['job_id', 'seq'],
   ),
   oo_monitors: table([col('name', 'varchar(100)'), col('started_at', 'datetime'), col('last_beat', 'datetime'), col('interval_seconds', 'integer')], ['name']),
+  // oo-010-retention
+  oo_retention: table(
+    [col('scope', 'varchar(20)'), col('queue_name', 'varchar(100)'), col('keep_days', 'integer'), col('archive', 'boolean'), col('changed_at', 'datetime')],
+    ['scope', 'queue_name'],
+  ),
 };
 
 const longest = (values: string[]) => Math.max(...values.map((v) => v.length));

@@ -73,6 +73,13 @@ export interface Dialect {
    * them so that an index a half-finished run or an old Python version left out is created.
    */
   listIndexes(db: Kysely<Database>, table: string): Promise<string[]>;
+  /**
+   * The table's row count from the database's statistics (cheap, approximate: PostgreSQL's
+   * pg_class.reltuples, MySQL's information_schema.TABLES.TABLE_ROWS, SQL Server's
+   * sys.partitions, Oracle's NUM_ROWS), or undefined where it keeps none (SQLite, a table
+   * never analyzed): the caller then counts.
+   */
+  estimateRows(db: Kysely<Database>, table: string): Promise<number | undefined>;
   /** Values an enum column accepts today, or undefined where the column is plain text. */
   listEnumValues(db: Kysely<Database>, name: EnumName, table: string, column: string): Promise<string[] | undefined>;
 

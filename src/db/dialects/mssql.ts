@@ -304,6 +304,14 @@ export const mssqlDialect: Dialect = {
       WHERE object_id = OBJECT_ID(QUOTENAME(SCHEMA_NAME()) + '.' + QUOTENAME(${table})) AND name IS NOT NULL`.execute(db);
     return result.rows.map((row) => row.name);
   },
+  async estimateRows(db, table) {
+    // The heap's or clustered index's partitions hold every row once.
+    const result = await sql<{ n: number | string | null }>`
+      SELECT SUM(p.rows) AS n FROM sys.partitions p
+      WHERE p.object_id = OBJECT_ID(QUOTENAME(SCHEMA_NAME()) + '.' + QUOTENAME(${table})) AND p.index_id IN (0, 1)`.execute(db);
+    const n = result.rows[0]?.n;
+    return n === null || n === undefined ? undefined : Number(n);
+  },
   listEnumValues: async () => undefined,
 
   async claimQueueElement(db, { queueName, reference, startDate }) {

@@ -130,6 +130,12 @@ export const mysqlDialect: Dialect = {
       WHERE table_schema = DATABASE() AND ${tableIs(table)}`.execute(db);
     return result.rows.map((row) => row.name);
   },
+  async estimateRows(db, table) {
+    const result = await sql<{ n: number | string | null }>`
+      SELECT table_rows AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND ${tableIs(table)}`.execute(db);
+    const n = result.rows[0]?.n;
+    return n === null || n === undefined ? undefined : Number(n);
+  },
   async listEnumValues(db, _name, table, column) {
     const result = await sql<{ type: string }>`
       SELECT column_type AS type FROM information_schema.columns

@@ -169,6 +169,13 @@ export const oracleDialect: Dialect = {
       SELECT index_name AS "name" FROM user_indexes WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
     return result.rows.map((row) => oracleName(row.name));
   },
+  async estimateRows(db, table) {
+    // NUM_ROWS is null until statistics are gathered (Oracle's nightly job does).
+    const result = await sql<{ n: number | string | null }>`
+      SELECT num_rows AS "n" FROM user_tables WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
+    const n = result.rows[0]?.n;
+    return n === null || n === undefined ? undefined : Number(n);
+  },
   listEnumValues: async () => undefined,
 
   async claimQueueElement(db, { queueName, reference, startDate }) {

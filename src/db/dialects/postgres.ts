@@ -153,6 +153,14 @@ export const postgresDialect: Dialect = {
       SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ${table}`.execute(db);
     return result.rows.map((row) => row.indexname);
   },
+  async estimateRows(db, table) {
+    // -1 until the table's first ANALYZE (autovacuum runs one once it has grown).
+    const result = await sql<{ n: number }>`
+      SELECT c.reltuples AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+      WHERE s.nspname = current_schema() AND c.relname = ${table} AND c.relkind = 'r'`.execute(db);
+    const n = Number(result.rows[0]?.n ?? -1);
+    return n >= 0 ? Math.round(n) : undefined;
+  },
   async listEnumValues(db, name) {
     // Only the type in our schema: another schema of the same server may hold an older copy,
     // and unqualified CREATE TYPE / column types resolve to current_schema() too.

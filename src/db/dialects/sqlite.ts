@@ -97,6 +97,8 @@ export const sqliteDialect: Dialect = {
     const result = await sql<{ name: string }>`SELECT name FROM pragma_index_list(${table})`.execute(db);
     return result.rows.map((row) => row.name);
   },
+  // SQLite keeps no row count; sqlite_stat1 exists only after an ANALYZE nobody runs here.
+  estimateRows: async () => undefined,
   listEnumValues: async () => undefined,
 
   async claimQueueElement(db, { queueName, reference, startDate }) {

@@ -389,6 +389,30 @@ export const SCALE_INDEXES: { table: string; index: IndexDef }[] = [
   { table: 'Scheduled_Triggers', index: { name: 'ix_Scheduled_Triggers_next_run', columns: ['next_run'] } },
 ];
 
+/**
+ * Ours (oo-010-retention): how long finished history is kept, one row per scope (LOGS, JOBS,
+ * QUEUE_ELEMENTS, ELEMENT_EVENTS, INCIDENTS). `queue_name` is `*` except for a queue's own period
+ * of QUEUE_ELEMENTS (Oracle stores '' as NULL, so "none" cannot be the empty string). A scope
+ * without a row is kept for ever, as before. `archive`: the monitor writes the rows to a gzip
+ * JSON-lines file before it deletes them, and purges nothing of the scope without a folder.
+ */
+export const RETENTION: TableDef = {
+  name: 'oo_retention',
+  columns: [pk('scope', str(20)), pk('queue_name', str(100)), col('keep_days', integer), col('archive', boolean), col('changed_at', datetime)],
+  indexes: [],
+};
+
+/**
+ * oo-010-retention: each purge picks its batch as an index range of the scope's time column.
+ * Logs (log_time) and Jobs (end_time) have theirs already (oo-003, oo-006); a queue's finished
+ * elements are read per queue by end date; events and cleared incidents by their time.
+ */
+export const RETENTION_INDEXES: { table: string; index: IndexDef }[] = [
+  { table: 'Queues', index: { name: 'ix_Queues_queue_name_end_date', columns: ['queue_name', 'end_date'] } },
+  { table: 'oo_element_events', index: { name: 'ix_oo_events_event_at', columns: ['event_at'] } },
+  { table: 'oo_alert_incidents', index: { name: 'ix_oo_incidents_cleared_at', columns: ['cleared_at'] } },
+];
+
 /** Ours: indexes the Orchestrator's lists and the queue claim need on large tables. */
 export const EXTRA_INDEXES: { table: string; index: IndexDef }[] = [
   { table: 'Logs', index: { name: 'ix_Logs_log_time', columns: ['log_time'] } },
@@ -414,4 +438,4 @@ export const UPSTREAM_TABLES: TableDef[] = [
 export const MIGRATIONS_TABLE = 'oo_migrations';
 
 /** Every table name this program reads or writes, as the contract spells it. */
-export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name), ...DAILY_TABLES.map((t) => t.name)];
+export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name), ...DAILY_TABLES.map((t) => t.name), RETENTION.name];

@@ -23,6 +23,8 @@ import {
   DAILY_TABLES,
   JOB_OUTPUT,
   MONITORS,
+  RETENTION,
+  RETENTION_INDEXES,
   OPERATIONS_TABLES,
   PRIORITY,
   RUN_REQUESTS,
@@ -43,10 +45,10 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
-const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES];
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION];
 
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
 const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
@@ -363,6 +365,21 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   steps.push(...indexSteps(dialect, catalog, missingIndexes, DASHBOARD_INDEXES, 'oo-007-dashboard', 'record the dashboard index'));
   steps.push(...indexSteps(dialect, catalog, missingIndexes, SCALE_INDEXES, 'oo-008-scale', 'record the scale indexes'));
   steps.push(...tableSteps(dialect, catalog, [{ table: JOB_OUTPUT, purpose: "robots' output" }, { table: MONITORS, purpose: 'monitor heartbeats' }], 'oo-009-job-output', 'record the job output and monitor tables'));
+  steps.push(...retentionSteps(dialect, catalog, missingIndexes));
+  return steps;
+}
+
+/**
+ * oo-010-retention: the table of retention periods and the indexes the purge's batches are
+ * chosen through. Self-contained like operationsSteps: only what is missing, the last step
+ * planned records the migration.
+ */
+function retentionSteps(dialect: Dialect, catalog: SchemaCatalog, missingIndexes: (table: string, indexes: IndexDef[]) => IndexDef[]): UpgradeStep[] {
+  const steps: UpgradeStep[] = [];
+  if (!catalog.tables.has(RETENTION.name)) {
+    steps.push({ description: `create table ${RETENTION.name} (how long history is kept)`, statements: [createTableSql(dialect, RETENTION)] });
+  }
+  steps.push(...indexSteps(dialect, catalog, missingIndexes, RETENTION_INDEXES, 'oo-010-retention', 'record the retention table'));
   return steps;
 }
 

@@ -141,7 +141,8 @@ export interface Notification {
 }
 
 const date = ({ dialect }: Store, value: unknown): Date | null => (value === null || value === undefined ? null : dialect.decodeDate(value));
-const bool = (value: unknown): boolean => value === true || Number(value) === 1;
+/** A boolean column's value as the driver returns it (true, 1, 1n). */
+export const bool = (value: unknown): boolean => value === true || Number(value) === 1;
 
 function checkChannel(input: AlertChannelInput): AlertChannelInput {
   if (typeof input !== 'object' || input === null) throw new InputError('a channel must be an object');

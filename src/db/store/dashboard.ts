@@ -14,6 +14,7 @@ import type { Store } from '../open.js';
 import type { Database } from '../types.js';
 import { listIncidents, type Incident } from './alerts.js';
 import { listQueueBacklogs, type QueueBacklog } from './health.js';
+import { RETENTION_SCOPES, SCOPE_TABLES, type RetentionScope } from './retention.js';
 import { paged } from './paging.js';
 import { listStaleInProgress, type QueueElement } from './queues.js';
 import { listSchedulers, type SchedulerRow } from './schedulers.js';
@@ -215,4 +216,37 @@ export async function countQueueActivity(store: Store, boundaries: Date[], queue
     backlog += finished[i]! - created[i]!;
   }
   return buckets;
+}
+
+export interface TableSize {
+  /** the retention scope the table holds */
+  scope: RetentionScope;
+  table: string;
+  rows: number;
+  /** true when `rows` comes from the database's statistics rather than a count */
+  estimated: boolean;
+  /** the oldest value of the column retention judges rows by (null: no such row) */
+  oldest: Date | null;
+  /** that column */
+  timeColumn: string;
+}
+
+/**
+ * Each history table's size and oldest row, for the dashboard: the row count from the
+ * database's statistics where it keeps them (a count of millions of rows takes seconds), else
+ * counted; the oldest time is the first entry of the time column's index.
+ *
+ * @example
+ *   for (const t of await readTableSizes(store)) console.log(t.table, t.rows, t.oldest);
+ */
+export async function readTableSizes(store: Store): Promise<TableSize[]> {
+  return Promise.all(
+    RETENTION_SCOPES.map(async (scope) => {
+      const { table, time } = SCOPE_TABLES[scope];
+      const estimate = await store.dialect.estimateRows(store.db, table);
+      const rows = estimate ?? Number((await store.db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+      const oldest = (await store.db.selectFrom(table).select(sql<unknown>`min(${sql.ref(time)})`.as('oldest')).executeTakeFirstOrThrow()).oldest;
+      return { scope, table, rows, estimated: estimate !== undefined, oldest: oldest === null || oldest === undefined ? null : store.dialect.decodeDate(oldest), timeColumn: time };
+    }),
+  );
 }

@@ -4,7 +4,8 @@
  * activity. docs/operations.md says what each panel means.
  */
 import type { FastifyInstance } from 'fastify';
-import { countQueueActivity, countRunsPerHour, hourBoundaries, readAttention } from '../../db/store/dashboard.js';
+import { countQueueActivity, countRunsPerHour, hourBoundaries, readAttention, readTableSizes, type TableSize } from '../../db/store/dashboard.js';
+import type { Store } from '../../db/open.js';
 import { lastErrorsOfJobs } from '../../db/store/logs.js';
 import { errorSummary } from '../error-summary.js';
 import { monitoring, readMonitoring } from './operations.js';
@@ -46,7 +47,23 @@ const attentionReply = obj({
   staleElements: arrayOf({ id: str, queueName: str, reference: { type: ['string', 'null'] }, startDate: nullableDateTime }),
   openIncidents: arrayOf({ id: str, ruleId: str, subject: str, detail: { type: ['string', 'null'] }, openedAt: nullableDateTime }),
   monitoring,
+  tables: arrayOf({ scope: str, table: str, rows: int, estimated: { type: 'boolean' }, oldest: nullableDateTime, timeColumn: str }),
 });
+
+/**
+ * Table sizes are read at most once a minute per connection: the dashboard polls every 10 s,
+ * and a database without statistics (SQLite) counts the rows.
+ */
+const TABLE_SIZES_TTL_MS = 60_000;
+const tableSizes = new WeakMap<Store, { at: number; sizes: Promise<TableSize[]> }>();
+function cachedTableSizes(store: Store): Promise<TableSize[]> {
+  const cached = tableSizes.get(store);
+  if (cached && Date.now() - cached.at < TABLE_SIZES_TTL_MS) return cached.sizes;
+  const sizes = readTableSizes(store);
+  tableSizes.set(store, { at: Date.now(), sizes });
+  sizes.catch(() => tableSizes.delete(store));
+  return sizes;
+}
 
 const chartQuery = {
   type: 'object',
@@ -66,7 +83,7 @@ export function registerDashboardRoutes(app: FastifyInstance, session: Session):
       const store = session.requireStore();
       const { lateMinutes, oldNewMinutes, backlog } = request.query;
       const at = now();
-      const { failedJobs, triggers, schedulers, queues, staleElements, openIncidents } = await readAttention(store, at);
+      const [{ failedJobs, triggers, schedulers, queues, staleElements, openIncidents }, tables] = await Promise.all([readAttention(store, at), cachedTableSizes(store)]);
       const [errors, watch] = await Promise.all([lastErrorsOfJobs(store, failedJobs.map((j) => j.id)), readMonitoring(store, at)]);
       const names = new Map(triggers.map((t) => [t.id, t.triggerName]));
       const lateBefore = at.getTime() - lateMinutes * 60_000;
@@ -92,6 +109,7 @@ export function registerDashboardRoutes(app: FastifyInstance, session: Session):
         staleElements: staleElements.map((e) => ({ id: e.id, queueName: e.queueName, reference: e.reference, startDate: toApiDate(e.startDate) })),
         openIncidents: openIncidents.map((i) => ({ id: i.id, ruleId: i.ruleId, subject: i.subject, detail: i.detail, openedAt: toApiDate(i.openedAt) })),
         monitoring: watch,
+        tables: tables.map((t) => ({ ...t, oldest: toApiDate(t.oldest) })),
       };
     },
   );

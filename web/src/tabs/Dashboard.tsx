@@ -6,6 +6,7 @@ import { ErrorLine, SortableTable, usePoll, type Column } from '../components';
 import { showDate } from '../format';
 import { jobPath, TAB_PATHS } from '../url';
 import type { RowData } from '@tanstack/react-table';
+import { RetentionSection, type TableSize } from './Retention';
 
 interface FailedJob {
   id: string;
@@ -27,6 +28,7 @@ interface Attention {
   staleElements: { id: string; queueName: string; reference: string | null; startDate: string | null }[];
   openIncidents: { id: string; ruleId: string; subject: string; detail: string | null; openedAt: string }[];
   monitoring: Monitoring;
+  tables: TableSize[];
 }
 
 interface RunBucket {
@@ -270,6 +272,7 @@ export function DashboardTab({ tick }: { tick: number }) {
         labels={queueBuckets.map((b) => hourLabel(b.start, days))}
         series={[{ label: 'Backlog', colorVar: '--paused', values: queueBuckets.map((b) => b.backlog) }]}
       />
+      <RetentionSection tables={a?.tables ?? []} tick={tick} />
     </section>
   );
 }
