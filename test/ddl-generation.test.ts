@@ -14,6 +14,7 @@ import { postgresDialect } from '../src/db/dialects/postgres.js';
 import type { Store } from '../src/db/open.js';
 import { DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, SCALE_INDEXES } from '../src/db/schema/tables.js';
 import { computeSteps, emptyCatalog, freshSchemaSql, type SchemaCatalog } from '../src/db/schema/upgrade.js';
+import { auditChoices, countAudit, listAudit, recordAudit } from '../src/db/store/audit.js';
 import { createConstant, listConstants } from '../src/db/store/constants.js';
 import { listJobs, startJob } from '../src/db/store/jobs.js';
 import { createLog, listLogs } from '../src/db/store/logs.js';
@@ -82,6 +83,7 @@ const OWN_STEPS = [
   'create index ix_Queues_status_start_date on Queues',
   'create index ix_Single_Triggers_next_run on Single_Triggers',
   'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',
+  'create table oo_audit (changes made through the Orchestrator)',
 ];
 
 describe('MSSQL DDL', () => {
@@ -380,6 +382,10 @@ describe.each([
     countRunsPerHour: () => countRunsPerHour(store, hourBoundaries(new Date(2026, 0, 5, 10), 168)),
     countQueueActivity: () => countQueueActivity(store, hourBoundaries(new Date(2026, 0, 5, 10), 24)),
     countQueueActivityOfQueue: () => countQueueActivity(store, hourBoundaries(new Date(2026, 0, 5, 10), 24), 'q'),
+    recordAudit: () => recordAudit(store, { login: 'alice', action: 'trigger.update', target: id, clientAddress: '10.0.0.5', before: '{}', after: '{}' }),
+    listAudit: () => listAudit(store, { login: 'alice', action: 'trigger', from: new Date(2026, 0, 1), to: new Date(2026, 0, 2), offset: 100, limit: 50 }),
+    countAudit: () => countAudit(store, { action: 'trigger.update' }),
+    auditChoices: () => auditChoices(store),
   };
 
   it.each(Object.keys(calls))(`%s compiles to ${name} SQL`, async (call) => {

@@ -19,7 +19,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-008-scale';
+const LAST_OWN = 'oo-audit';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -30,6 +30,8 @@ const SCALE_STEPS = [
   'create index ix_Single_Triggers_next_run on Single_Triggers',
   'create index ix_Scheduled_Triggers_next_run on Scheduled_Triggers',
 ];
+/** oo-audit: the trail of changes made through the Orchestrator. */
+const AUDIT_STEPS = ['create table oo_audit (changes made through the Orchestrator)'];
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
   'create table oo_queue_settings (queue retry settings)',
@@ -43,6 +45,7 @@ const OPERATIONS_STEPS = [
   'create index ix_Queues_end_date on Queues',
   'create index ix_Jobs_status_start_time on Jobs',
   ...SCALE_STEPS,
+  ...AUDIT_STEPS,
 ];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
@@ -118,7 +121,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-audit']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);
@@ -311,14 +314,15 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     }
     await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-008-scale'`).execute(store.db);
 
+    // The newest migration recorded names the revision; the one missing is still found.
     expect(await checkSchemaInUse(store.db, store.dialect)).toEqual({
-      revision: `${HEAD}+oo-007-dashboard`,
+      revision: `${HEAD}+${LAST_OWN}`,
       current: false,
       firstStep: 'apply migration oo-008-scale of this program',
     });
     expect(await checkSchema(store.db, store.dialect)).toMatchObject({ current: false, firstStep: SCALE_STEPS[0] });
     const { result } = await upgrade(store);
-    expect(result).toEqual({ from: `${HEAD}+oo-007-dashboard`, to: `${HEAD}+${LAST_OWN}`, steps: SCALE_STEPS });
+    expect(result).toEqual({ from: `${HEAD}+${LAST_OWN}`, to: `${HEAD}+${LAST_OWN}`, steps: SCALE_STEPS });
     expect(await readCatalogSnapshot(store.db, dialect)).toEqual(complete);
 
     // Indexes already there (made by hand, or a run that stopped before recording): only the record.

@@ -42,10 +42,11 @@ export function classify(held: HeldRights): AccessReport {
     return lacking.length === 0;
   };
   const admin = holds('admin');
-  const roles: Role[] = admin ? ['admin'] : (['scheduler', 'robot'] as const).filter((role) => holds(role));
+  const roles: Role[] = admin ? ['admin'] : (['scheduler', 'robot', 'viewer'] as const).filter((role) => holds(role));
   if (admin) {
     delete missing.scheduler;
     delete missing.robot;
+    delete missing.viewer;
   }
   const name = roles.length === 0 ? 'none' : roles.join(' + ');
   const means = roles.length === 0 ? 'this login lacks rights every role needs; see docs/access.md' : roles.map((r) => ROLE_SUMMARY[r]).join('; ');

@@ -60,7 +60,15 @@ export interface ConnectionConfig {
   tls?: TlsConfig;
   /** every dialect but sqlite: seconds to wait for a server to answer a connection attempt */
   connectTimeoutSeconds?: number;
+  /**
+   * every dialect but sqlite: the most connections the pool opens (DEFAULT_POOL_SIZE); never
+   * read from a connection string: the Orchestrator's team mode gives each person a small one
+   */
+  poolSize?: number;
 }
+
+/** Connections one pool opens at most, unless `poolSize` says otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
 
 /**
  * What the connection checks, decided by the connection string's own options (libpq `sslmode`,

@@ -201,6 +201,17 @@ export interface AlertNotificationsTable {
   created_at: Encoded;
 }
 
+export interface AuditTable {
+  id: Encoded;
+  changed_at: Encoded;
+  login: string;
+  action: string;
+  target: string | null;
+  client_address: string | null;
+  before_json: string | null;
+  after_json: string | null;
+}
+
 export interface Database {
   Constants: ConstantsTable;
   Credentials: CredentialsTable;
@@ -222,4 +233,5 @@ export interface Database {
   oo_alert_rules: AlertRulesTable;
   oo_alert_incidents: AlertIncidentsTable;
   oo_alert_notifications: AlertNotificationsTable;
+  oo_audit: AuditTable;
 }

@@ -10,6 +10,7 @@ import type { Dialect, EnumName } from '../dialects/dialect.js';
 import type { Database } from '../types.js';
 import { addColumnSql, createIndexSql, createTableSql } from './ddl.js';
 import {
+  AUDIT,
   ENUM_VALUES,
   EXTRA_INDEXES,
   GIT_BRANCH,
@@ -40,10 +41,10 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-audit'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
-const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES];
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, AUDIT];
 
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
 const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
@@ -359,6 +360,27 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   // oo-007-dashboard: the indexes the dashboard's throughput chart and the stale test read.
   steps.push(...indexSteps(dialect, catalog, missingIndexes, DASHBOARD_INDEXES, 'oo-007-dashboard', 'record the dashboard index'));
   steps.push(...indexSteps(dialect, catalog, missingIndexes, SCALE_INDEXES, 'oo-008-scale', 'record the scale indexes'));
+  // oo-audit: who changed what through the Orchestrator.
+  steps.push(...tableSteps(dialect, catalog, [{ table: AUDIT, purpose: 'changes made through the Orchestrator' }], 'oo-audit', 'record the audit table'));
+  return steps;
+}
+
+/**
+ * A migration that only creates tables of ours: one step per missing table (with its indexes),
+ * the last of them recording the migration, as indexSteps does.
+ */
+function tableSteps(dialect: Dialect, catalog: SchemaCatalog, tables: { table: TableDef; purpose: string }[], migration: (typeof OWN_MIGRATIONS)[number], recordDescription: string): UpgradeStep[] {
+  const steps: UpgradeStep[] = tables
+    .filter(({ table }) => !catalog.tables.has(table.name))
+    .map(({ table, purpose }) => ({
+      description: `create table ${table.name} (${purpose})`,
+      statements: [createTableSql(dialect, table), ...table.indexes.map((index) => createIndexSql(dialect, table.name, index))],
+    }));
+  if (!catalog.ownMigrations.has(migration)) {
+    const last = steps.at(-1);
+    if (last) last.records = migration;
+    else steps.push({ description: recordDescription, statements: [], records: migration });
+  }
   return steps;
 }
 
