@@ -37,6 +37,7 @@ export function registerSettingsRoutes(app: FastifyInstance, session: Session): 
               roles: { type: 'array', items: { type: 'string' } },
               summary: { type: 'string' },
               missing: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+              privileges: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } }, description: 'per table: SELECT, INSERT, UPDATE, DELETE as held' },
             },
           },
           ...errorReplies,

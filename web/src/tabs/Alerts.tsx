@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api, query } from '../api';
 import { DeleteButton, Dialog, ErrorLine, Field, SortableTable, useAction, usePoll, type Column } from '../components';
 import { label, showDate } from '../format';
+import { Needs } from '../access';
 
 interface Channel {
   id: string;
@@ -144,10 +145,14 @@ function ChannelDialog({ channel, onDone, onClose }: { channel: Channel | null; 
         </Field>
         <ErrorLine error={error} />
         <div className="buttons">
-          <button type="submit" className="primary">
-            Save
-          </button>
-          {channel && <DeleteButton what={channel.name} onDelete={() => void act(() => api('DELETE', `/api/operations/channels/${channel.id}`))} />}
+          <Needs table="oo_alert_channels" privilege={channel ? 'UPDATE' : 'INSERT'}>
+            <button type="submit" className="primary">
+              Save
+            </button>
+          </Needs>
+          <Needs table="oo_alert_channels" privilege="DELETE">
+            {channel && <DeleteButton what={channel.name} onDelete={() => void act(() => api('DELETE', `/api/operations/channels/${channel.id}`))} />}
+          </Needs>
           <button type="button" onClick={onClose}>
             Cancel
           </button>
@@ -218,10 +223,14 @@ function RuleDialog({ rule, channels, onDone, onClose }: { rule: Rule | null; ch
         </Field>
         <ErrorLine error={error} />
         <div className="buttons">
-          <button type="submit" className="primary">
-            Save
-          </button>
-          {rule && <DeleteButton what={rule.name} onDelete={() => void act(() => api('DELETE', `/api/operations/rules/${rule.id}`))} />}
+          <Needs table="oo_alert_rules" privilege={rule ? 'UPDATE' : 'INSERT'}>
+            <button type="submit" className="primary">
+              Save
+            </button>
+          </Needs>
+          <Needs table="oo_alert_rules" privilege="DELETE">
+            {rule && <DeleteButton what={rule.name} onDelete={() => void act(() => api('DELETE', `/api/operations/rules/${rule.id}`))} />}
+          </Needs>
           <button type="button" onClick={onClose}>
             Cancel
           </button>
@@ -328,16 +337,20 @@ export function AlertsTab({ tick }: { tick: number }) {
       <ErrorLine error={channels.error ?? rules.error ?? incidents.error ?? notifications.error} />
       <div className="toolbar">
         <h2>Channels</h2>
-        <button type="button" className="primary" onClick={() => setEditChannel('new')}>
-          New channel
-        </button>
+        <Needs table="oo_alert_channels" privilege="INSERT">
+          <button type="button" className="primary" onClick={() => setEditChannel('new')}>
+            New channel
+          </button>
+        </Needs>
       </div>
       <SortableTable rows={channelList} columns={channelColumns} rowKey={(c) => c.id} onRowClick={setEditChannel} testId="channels-table" empty="No channels: add an e-mail or webhook channel for rules to notify." />
       <div className="toolbar">
         <h2>Rules</h2>
-        <button type="button" className="primary" onClick={() => setEditRule('new')}>
-          New rule
-        </button>
+        <Needs table="oo_alert_rules" privilege="INSERT">
+          <button type="button" className="primary" onClick={() => setEditRule('new')}>
+            New rule
+          </button>
+        </Needs>
       </div>
       <SortableTable rows={ruleList} columns={ruleColumns} rowKey={(r) => r.id} onRowClick={setEditRule} testId="rules-table" empty="No rules: nothing is watched. Run `openorchestrator monitor` to evaluate the rules you add." />
       <h2>Incidents</h2>

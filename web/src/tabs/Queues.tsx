@@ -3,6 +3,7 @@ import { api, query, type Page, type QueueElement, type QueueSummary } from '../
 import { BarChart } from '../charts';
 import { DateTimeInput, DeleteButton, Dialog, ErrorLine, Field, HeadedTable, Pager, SortableTable, Status, useAction, usePoll, type Column } from '../components';
 import { label, showDate } from '../format';
+import { Needs } from '../access';
 
 const STATUSES = ['NEW', 'IN_PROGRESS', 'DONE', 'FAILED', 'ABANDONED'];
 
@@ -102,9 +103,11 @@ function QueueSettingsPanel({ queueName }: { queueName: string }) {
       <span>
         <strong>Retries:</strong> {s === undefined ? '…' : s === null ? 'none (a failed element stays Failed)' : describe(s)}
       </span>
-      <button type="button" onClick={() => setEditing(true)}>
-        Retry settings
-      </button>
+      <Needs table="oo_queue_settings" privilege="INSERT">
+        <button type="button" onClick={() => setEditing(true)}>
+          Retry settings
+        </button>
+      </Needs>
       <ErrorLine error={settings.error} />
       {editing && s !== undefined && (
         <QueueSettingsDialog
@@ -176,10 +179,12 @@ function QueueSettingsDialog({ queueName, settings, onDone, onClose }: { queueNa
         </Field>
         <ErrorLine error={error} />
         <div className="buttons">
-          <button type="submit" className="primary">
-            Save
-          </button>
-          {settings && <DeleteButton what="the retry settings" onDelete={() => void act(() => api('DELETE', path))} />}
+          <Needs table="oo_queue_settings" privilege="UPDATE">
+            <button type="submit" className="primary">
+              Save
+            </button>
+            {settings && <DeleteButton what="the retry settings" onDelete={() => void act(() => api('DELETE', path))} />}
+          </Needs>
           <button type="button" onClick={onClose}>
             Cancel
           </button>
@@ -235,15 +240,19 @@ function ElementDialog({ element, onDone, onClose }: { element: QueueElement; on
         </Field>
         <ErrorLine error={error} />
         <div className="buttons">
-          <button type="submit" className="primary">
-            Save
-          </button>
-          {element.status === 'FAILED' && (
-            <button type="button" onClick={() => void act(() => api('POST', '/api/queue-elements/retry', { ids: [element.id] }))}>
-              Retry
+          <Needs table="Queues" privilege="UPDATE">
+            <button type="submit" className="primary">
+              Save
             </button>
-          )}
-          <DeleteButton onDelete={() => void act(() => api('DELETE', `/api/queue-elements/${element.id}`))} />
+            {element.status === 'FAILED' && (
+              <button type="button" onClick={() => void act(() => api('POST', '/api/queue-elements/retry', { ids: [element.id] }))}>
+                Retry
+              </button>
+            )}
+          </Needs>
+          <Needs table="Queues" privilege="DELETE">
+            <DeleteButton onDelete={() => void act(() => api('DELETE', `/api/queue-elements/${element.id}`))} />
+          </Needs>
           <button type="button" onClick={onClose}>
             Cancel
           </button>
@@ -275,9 +284,11 @@ function NewElementDialog({ queueName, onDone, onClose }: { queueName: string; o
         </Field>
         <ErrorLine error={error} />
         <div className="buttons">
-          <button type="submit" className="primary">
-            Create
-          </button>
+          <Needs table="Queues" privilege="INSERT">
+            <button type="submit" className="primary">
+              Create
+            </button>
+          </Needs>
           <button type="button" onClick={onClose}>
             Cancel
           </button>
@@ -350,12 +361,16 @@ function QueueView({ queueName, tick, onBack }: { queueName: string; tick: numbe
           ‹ All queues
         </button>
         <h2>{queueName}</h2>
-        <button type="button" className="primary" onClick={() => setCreating(true)}>
-          New element
-        </button>
-        <button type="button" disabled={selected.size === 0} onClick={retry}>
-          Retry selected ({selected.size})
-        </button>
+        <Needs table="Queues" privilege="INSERT">
+          <button type="button" className="primary" onClick={() => setCreating(true)}>
+            New element
+          </button>
+        </Needs>
+        <Needs table="Queues" privilege="UPDATE">
+          <button type="button" disabled={selected.size === 0} onClick={retry}>
+            Retry selected ({selected.size})
+          </button>
+        </Needs>
       </div>
       <QueueSettingsPanel queueName={queueName} />
       <div className="toolbar filters">

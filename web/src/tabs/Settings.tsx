@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react';
 import { api, type Status } from '../api';
 import { ErrorLine, Field } from '../components';
 
-export function SettingsTab({ status, onStatus }: { status: Status | null; onStatus: (s: Status) => void }) {
+/** `team`: the server serves one database to signed-in people; connecting elsewhere is not offered. */
+export function SettingsTab({ status, onStatus, team = false }: { status: Status | null; onStatus: (s: Status) => void; team?: boolean }) {
   const [connectionString, setConnectionString] = useState('');
   const [cryptoKey, setCryptoKey] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -66,11 +67,20 @@ export function SettingsTab({ status, onStatus }: { status: Status | null; onSta
             spellCheck={false}
           />
         </Field>
-        <Field label="Encryption key" hint={connected ? (status?.hasKey ? 'A key is set (never shown).' : 'No key set: credentials cannot be created.') : 'The Fernet key that encrypts credential passwords.'}>
+        <Field
+          label="Encryption key"
+          hint={
+            connected
+              ? status?.hasKey
+                ? `A key is set (never shown).${team ? ' The server holds it: credential passwords can be set and replaced here, never read.' : ''}`
+                : 'No key set: credentials cannot be created.'
+              : 'The Fernet key that encrypts credential passwords.'
+          }
+        >
           <input name="cryptoKey" type="password" value={cryptoKey} disabled={connected} onChange={(e) => setCryptoKey(e.target.value)} autoComplete="off" placeholder={connected && status?.hasKey ? '••••••••' : ''} />
         </Field>
         <div className="buttons">
-          {!connected ? (
+          {team ? null : !connected ? (
             <button type="submit" className="primary" disabled={busy || connectionString.trim() === ''}>
               Connect
             </button>

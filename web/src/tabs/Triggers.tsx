@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, query, type Navigate, type Trigger } from '../api';
 import { DateTimeInput, Dialog, ErrorLine, Field, SortableTable, Status, useAction, usePoll, type Column } from '../components';
 import { label, localInputValue, showDate } from '../format';
+import { Needs } from '../access';
 
 type TriggerType = Trigger['type'];
 
@@ -154,7 +155,7 @@ function TriggerActions({ trigger, busy, act, onRanNow, full = false }: { trigge
   const ended = ['FAILED', 'DONE', 'KILLED'].includes(status);
   const enable = status === 'PAUSED' || status === 'PAUSING' || ended;
   return (
-    <>
+    <Needs table="Triggers" privilege="UPDATE">
       <button type="button" onClick={post('run-now')} disabled={busy || RUNNING.includes(status) || status === 'PAUSED'} title="Make it due now: the next Scheduler tick starts it">
         Run now
       </button>
@@ -171,7 +172,7 @@ function TriggerActions({ trigger, busy, act, onRanNow, full = false }: { trigge
       <button type="button" className="danger" onClick={post('kill')} disabled={busy || status !== 'RUNNING'}>
         Kill
       </button>
-    </>
+    </Needs>
   );
 }
 
@@ -255,6 +256,7 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
         {error && !errorField && <ErrorLine error={error} />}
         {error && errorField && <p className="error" role="alert">{error}</p>}
         <div className="buttons">
+          <Needs table="Triggers" privilege={trigger ? 'UPDATE' : 'INSERT'}>
           <button type="submit" className="primary" disabled={busy}>
             {trigger ? 'Save' : 'Create'}
           </button>
@@ -273,9 +275,11 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
               Create and run now
             </button>
           )}
+          </Needs>
           {trigger && (
             <>
               <TriggerActions trigger={trigger} busy={busy} act={act} full />
+              <Needs table="Triggers" privilege="DELETE">
               {!confirmDelete ? (
                 <button type="button" className="danger" onClick={() => setConfirmDelete(true)} disabled={busy}>
                   Delete
@@ -285,6 +289,7 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
                   Really delete "{trigger.triggerName}"?
                 </button>
               )}
+              </Needs>
             </>
           )}
           <button type="button" onClick={onClose}>
@@ -372,6 +377,7 @@ export function TriggersTab({ tick, navigate }: { tick: number; navigate: Naviga
     <section className="panel">
       <div className="toolbar">
         <input type="search" placeholder="Search name or process" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search triggers" />
+        <Needs table="Triggers" privilege="INSERT">
         <button type="button" className="primary" onClick={() => setEditing({ type: 'SINGLE' })}>
           New single trigger
         </button>
@@ -381,6 +387,7 @@ export function TriggersTab({ tick, navigate }: { tick: number; navigate: Naviga
         <button type="button" className="primary" onClick={() => setEditing({ type: 'QUEUE' })}>
           New queue trigger
         </button>
+        </Needs>
       </div>
       <ErrorLine error={error ?? actionError} />
       {notice && (

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api, type Constant, type Credential } from '../api';
 import { DeleteButton, Dialog, ErrorLine, Field, SortableTable, useAction, usePoll, type Column } from '../components';
 import { showDate } from '../format';
+import { Needs } from '../access';
 
 function ConstantForm({ constant, onDone, onClose }: { constant?: Constant; onDone: () => void; onClose: () => void }) {
   const [name, setName] = useState(constant?.name ?? '');
@@ -23,11 +24,15 @@ function ConstantForm({ constant, onDone, onClose }: { constant?: Constant; onDo
         </Field>
         <ErrorLine error={error} />
         <div className="buttons">
-          <button type="submit" className="primary">
-            {constant ? 'Save' : 'Create'}
-          </button>
+          <Needs table="Constants" privilege={constant ? 'UPDATE' : 'INSERT'}>
+            <button type="submit" className="primary">
+              {constant ? 'Save' : 'Create'}
+            </button>
+          </Needs>
           {constant && (
+            <Needs table="Constants" privilege="DELETE">
             <DeleteButton what={constant.name} onDelete={() => void act(() => api('DELETE', `/api/constants/${encodeURIComponent(constant.name)}`))} />
+            </Needs>
           )}
           <button type="button" onClick={onClose}>
             Cancel
@@ -67,11 +72,15 @@ function CredentialForm({ credential, hasKey, onDone, onClose }: { credential?: 
         </Field>
         <ErrorLine error={error} />
         <div className="buttons">
-          <button type="submit" className="primary">
-            {credential ? 'Save' : 'Create'}
-          </button>
+          <Needs table="Credentials" privilege={credential ? 'UPDATE' : 'INSERT'}>
+            <button type="submit" className="primary">
+              {credential ? 'Save' : 'Create'}
+            </button>
+          </Needs>
           {credential && (
+            <Needs table="Credentials" privilege="DELETE">
             <DeleteButton what={credential.name} onDelete={() => void act(() => api('DELETE', `/api/credentials/${encodeURIComponent(credential.name)}`))} />
+            </Needs>
           )}
           <button type="button" onClick={onClose}>
             Cancel
@@ -112,9 +121,11 @@ export function ValuesTab({ tick, hasKey }: { tick: number; hasKey: boolean }) {
       <div>
         <div className="toolbar">
           <h2>Constants</h2>
-          <button type="button" className="primary" onClick={() => setConstant('new')}>
-            New constant
-          </button>
+          <Needs table="Constants" privilege="INSERT">
+            <button type="button" className="primary" onClick={() => setConstant('new')}>
+              New constant
+            </button>
+          </Needs>
         </div>
         <ErrorLine error={constants.error} />
         <SortableTable rows={constants.data ?? []} columns={constantColumns} rowKey={(c) => c.name} onRowClick={setConstant} testId="constants-table" empty="No constants yet." />
@@ -122,9 +133,11 @@ export function ValuesTab({ tick, hasKey }: { tick: number; hasKey: boolean }) {
       <div>
         <div className="toolbar">
           <h2>Credentials</h2>
-          <button type="button" className="primary" onClick={() => setCredential('new')}>
-            New credential
-          </button>
+          <Needs table="Credentials" privilege="INSERT">
+            <button type="button" className="primary" onClick={() => setCredential('new')}>
+              New credential
+            </button>
+          </Needs>
         </div>
         <ErrorLine error={credentials.error} />
         <SortableTable rows={credentials.data ?? []} columns={credentialColumns} rowKey={(c) => c.name} onRowClick={setCredential} testId="credentials-table" empty="No credentials yet." />
