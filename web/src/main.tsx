@@ -30,7 +30,8 @@ function App() {
   const [theme, setTheme] = useState(initialTheme);
   const [tick, setTick] = useState(0);
   const [linkFilter, setLinkFilter] = useState<{ jobId?: string; processName?: string }>({});
-  const [who, setWho] = useState<WhoAmI | null>(null);
+  // undefined: not asked yet; null: the server does not say (an older server, or unreachable).
+  const [who, setWho] = useState<WhoAmI | null | undefined>(undefined);
   const [signInNotice, setSignInNotice] = useState<string | null>(null);
   const [access, setAccess] = useState<Access | null>(null);
 
@@ -52,14 +53,14 @@ function App() {
   const signedOut = who?.mode === 'team' && !who.signedIn;
 
   useEffect(() => {
-    if (signedOut) return;
+    if (who === undefined || signedOut) return;
     api<Status>('GET', '/api/settings')
       .then((s) => {
         setStatus(s);
         if (s.connected && !s.needsUpgrade) setTab((t) => (t === 'Settings' ? 'Dashboard' : t));
       })
       .catch(() => setStatus(null));
-  }, [signedOut, who?.login]);
+  }, [who === undefined, signedOut, who?.login]);
 
   const navigate: Navigate = (next, filter = {}) => {
     setLinkFilter(filter);
