@@ -6,8 +6,6 @@
  * Writes the screenshots of the sign-in page and a viewer's read-only view at 1440 and 390 px,
  * and checks both with axe-core.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -19,22 +17,11 @@ import { createTrigger } from '../../src/db/store/triggers.js';
 import { startOrchestrator, type OrchestratorOptions, type RunningOrchestrator } from '../../src/orchestrator/server.js';
 import { waitFor } from '../helpers/scheduler.js';
 import { createTeamDatabase, type TeamDatabase, type TeamLogin } from '../helpers/team-database.js';
-import { countRows, launchChromium } from './support.js';
+import { axeViolations, countRows, launchChromium } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SHOTS = `${ROOT}docs/screenshots`;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const KEY = generateKey();
-
-/** axe-core's violations on the page as it is now (rule id and the nodes). */
-async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-}
 
 describe.each(['postgres', 'mysql'] as const)('team mode in Chromium on %s', (dialect) => {
   let team: TeamDatabase;
