@@ -323,6 +323,16 @@ describe.each(['postgres', 'mysql'] as const)('team mode on %s', (dialect) => {
     expect(Date.now() - signedInAt).toBeGreaterThanOrEqual(3_600 - 50);
   });
 
+  it('a login holds at most 5 sessions: a sixth sign-in ends its oldest', async () => {
+    const fresh = await startTeam();
+    const to = { port: portOf(fresh), ca };
+    const sessions: string[] = [];
+    for (let i = 0; i < 6; i++) sessions.push(await signIn('admin2', to));
+    expect(fresh.team!.signedIn).toBe(5);
+    expect((await send(to, 'GET', '/api/constants', { cookie: sessions[0]! })).status).toBe(401);
+    for (const cookie of sessions.slice(1)) expect((await send(to, 'GET', '/api/constants', { cookie })).status).toBe(200);
+  });
+
   it('throttles sign-in per user and per address: a loop of wrong passwords meets 429 with Retry-After, and so does the right one then', async () => {
     const fresh = await startTeam();
     const to = { port: portOf(fresh), ca };

@@ -7,7 +7,8 @@
  *
  * A session is a random id (32 bytes) in an HttpOnly, SameSite=Strict cookie (Secure and
  * `__Host-` under TLS). It ends at sign-out, after `idleMs` without a request, or `absoluteMs`
- * after sign-in, whichever comes first; its pool is closed then.
+ * after sign-in, whichever comes first, or when its login signs in a sixth time; its pool is
+ * closed then.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -35,6 +36,8 @@ export interface TeamOptions {
 }
 
 const DEFAULT_POOL = 3;
+/** Sessions one login may hold at once: a further sign-in ends its oldest (each holds connections). */
+export const MAX_SESSIONS_PER_LOGIN = 5;
 
 /** One signed-in person. */
 export interface Person {
@@ -120,6 +123,11 @@ export class Team {
     const id = randomBytes(32).toString('base64url');
     const now = Date.now();
     const person: Person = { login: user, session, access, signedInAt: now, lastSeenAt: now };
+    const same = [...this.people.entries()].filter(([, p]) => p.login === user);
+    for (const [key, oldest] of same.slice(0, Math.max(0, same.length - MAX_SESSIONS_PER_LOGIN + 1))) {
+      this.people.delete(key);
+      await oldest.session.close();
+    }
     this.people.set(hashOf(id), person);
     return { id, person };
   }
