@@ -130,7 +130,7 @@ describe.each(['postgres', 'mysql'] as const)('team mode on %s', (dialect) => {
         if (method === 'GET') expect(signed.body).toContain(MARKER);
       }
     }
-    for (const path of ['/%2561pi/triggers', '/API/triggers', '//api/triggers', '/./api/triggers', '/x/../api/triggers', '/api/triggers/', '/api//triggers', '/api/triggers%2F', '/api/triggers;x']) {
+    for (const path of ['/%2561pi/triggers', '/API/triggers', '//api/triggers', '/./api/triggers', '/x/../api/triggers', '/api/../api/triggers', '/api%2Ftriggers', '/api%2ftriggers', '/api/triggers/', '/api//triggers', '/api/triggers%2F', '/api/triggers;x']) {
       const anonymous = await send(target, 'GET', path);
       expect(anonymous.body, path).not.toContain(MARKER);
       expect([200, 401, 404], `${path}: ${anonymous.status}`).toContain(anonymous.status);
