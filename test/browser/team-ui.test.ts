@@ -3,8 +3,8 @@
  * the sign-in page (by keyboard, a wrong password in one line), what a viewer, a robot and an
  * admin login each see and may do (and that nothing changes when they try more), two admins at
  * once in the audit tab, the cookie as the browser keeps it, sign-out and an expired session.
- * Writes the screenshots of the sign-in page and a viewer's read-only view at 1440 and 390 px,
- * and checks both with axe-core.
+ * Writes the screenshots of the sign-in page and a viewer's read-only view at 1440 and 390 px
+ * and of the Audit tab, and checks each with axe-core.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +196,8 @@ describe.each(['postgres', 'mysql'] as const)('team mode in Chromium on %s', (di
     await table.locator('tr', { hasText: 'alice-constant' }).waitFor({ state: 'detached' });
     await table.locator('tr', { hasText: 'bob-constant' }).click();
     await alice.getByText('"value": "bob-constant-value"').waitFor();
+    expect(await axeViolations(alice)).toEqual([]);
+    if (dialect === 'postgres') await alice.screenshot({ path: `${SHOTS}/team-audit-1440.png` });
   });
 
   it('signing out and an expired session bring back the sign-in page, and the old session is refused', async () => {

@@ -1,7 +1,7 @@
 /** The audit trail: who changed what through the Orchestrator, when, with the row before and after. */
 import { useState } from 'react';
 import { api, query, type Page } from '../api';
-import { DateTimeInput, ErrorLine, Field, HeadedTable, Pager, usePoll, type Column } from '../components';
+import { DateTimeInput, Dialog, ErrorLine, Field, HeadedTable, Pager, usePoll, type Column } from '../components';
 import { showDate } from '../format';
 
 interface AuditEntry {
@@ -31,6 +31,7 @@ export function AuditTab({ tick }: { tick: number }) {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [offset, setOffset] = useState(0);
+  const [open, setOpen] = useState<AuditEntry | null>(null);
   const limit = 100;
   const choices = usePoll(() => api<{ logins: string[]; actions: string[] }>('GET', '/api/audit/choices'), [], tick);
   const { data, error } = usePoll(() => api<Page<AuditEntry>>('GET', `/api/audit${query({ login, action, from, to, offset, limit })}`), [login, action, from, to, offset], tick);
@@ -78,22 +79,30 @@ export function AuditTab({ tick }: { tick: number }) {
         rows={data?.items ?? []}
         columns={columns}
         rowKey={(e) => e.id}
-        expand={(e) => (
-          <div className="audit-detail">
-            <div>
-              <h3>Before</h3>
-              <pre>{snapshot(e.before)}</pre>
-            </div>
-            <div>
-              <h3>After</h3>
-              <pre>{snapshot(e.after)}</pre>
-            </div>
-          </div>
-        )}
+        onRowClick={setOpen}
         testId="audit-table"
         empty="No changes match."
       />
       <Pager offset={offset} limit={limit} total={data?.total ?? null} onChange={setOffset} />
+      {open && (
+        <Dialog title={`${open.action} by ${open.login}`} onClose={() => setOpen(null)} wide>
+          <p className="muted">
+            {showDate(open.changedAt)}
+            {open.target ? ` · ${open.target}` : ''}
+            {open.clientAddress ? ` · from ${open.clientAddress}` : ''}
+          </p>
+          <div className="audit-detail">
+            <div>
+              <h3>Before</h3>
+              <pre data-testid="audit-before">{snapshot(open.before)}</pre>
+            </div>
+            <div>
+              <h3>After</h3>
+              <pre data-testid="audit-after">{snapshot(open.after)}</pre>
+            </div>
+          </div>
+        </Dialog>
+      )}
     </section>
   );
 }
