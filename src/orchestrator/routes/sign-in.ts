@@ -1,6 +1,6 @@
 /** Team mode's sign-in, sign-out and "who am I"; in token mode they say that there is no sign-in here. */
 import type { FastifyInstance } from 'fastify';
-import { HttpError } from '../http-error.js';
+import { failureOf, HttpError } from '../http-error.js';
 import type { SignInThrottle } from '../sign-in-throttle.js';
 import type { Team } from '../team.js';
 import { errorReplies, errorReply, text } from '../schemas.js';
@@ -68,7 +68,15 @@ export function registerSignInRoutes(app: FastifyInstance, team: Team | undefine
           .header('retry-after', String(seconds))
           .send({ error: `too many sign-in attempts for this user or from this address: wait ${seconds} s and try again` });
       }
-      const { id, person } = await team.signIn(user, password);
+      let signedIn: Awaited<ReturnType<Team['signIn']>>;
+      try {
+        signedIn = await team.signIn(user, password);
+      } catch (error) {
+        // Whatever failed, the answer is scrubbed of the password tried (no connection holds it yet).
+        const { status, message } = failureOf(error, { translate: (e) => e as Error, secrets: () => [password] });
+        throw new HttpError(status, message);
+      }
+      const { id, person } = signedIn;
       throttle.succeeded(user, request.ip);
       return reply.header('set-cookie', team.cookie(id)).send({
         mode: 'team',
