@@ -10,12 +10,12 @@ export function SettingsTab({ status, onStatus, team = false }: { status: Status
   const [busy, setBusy] = useState(false);
   const [newKey, setNewKey] = useState<string | null>(null);
   const [steps, setSteps] = useState<string[] | null>(null);
-  const [access, setAccess] = useState<{ roles: string[]; summary: string; login: string | null } | null>(null);
+  const [access, setAccess] = useState<{ checked: boolean; roles: string[]; summary: string; login: string | null } | null>(null);
   const connectedTo = status?.connected ? status.connectionString : null;
   useEffect(() => {
     setAccess(null);
     if (!connectedTo) return;
-    api<{ roles: string[]; summary: string; login: string | null }>('GET', '/api/settings/access').then(setAccess, () => setAccess(null));
+    api<{ checked: boolean; roles: string[]; summary: string; login: string | null }>('GET', '/api/settings/access').then(setAccess, () => setAccess(null));
   }, [connectedTo]);
 
   const run = async (work: () => Promise<void>) => {
@@ -92,7 +92,12 @@ export function SettingsTab({ status, onStatus, team = false }: { status: Status
           <button type="button" onClick={() => void generate()} disabled={busy}>
             Generate key
           </button>
-          <button type="button" onClick={() => void upgrade()} disabled={busy || !connected}>
+          <button
+            type="button"
+            onClick={() => void upgrade()}
+            disabled={busy || !connected || (access?.checked === true && !access.roles.includes('admin'))}
+            title={access?.checked === true && !access.roles.includes('admin') ? 'Only an admin login may change the schema' : undefined}
+          >
             Upgrade database
           </button>
         </div>
