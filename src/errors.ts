@@ -37,6 +37,11 @@ export class DatabaseError extends Error {
   override name = 'DatabaseError';
 }
 
+/** The database refused an action for lack of a right: the login may not do it (HTTP 403). */
+export class AccessDeniedError extends DatabaseError {
+  override name = 'AccessDeniedError';
+}
+
 /** True for the errors above: their message alone is fit to show a user. */
 export function isUserFacingError(error: unknown): error is Error {
   return (

@@ -7,13 +7,13 @@ import { classify } from '../src/access/probe.js';
 import { mergeRoles, parseRoles, ROLE_RIGHTS, ROLES, roleRights } from '../src/access/rights.js';
 import { grantStatements } from '../src/access/statements.js';
 import { permissionDenied } from '../src/db/open.js';
-import { DAILY_TABLES, JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, OPERATIONS_TABLES, RETENTION, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
+import { ALL_TABLE_NAMES, AUDIT, DAILY_TABLES, JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, OPERATIONS_TABLES, RETENTION, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
 import { InputError } from '../src/errors.js';
 import { runGrants } from '../src/cli/grants.js';
 import { runCli } from './helpers/cli.js';
 
 const COLUMNS = new Map<string, Set<string>>([
-  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
+  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
   ['alembic_version', new Set(['version_num'])],
   [MIGRATIONS_TABLE, new Set(['name', 'applied_at'])],
 ]);
@@ -40,6 +40,13 @@ describe('the rights table', () => {
     }
   });
 
+  it('gives the viewer SELECT on every table and nothing else; the robot may add to the audit trail but not read it', () => {
+    expect(roleRights('viewer')).toEqual(ALL_TABLE_NAMES.map((table) => ({ table, privilege: 'SELECT' })));
+    expect(ROLE_RIGHTS.robot.find((e) => e.table === 'oo_audit')).toEqual({ table: 'oo_audit', insert: true });
+    expect(ROLE_RIGHTS.scheduler.find((e) => e.table === 'oo_audit')).toBeUndefined();
+    expect(parseRoles('viewer')).toEqual(['viewer']);
+  });
+
   it('merges roles per table and parses role lists', () => {
     const merged = mergeRoles(['scheduler', 'robot']);
     expect(merged.find((e) => e.table === 'Queues')).toEqual({ table: 'Queues', select: true, insert: true, update: ['status', 'start_date', 'end_date', 'message', 'reference', 'data', 'created_by', 'created_date'], delete: true });
@@ -55,8 +62,13 @@ describe('the rights table', () => {
       has: (r: (typeof rights)[number]) => rights.some((h) => h.table === r.table && h.privilege === r.privilege && (h.column === undefined || h.column === r.column)),
     });
     expect(classify(holding(roleRights('admin'), true)).roles).toEqual(['admin']);
-    expect(classify(holding(roleRights('admin'), false)).roles).toEqual(['scheduler', 'robot']);
+    // Every data right but no schema rights: each lesser role, the viewer included.
+    expect(classify(holding(roleRights('admin'), false)).roles).toEqual(['scheduler', 'robot', 'viewer']);
     expect(classify(holding(roleRights('robot'))).roles).toEqual(['robot']);
+    expect(classify(holding(roleRights('viewer'))).roles).toEqual(['viewer']);
+    expect(classify(holding(roleRights('viewer'))).summary).toMatch(/^viewer: reads everything .* changes nothing$/);
+    // A viewer that cannot read one table (here the audit trail) is not a viewer.
+    expect(classify(holding(roleRights('viewer').filter((r) => r.table !== 'oo_audit'))).missing.viewer).toEqual(['SELECT on oo_audit']);
     const none = classify(holding([]));
     expect(none.roles).toEqual([]);
     expect(none.summary).toMatch(/^none/);
@@ -125,6 +137,25 @@ describe('generated statements', () => {
     expect(grantStatements({ dialect: 'mysql', roles: ['robot'], user: 'oo_robot', database: 'orch' })).toContain(
       "GRANT SELECT, UPDATE (`process_status`) ON `orch`.`Triggers` TO 'oo_robot'@'%'",
     );
+  });
+
+  it('the viewer on every dialect: SELECT on each table, nothing else', () => {
+    const count = ALL_TABLE_NAMES.length;
+    const pg = grantStatements({ dialect: 'postgres', roles: ['viewer'], user: 'oo_viewer', database: 'orch' });
+    expect(pg.slice(0, 2)).toEqual(['GRANT CONNECT ON DATABASE "orch" TO "oo_viewer"', 'GRANT USAGE ON SCHEMA "public" TO "oo_viewer"']);
+    expect(pg.slice(2)).toEqual(ALL_TABLE_NAMES.map((t) => `GRANT SELECT ON TABLE "public"."${t}" TO "oo_viewer"`));
+    const my = grantStatements({ dialect: 'mysql', roles: ['viewer'], user: 'oo_viewer', database: 'orch' });
+    expect(my).toEqual(ALL_TABLE_NAMES.map((t) => `GRANT SELECT ON \`orch\`.\`${t}\` TO 'oo_viewer'@'%'`));
+    const ms = grantStatements({ dialect: 'mssql', roles: ['viewer'], user: 'oo_viewer' });
+    expect(ms).toHaveLength(count + 1);
+    expect(ms).toContain('GRANT SELECT ON [dbo].[oo_audit] TO [oo_viewer]');
+    expect(ms.slice(1).every((s) => /^GRANT SELECT ON \[dbo\]\.\[\w+\] TO \[oo_viewer\]$/.test(s))).toBe(true);
+    const ora = grantStatements({ dialect: 'oracle', roles: ['viewer'], user: 'oo_viewer', schema: 'oo_owner' });
+    expect(ora[0]).toBe('GRANT CREATE SESSION TO OO_VIEWER');
+    expect(ora.filter((s) => s.startsWith('GRANT SELECT ON OO_OWNER.'))).toHaveLength(count);
+    expect(ora.filter((s) => s.startsWith('CREATE OR REPLACE SYNONYM OO_VIEWER.'))).toHaveLength(count);
+    expect(ora).toContain('GRANT SELECT ON OO_OWNER."OO_AUDIT" TO OO_VIEWER');
+    for (const statement of [...pg, ...my, ...ms, ...ora]) expect(statement).not.toMatch(/\b(INSERT|UPDATE|DELETE|ALTER|CREATE TABLE|OWNER)\b/);
   });
 
   it('refuses names that are not plain identifiers', () => {

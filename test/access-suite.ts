@@ -16,7 +16,9 @@ import { runGrants } from '../src/cli/grants.js';
 import { runUpgrade } from '../src/cli/upgrade.js';
 import { OrchestratorConnection } from '../src/connection/orchestrator-connection.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../src/db/open.js';
-import { createConstant } from '../src/db/store/constants.js';
+import { listAudit, recordAudit } from '../src/db/store/audit.js';
+import { createConstant, updateConstant } from '../src/db/store/constants.js';
+import { ALL_TABLE_NAMES } from '../src/db/schema/tables.js';
 import { createCredential, getCredential } from '../src/db/store/credentials.js';
 import { getJob, listJobs, startJob } from '../src/db/store/jobs.js';
 import { listLogs } from '../src/db/store/logs.js';
@@ -27,7 +29,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
 import { KEY, ROBOTS, startScheduler, waitFor } from './helpers/scheduler.js';
 
 type Dialect = 'postgres' | 'mysql';
-type RoleName = 'admin' | 'scheduler' | 'robot';
+type RoleName = 'admin' | 'scheduler' | 'robot' | 'viewer';
 
 const POSTGRES = process.env.OO_TEST_POSTGRES ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const MYSQL = process.env.OO_TEST_MYSQL ?? 'mysql://root@127.0.0.1:3306/mysql';
@@ -68,7 +70,7 @@ export function accessSuite(dialect: Dialect): void {
 
     beforeAll(async () => {
       database = await createTestDatabase(dialect);
-      const roles: RoleName[] = ['admin', 'scheduler', 'robot'];
+      const roles: RoleName[] = ['admin', 'scheduler', 'robot', 'viewer'];
       await serverAdmin(
         dialect,
         roles.map((role) =>
@@ -83,6 +85,7 @@ export function accessSuite(dialect: Dialect): void {
       await runUpgrade(urls.admin, print);
       await runGrants(database.url, { role: 'scheduler', user: login('scheduler'), apply: true }, print);
       await runGrants(database.url, { role: 'robot', user: login('robot'), apply: true }, print);
+      await runGrants(database.url, { role: 'viewer', user: login('viewer'), apply: true }, print);
       for (const role of roles) stores[role] = openStore(urls[role]);
     });
 
@@ -90,7 +93,7 @@ export function accessSuite(dialect: Dialect): void {
       for (const store of Object.values(stores)) await closeStore(store).catch(() => undefined);
       await database?.drop();
       if (created) {
-        const names = (['admin', 'scheduler', 'robot'] as const).map(login);
+        const names = (['admin', 'scheduler', 'robot', 'viewer'] as const).map(login);
         await serverAdmin(dialect, names.map((name) => (dialect === 'postgres' ? `DROP ROLE IF EXISTS ${name}` : `DROP USER IF EXISTS '${name}'@'%'`)));
       }
       // The password of the test logins never appears in anything the program printed.
@@ -104,6 +107,9 @@ export function accessSuite(dialect: Dialect): void {
       expect(robot.roles).toEqual(['robot']);
       expect(robot.summary).toMatch(/^robot: /);
       expect(robot.missing.scheduler?.length).toBeGreaterThan(0);
+      const viewer = await probeAccess(stores.viewer);
+      expect(viewer.roles).toEqual(['viewer']);
+      expect(viewer.summary).toMatch(/^viewer: .*changes nothing/);
       const root = openStore(database.url);
       try {
         expect((await probeAccess(root)).roles).toEqual(['admin']);
@@ -159,6 +165,41 @@ export function accessSuite(dialect: Dialect): void {
       }
     });
 
+    it('the viewer login reads every table and every Orchestrator tab, and changes nothing', async () => {
+      for (const table of ALL_TABLE_NAMES) {
+        await stores.viewer.db.selectFrom(table as 'Logs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      }
+      const { app, session } = await buildOrchestrator({ connectionString: urls.viewer, cryptoKey: KEY });
+      try {
+        const call = (method: string, url: string, payload?: unknown) =>
+          (app as FastifyInstance).inject({
+            method: method as 'GET',
+            url,
+            headers: { host: '127.0.0.1', [REQUEST_HEADER]: '1', ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+            payload: payload === undefined ? undefined : JSON.stringify(payload),
+          });
+        for (const url of ['/api/triggers', '/api/constants', '/api/credentials', '/api/queues', '/api/logs', '/api/schedulers', '/api/jobs', '/api/jobs/durations', '/api/dashboard', '/api/audit', '/api/operations/channels', '/api/operations/rules']) {
+          const read = await call('GET', url);
+          expect(read.statusCode, `${url}: ${read.body}`).toBe(200);
+        }
+        const before = await stores.admin.db.selectFrom('Constants').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+        for (const [method, url, payload] of [
+          ['POST', '/api/constants', { name: 'c-viewer', value: 'v' }],
+          ['POST', '/api/triggers', { type: 'SINGLE', triggerName: 'v-single', processName: 'p', processPath: 'p', nextRun: '2099-01-01T07:00' }],
+          ['POST', '/api/queues/q-viewer/elements', { reference: 'r' }],
+        ] as const) {
+          const refused = await call(method, url, payload);
+          expect(refused.statusCode, `${method} ${url}: ${refused.body}`).toBe(403);
+          expect(refused.body).toMatch(/this login lacks .*openorchestrator grants/);
+        }
+        const after = await stores.admin.db.selectFrom('Constants').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+        expect(Number(after.n)).toBe(Number(before.n));
+      } finally {
+        await app.close();
+        await session.close();
+      }
+    });
+
     it('the robot login: every robot-API call succeeds', async () => {
       const admin = stores.admin;
       await createConstant(admin, 'c-robot', 'v');
@@ -194,6 +235,9 @@ export function accessSuite(dialect: Dialect): void {
         await oc.close();
       }
       expect(await listLogs(admin, { processName: 'robot-p' })).toHaveLength(3);
+      // What it changes through a team Orchestrator is recorded with its own login.
+      await recordAudit(stores.robot, { login: login('robot'), action: 'constant.update', target: 'c-robot', clientAddress: null, before: null, after: null });
+      expect((await listAudit(admin, { login: login('robot') })).map((row) => row.action)).toEqual(['constant.update']);
     });
 
     it('the scheduler login runs single, scheduled and queue triggers end to end, and reconciles a stale job', async () => {
@@ -250,7 +294,14 @@ export function accessSuite(dialect: Dialect): void {
         { role, action: 'create a trigger', run: createTriggerAs, expected: { postgres: /lacks the right .* on table Triggers/, mysql: /lacks the INSERT right on table Triggers/ } },
       );
     }
+    const insertAudit = (store: Store) => recordAudit(store, { login: 'x', action: 'x.y', target: null, clientAddress: null, before: null, after: null });
     forbidden.push(
+      { role: 'viewer', action: 'create a trigger', run: createTriggerAs, expected: { postgres: /lacks the right .* on table Triggers/, mysql: /lacks the INSERT right on table Triggers/ } },
+      { role: 'viewer', action: 'update a constant', run: (s) => updateConstant(s, 'c-robot', 'x'), expected: { postgres: /on table Constants/, mysql: /lacks the UPDATE right on (column|table) Constants/ } },
+      { role: 'viewer', action: 'delete logs', run: (s) => s.db.deleteFrom('Logs').execute(), expected: { postgres: /on table Logs/, mysql: /lacks the DELETE right on table Logs/ } },
+      { role: 'viewer', action: 'write the audit trail', run: insertAudit, expected: { postgres: /on table oo_audit/, mysql: /lacks the INSERT right on table oo_audit/ } },
+      { role: 'robot', action: 'read the audit trail', run: (s) => listAudit(s), expected: { postgres: /on table oo_audit/, mysql: /lacks the SELECT right on table oo_audit/ } },
+      { role: 'scheduler', action: 'write the audit trail', run: insertAudit, expected: { postgres: /on table oo_audit/, mysql: /lacks the INSERT right on table oo_audit/ } },
       { role: 'robot', action: 'rename a trigger', run: (s) => s.db.updateTable('Triggers').set({ trigger_name: 'x' }).where('trigger_name', '=', 'none').execute(), expected: { postgres: /on table Triggers/, mysql: /lacks the UPDATE right on column Triggers.trigger_name/ } },
       { role: 'robot', action: 'read jobs', run: (s) => listJobs(s), expected: { postgres: /on table Jobs/, mysql: /lacks the SELECT right on table Jobs/ } },
       { role: 'scheduler', action: 'read a credential', run: (s) => getCredential(s, KEY, 'cr-robot'), expected: { postgres: /on table Credentials/, mysql: /lacks the SELECT right on table Credentials/ } },

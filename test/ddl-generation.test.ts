@@ -14,6 +14,7 @@ import { postgresDialect } from '../src/db/dialects/postgres.js';
 import type { Store } from '../src/db/open.js';
 import { DAILY_TABLES, DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, RETENTION, RETENTION_INDEXES, SCALE_INDEXES } from '../src/db/schema/tables.js';
 import { computeSteps, emptyCatalog, freshSchemaSql, type SchemaCatalog } from '../src/db/schema/upgrade.js';
+import { auditChoices, countAudit, listAudit, recordAudit } from '../src/db/store/audit.js';
 import { createConstant, listConstants } from '../src/db/store/constants.js';
 import { listJobs, startJob } from '../src/db/store/jobs.js';
 import { createLog, lastErrorsOfJobs, listLogs } from '../src/db/store/logs.js';
@@ -92,6 +93,7 @@ const OWN_STEPS = [
   'create index ix_Queues_queue_name_end_date on Queues',
   'create index ix_oo_events_event_at on oo_element_events',
   'create index ix_oo_incidents_cleared_at on oo_alert_incidents',
+  'create table oo_audit (changes made through the Orchestrator)',
 ];
 
 describe('MSSQL DDL', () => {
@@ -465,6 +467,10 @@ describe.each([
     selectExpiredIncidents: () => selectExpiredBatch(store, { scope: 'INCIDENTS', cutoff: new Date(2026, 0, 1) }, undefined, 2000),
     deleteExpiredElements: () => deleteExpiredBatch(store, { scope: 'QUEUE_ELEMENTS', cutoff: new Date(2026, 0, 1), queueName: 'q' }, Array.from({ length: 1500 }, () => store.dialect.encodeUuid(id))),
     readTableSizes: () => readTableSizes(store),
+    recordAudit: () => recordAudit(store, { login: 'alice', action: 'trigger.update', target: id, clientAddress: '10.0.0.5', before: '{}', after: '{}' }),
+    listAudit: () => listAudit(store, { login: 'alice', action: 'trigger', from: new Date(2026, 0, 1), to: new Date(2026, 0, 2), offset: 100, limit: 50 }),
+    countAudit: () => countAudit(store, { action: 'trigger.update' }),
+    auditChoices: () => auditChoices(store),
   };
 
   it.each(Object.keys(calls))(`%s compiles to ${name} SQL`, async (call) => {

@@ -5,6 +5,7 @@
  * API answers carry nosniff and a CSP; a malformed path is a clear 400.
  */
 import { connect } from 'node:net';
+import { request } from './helpers/raw-http.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUEST_HEADER } from '../src/orchestrator/access.js';
 import { startOrchestrator, type RunningOrchestrator } from '../src/orchestrator/server.js';
@@ -16,41 +17,6 @@ import { countRows, openLiveStore, type LiveStore } from './browser/support.js';
 const TOKEN = 'security-test-token-5f3a';
 const KEY = generateKey();
 const MARKER = 'nightly-invoices-marker';
-
-interface RawReply {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** One request over a fresh socket, written byte for byte as given. */
-function raw(port: number, requestText: string): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [head = '', ...rest] = text.split('\r\n\r\n');
-      const [statusLine = '', ...headerLines] = head.split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of headerLines) {
-        const colon = line.indexOf(':');
-        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
-    });
-    socket.write(requestText);
-  });
-}
-
-function request(port: number, method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<RawReply> {
-  const all: Record<string, string> = { host: `127.0.0.1:${port}`, connection: 'close', ...headers };
-  if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
-  const lines = Object.entries(all).map(([name, value]) => `${name}: ${value}`);
-  return raw(port, `${method} ${target} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n${body ?? ''}`);
-}
 
 /** Resolves with the milliseconds from `start` until the server closes the socket. */
 function closedAfter(socket: ReturnType<typeof connect>, start: number): Promise<number> {

@@ -19,7 +19,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-010-retention';
+const LAST_OWN = 'oo-011-audit';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -39,6 +39,8 @@ const RETENTION_STEPS = [
   'create index ix_oo_events_event_at on oo_element_events',
   'create index ix_oo_incidents_cleared_at on oo_alert_incidents',
 ];
+/** oo-011-audit: the trail of changes made through the Orchestrator. */
+const AUDIT_STEPS = ['create table oo_audit (changes made through the Orchestrator)'];
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
   'create table oo_queue_settings (queue retry settings)',
@@ -54,6 +56,7 @@ const OPERATIONS_STEPS = [
   ...SCALE_STEPS,
   ...JOB_OUTPUT_STEPS,
   ...RETENTION_STEPS,
+  ...AUDIT_STEPS,
 ];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
@@ -129,7 +132,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);
@@ -324,6 +327,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     for (const table of ['oo_job_output', 'oo_monitors']) await sql.raw(`DROP TABLE ${q(dialect, table)}`).execute(store.db);
     await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-009-job-output'`).execute(store.db);
 
+    // The newest migration recorded names the revision; the one missing is still found.
     expect(await checkSchemaInUse(store.db, store.dialect)).toEqual({
       revision: `${HEAD}+${LAST_OWN}`,
       current: false,
@@ -340,7 +344,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect((await checkSchemaInUse(store.db, store.dialect)).current).toBe(true);
   });
 
-  it('brings a database at oo-009-job-output to oo-010-retention: the table of periods and the purge\'s indexes, nothing else', async () => {
+  it('brings a database without oo-010-retention to it: the table of periods and the purge\'s indexes, nothing else', async () => {
     await upgrade(store);
     const complete = await readCatalogSnapshot(store.db, dialect);
     for (const step of RETENTION_STEPS.slice(1)) {
@@ -351,12 +355,12 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-010-retention'`).execute(store.db);
 
     expect(await checkSchemaInUse(store.db, store.dialect)).toEqual({
-      revision: `${HEAD}+oo-009-job-output`,
+      revision: `${HEAD}+${LAST_OWN}`,
       current: false,
       firstStep: 'apply migration oo-010-retention of this program',
     });
     const { result } = await upgrade(store);
-    expect(result).toEqual({ from: `${HEAD}+oo-009-job-output`, to: `${HEAD}+${LAST_OWN}`, steps: RETENTION_STEPS });
+    expect(result).toEqual({ from: `${HEAD}+${LAST_OWN}`, to: `${HEAD}+${LAST_OWN}`, steps: RETENTION_STEPS });
     expect(await readCatalogSnapshot(store.db, dialect)).toEqual(complete);
 
     await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-010-retention'`).execute(store.db);

@@ -18,6 +18,11 @@ export interface AccessReport {
   summary: string;
   /** per non-admin role that is not held: the first few rights it lacks, e.g. `INSERT on Logs` */
   missing: Partial<Record<Role, string[]>>;
+  /**
+   * per table, the data rights the login holds on it (on the whole table or on a column a role
+   * uses); absent where the catalog is not read. The UI shows what a login cannot do as unavailable.
+   */
+  privileges?: Record<string, Right['privilege'][]>;
 }
 
 /** What a login holds, as the classifier needs it. */
@@ -42,14 +47,27 @@ export function classify(held: HeldRights): AccessReport {
     return lacking.length === 0;
   };
   const admin = holds('admin');
-  const roles: Role[] = admin ? ['admin'] : (['scheduler', 'robot'] as const).filter((role) => holds(role));
+  const roles: Role[] = admin ? ['admin'] : (['scheduler', 'robot', 'viewer'] as const).filter((role) => holds(role));
   if (admin) {
     delete missing.scheduler;
     delete missing.robot;
+    delete missing.viewer;
   }
   const name = roles.length === 0 ? 'none' : roles.join(' + ');
   const means = roles.length === 0 ? 'this login lacks rights every role needs; see docs/access.md' : roles.map((r) => ROLE_SUMMARY[r]).join('; ');
-  return { checked: true, login: held.login, roles, summary: `${name}: ${means}`, missing };
+  return { checked: true, login: held.login, roles, summary: `${name}: ${means}`, missing, privileges: privilegesPerTable(held) };
+}
+
+const PRIVILEGES: Right['privilege'][] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
+
+/** What the login holds per table: the whole table, or any column the roles' rights name. */
+function privilegesPerTable(held: HeldRights): Record<string, Right['privilege'][]> {
+  const columnRights = [...roleRights('scheduler'), ...roleRights('robot')].filter((r) => r.column !== undefined);
+  const out: Record<string, Right['privilege'][]> = {};
+  for (const table of ALL_TABLE_NAMES) {
+    out[table] = PRIVILEGES.filter((privilege) => held.has({ table, privilege }) || columnRights.some((r) => r.table === table && r.privilege === privilege && held.has(r)));
+  }
+  return out;
 }
 
 const unchecked = (summary: string): AccessReport => ({ checked: false, login: null, roles: [], summary, missing: {} });

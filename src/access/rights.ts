@@ -8,7 +8,7 @@
 import { ALL_TABLE_NAMES } from '../db/schema/tables.js';
 import { InputError } from '../errors.js';
 
-export const ROLES = ['admin', 'scheduler', 'robot'] as const;
+export const ROLES = ['admin', 'scheduler', 'robot', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Data rights on one table. `true` = the whole table; a list = those columns only. */
@@ -68,21 +68,33 @@ const ROBOT: TableRights[] = [
   { table: 'oo_queue_settings', select: true },
   { table: 'oo_element_attempts', select: true, insert: true, update: ['attempt', 'state', 'retry_at', 'last_error', 'changed_at'] },
   { table: 'oo_element_events', select: true, insert: true },
+  // What a robot login may change, it may change through a team Orchestrator too, and the
+  // Orchestrator records each change in the same transaction. Insert only: the trail can be
+  // neither read nor altered with this login.
+  { table: 'oo_audit', insert: true },
 ];
 
 /** The Orchestrator: every table, all data rights, plus the schema rights `upgrade` needs. */
 const ADMIN: TableRights[] = ALL_TABLE_NAMES.map((table) => ({ table, select: true, insert: true, update: [], delete: true }));
 
+/**
+ * A read-only colleague in a team Orchestrator: reads every table (the audit trail included,
+ * and the credentials' ciphertexts, which are no use without the key the server holds),
+ * changes nothing.
+ */
+const VIEWER: TableRights[] = ALL_TABLE_NAMES.map((table) => ({ table, select: true }));
+
 /** Whole-table UPDATE is written as an empty column list (admin only). */
 export const ALL_COLUMNS: readonly string[] = [];
 
-export const ROLE_RIGHTS: Record<Role, readonly TableRights[]> = { admin: ADMIN, scheduler: SCHEDULER, robot: ROBOT };
+export const ROLE_RIGHTS: Record<Role, readonly TableRights[]> = { admin: ADMIN, scheduler: SCHEDULER, robot: ROBOT, viewer: VIEWER };
 
 /** What each role is for, in one line (the CLI, the docs and the Settings tab show it). */
 export const ROLE_SUMMARY: Record<Role, string> = {
   admin: 'everything the Orchestrator does: all data, plus creating and upgrading the schema',
   scheduler: 'heartbeats, due triggers and queue counts, claiming triggers, run times, jobs, error logs, robot output; no constants or credentials, no schema changes',
   robot: 'logs, reading and updating constants and credentials, queue elements, reading and pausing its trigger; no trigger creation or deletion, no schema changes',
+  viewer: 'reads everything the Orchestrator shows, the audit trail included; changes nothing',
 };
 
 /** One privilege on one table (column = undefined: the whole table). */
@@ -146,9 +158,9 @@ export function parseRoles(text: string): Role[] {
     .filter(Boolean);
   const roles: Role[] = [];
   for (const name of names) {
-    if (!(ROLES as readonly string[]).includes(name)) throw new InputError(`unknown role "${name}": choose admin, scheduler or robot (several may be joined with a comma, e.g. scheduler,robot)`);
+    if (!(ROLES as readonly string[]).includes(name)) throw new InputError(`unknown role "${name}": choose admin, scheduler, robot or viewer (several may be joined with a comma, e.g. scheduler,robot)`);
     if (!roles.includes(name as Role)) roles.push(name as Role);
   }
-  if (roles.length === 0) throw new InputError('give a role: admin, scheduler or robot');
+  if (roles.length === 0) throw new InputError('give a role: admin, scheduler, robot or viewer');
   return roles;
 }

@@ -79,7 +79,7 @@ function dataRights(roles: readonly Role[]): TableRights[] {
  *   grantStatements({ dialect: 'postgres', roles: ['robot'], user: 'oo_robot', database: 'orchestrator' })
  */
 export function grantStatements(options: GrantOptions): string[] {
-  if (options.roles.length === 0) throw new InputError('give a role: admin, scheduler or robot');
+  if (options.roles.length === 0) throw new InputError('give a role: admin, scheduler, robot or viewer');
   switch (options.dialect) {
     case 'postgres':
       return postgres(options);

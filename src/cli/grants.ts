@@ -89,9 +89,9 @@ function printStatements(options: GrantOptions, print: (line: string) => void, n
 export function registerGrants(program: Command): void {
   program
     .command('grants')
-    .description('print (or with --apply, run) the statements that give a database login exactly the rights of a role: admin, scheduler or robot')
+    .description('print (or with --apply, run) the statements that give a database login exactly the rights of a role: admin, scheduler, robot or viewer')
     .argument('<target>', 'a connection string (reads that database), or a dialect: postgresql, mysql, mariadb, mssql, oracle, sqlite')
-    .requiredOption('--role <role>', 'admin, scheduler or robot; several joined by a comma (scheduler,robot: a Scheduler passes its login on to the robots it starts)')
+    .requiredOption('--role <role>', 'admin, scheduler, robot or viewer; several joined by a comma (scheduler,robot: a Scheduler passes its login on to the robots it starts)')
     .option('--user <name>', 'the login to grant to (MySQL: name or name@host); default oo_<role>')
     .option('--schema <name>', 'PostgreSQL/SQL Server: the schema of the tables; Oracle: the owner of the tables')
     .option('--database <name>', 'the database (default: the one the connection string names)')

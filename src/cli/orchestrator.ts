@@ -6,8 +6,9 @@ import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { TOKEN_ENV, isLoopback } from '../orchestrator/access.js';
-import type { RunningOrchestrator } from '../orchestrator/server.js';
+import { redactConnectionString } from '../config/connection-string.js';
+import { DEFAULT_IDLE_MINUTES, DEFAULT_SESSION_HOURS, TOKEN_ENV, isLoopback } from '../orchestrator/access.js';
+import type { RunningOrchestrator, TeamSettings } from '../orchestrator/server.js';
 import { databaseOptions, resolveDatabase, type DatabaseFlags } from './database-flags.js';
 import { action } from './errors.js';
 import { onStopSignals } from './signals.js';
@@ -17,6 +18,12 @@ export interface OrchestratorCliOptions extends DatabaseFlags {
   port?: string;
   browser: boolean;
   metrics?: boolean;
+  team?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  allowPlainHttp?: boolean;
+  idleMinutes?: string;
+  sessionHours?: string;
 }
 
 /** Opens `url` in the desktop's browser; failures are ignored (the URL is printed anyway). */
@@ -44,6 +51,13 @@ export function parsePort(value: string, what: string): number {
   return port;
 }
 
+/** A positive number of at most `max` from a flag; one clear line when it is not one. */
+export function parsePositive(value: string, what: string, max: number): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0 || number > max) throw new InputError(`${what} must be a number above 0 and at most ${max}, got "${value}"`);
+  return number;
+}
+
 /** The port to try when --port is not given: $OpenOrchestratorPort, else DEFAULT_PORT. */
 export function defaultPort(env: NodeJS.ProcessEnv = process.env): number {
   const value = env[PORT_ENV]?.trim();
@@ -57,7 +71,13 @@ const WILDCARDS = new Set(['0.0.0.0', '::']);
  * non-internal address of this machine (IPv4 for 0.0.0.0, IPv4 and IPv6 for ::). IPv6
  * link-local addresses are left out: a URL cannot carry the zone they need.
  */
-export function teamLinks(host: string, port: number, token: string | undefined, interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string[] {
+export function teamLinks(
+  host: string,
+  port: number,
+  token: string | undefined,
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+  scheme: 'http' | 'https' = 'http',
+): string[] {
   if (!WILDCARDS.has(host)) return [];
   const fragment = token ? `#token=${encodeURIComponent(token)}` : '';
   const links: string[] = [];
@@ -66,7 +86,7 @@ export function teamLinks(host: string, port: number, token: string | undefined,
       if (address.internal) continue;
       if (address.family === 'IPv6' && (host === '0.0.0.0' || address.address.toLowerCase().startsWith('fe80:'))) continue;
       const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      links.push(`http://${shown}:${port}/${fragment}`);
+      links.push(`${scheme}://${shown}:${port}/${fragment}`);
     }
   }
   return links;
@@ -80,13 +100,25 @@ const portOf = (server: RunningOrchestrator): number => Number(new URL(server.ba
  * is the caller's: see stopOnSignals.
  */
 export async function runOrchestrator(
-  options: { host?: string; port?: number; token?: string; connectionString?: string; cryptoKey?: string; browser: boolean; metrics?: boolean },
+  options: {
+    host?: string;
+    port?: number;
+    token?: string;
+    connectionString?: string;
+    cryptoKey?: string;
+    browser: boolean;
+    team?: TeamSettings;
+    tls?: { certFile: string; keyFile: string };
+    allowPlainHttp?: boolean;
+    metrics?: boolean;
+  },
   print: (line: string) => void,
 ): Promise<RunningOrchestrator> {
   const host = options.host ?? '127.0.0.1';
-  const token = options.token ?? process.env[TOKEN_ENV]?.trim() ?? undefined;
-  if (!isLoopback(host) && !token) {
-    throw new InputError(`listening on ${host} makes the Orchestrator reachable from other machines; give an access token with --token or ${TOKEN_ENV}`);
+  // In team mode people sign in; a token in the environment (for the local case) is not used.
+  const token = options.team ? options.token : (options.token ?? process.env[TOKEN_ENV]?.trim() ?? undefined);
+  if (!options.team && !isLoopback(host) && !token) {
+    throw new InputError(`listening on ${host} makes the Orchestrator reachable from other machines; give an access token with --token or ${TOKEN_ENV}, or sign people in with --team`);
   }
   // Loaded on demand, so other subcommands do not pay for the web server's start-up.
   const { startOrchestrator } = await import('../orchestrator/server.js');
@@ -102,10 +134,13 @@ export async function runOrchestrator(
     print(`port ${wanted} is taken: using ${portOf(server)} instead (--port or ${PORT_ENV} chooses one)`);
   }
   print(`Orchestrator running at ${server.url}`);
-  const links = teamLinks(host, portOf(server), token);
+  const links = teamLinks(host, portOf(server), token, undefined, options.tls ? 'https' : 'http');
   if (links.length > 0) print(`teammates open: ${links.join('  ')}`);
   else if (WILDCARDS.has(host)) print('no network address found on this machine for teammates: check its network interfaces');
-  if (server.session.status().connected) print(`connected to ${server.session.status().connectionString}`);
+  if (server.team) {
+    print(`team mode: each person signs in with their own database login to ${redactConnectionString(options.connectionString ?? '')}`);
+    if (!options.tls && !isLoopback(host)) print(`warning: plain HTTP on ${host}: passwords and session cookies cross the network unencrypted; give --tls-cert and --tls-key to serve HTTPS`);
+  } else if (server.session.status().connected) print(`connected to ${server.session.status().connectionString}`);
   else print('not connected yet: open the Settings tab to connect to a database');
   print('press Ctrl+C to stop');
   if (options.browser) openBrowser(server.url);
@@ -128,12 +163,20 @@ export function registerOrchestrator(program: Command): void {
     .option('--host <host>', 'address to listen on; anything but loopback needs a token', '127.0.0.1')
     .option('--port <port>', `port to listen on (default: ${DEFAULT_PORT} or $${PORT_ENV}, or a free one when taken; 0: a free one)`)
     .option('--token <token>', `access token every API call must carry (default: $${TOKEN_ENV})`)
+    .option('--team', 'team mode: each person signs in with their own database login (the connection string names no user)')
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM, chain included)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option('--allow-plain-http', 'team mode beyond loopback without TLS (passwords cross the network unencrypted)')
+    .option('--idle-minutes <n>', `team mode: a session ends after this many minutes without a request (default ${DEFAULT_IDLE_MINUTES})`)
+    .option('--session-hours <n>', `team mode: and this many hours after sign-in (default ${DEFAULT_SESSION_HOURS})`)
     .option('--no-browser', 'do not open a browser')
     .option('--metrics', 'also serve Prometheus metrics at /metrics on this address (behind the token, like the API)')
     .action(
       action(async (argument: string | undefined, options: OrchestratorCliOptions) => {
         const { connectionString, cryptoKey } = resolveDatabase(argument, options);
         const port = options.port === undefined ? undefined : parsePort(options.port, '--port');
+        if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new InputError('give --tls-cert and --tls-key together (the certificate and its private key)');
+        if (!options.team && (options.idleMinutes !== undefined || options.sessionHours !== undefined)) throw new InputError('--idle-minutes and --session-hours are for team mode: add --team');
         const server = await runOrchestrator(
           {
             host: options.host,
@@ -143,6 +186,14 @@ export function registerOrchestrator(program: Command): void {
             cryptoKey,
             browser: options.browser,
             metrics: options.metrics,
+            team: options.team
+              ? {
+                  idleMinutes: options.idleMinutes === undefined ? undefined : parsePositive(options.idleMinutes, '--idle-minutes', 24 * 60),
+                  sessionHours: options.sessionHours === undefined ? undefined : parsePositive(options.sessionHours, '--session-hours', 24 * 7),
+                }
+              : undefined,
+            tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey } : undefined,
+            allowPlainHttp: options.allowPlainHttp,
           },
           (line) => console.log(line),
         );

@@ -62,7 +62,15 @@ export interface ConnectionConfig {
   tls?: TlsConfig;
   /** every dialect but sqlite: seconds to wait for a server to answer a connection attempt */
   connectTimeoutSeconds?: number;
+  /**
+   * every dialect but sqlite: the most connections the pool opens (DEFAULT_POOL_SIZE); never
+   * read from a connection string: the Orchestrator's team mode gives each person a small one
+   */
+  poolSize?: number;
 }
+
+/** Connections one pool opens at most, unless `poolSize` says otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
 
 /**
  * An ODBC connection as pyodbc would open it. `connectionString` holds the password: never log it.
@@ -755,6 +763,21 @@ export function odbcAttribute(connectionString: string, name: string): string | 
     found = value.startsWith('{') ? value.slice(1, -1).replace(/\}\}/g, '}') : value;
   }
   return found === '' ? undefined : found;
+}
+
+/**
+ * `url` (a connection string without a login) with `user` and `password` as its login,
+ * percent-encoded: what the Orchestrator's team mode opens for a person who signed in, so their
+ * login goes through the one parser (and becomes, say, an ODBC DSN's UID and PWD).
+ *
+ * @example
+ *   withLogin('postgresql://db:5432/oo', 'alice', 'p@ss'); // 'postgresql://alice:p%40ss@db:5432/oo'
+ */
+export function withLogin(url: string, user: string, password: string): string {
+  const trimmed = url.trim();
+  const separator = trimmed.indexOf('://');
+  if (separator < 0) fail(`connection string must start with a dialect name such as postgresql, mysql, mssql, oracle or sqlite before "://", e.g. ${GENERIC_EXAMPLE}`);
+  return `${trimmed.slice(0, separator + 3)}${encodeURIComponent(user)}:${encodeURIComponent(password)}@${trimmed.slice(separator + 3)}`;
 }
 
 /**

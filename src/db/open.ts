@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { assertDriverAvailable, checkSqlitePath, describeConnection, parseConnectionString, type ConnectionConfig } from '../config/connection-string.js';
 import { connectionSecrets, scrubSecrets } from '../config/secrets.js';
-import { DatabaseError, isUserFacingError } from '../errors.js';
+import { AccessDeniedError, DatabaseError, isUserFacingError } from '../errors.js';
 import { dialectFor, type Dialect } from './dialects/index.js';
 import { isOdbcError, odbcFailure } from './dialects/odbc.js';
 import type { Database } from './types.js';
@@ -25,7 +25,17 @@ export interface Store {
  *   try { ... } finally { await closeStore(store); }
  */
 export function openStore(connectionString: string): Store {
-  const config = parseConnectionString(connectionString);
+  return openStoreWith(parseConnectionString(connectionString));
+}
+
+/**
+ * Opens a database from a parsed config: a connection string's with a login of its own (the
+ * Orchestrator's team mode), never written back into text.
+ *
+ * @example
+ *   const store = openStoreWith({ ...parseConnectionString(url), user: 'alice', password, poolSize: 3 });
+ */
+export function openStoreWith(config: ConnectionConfig): Store {
   checkSqlitePath(config);
   assertDriverAvailable(config);
   const dialect = dialectFor(config.dialect);
@@ -70,14 +80,19 @@ export function toDatabaseError(error: unknown, config: ConnectionConfig): Error
   const firstLine = String(err.message ?? error).split('\n')[0] ?? 'unknown error';
   if (isOdbcError(error)) {
     // SQLSTATEs mean the same in every driver, but the fixes are ODBC's (a DSN, a driver, odbc.ini).
-    const odbc = permissionDenied(error) ?? missingFromSchema(error) ?? odbcFailure(error, config.odbc ?? {});
-    return new DatabaseError(`database error (${where}): ${scrubSecrets(odbc, connectionSecrets(config))}`);
+    const denied = permissionDenied(error);
+    const odbc = denied ?? missingFromSchema(error) ?? odbcFailure(error, config.odbc ?? {});
+    const message = `database error (${where}): ${scrubSecrets(odbc, connectionSecrets(config))}`;
+    return denied !== undefined ? new AccessDeniedError(message) : new DatabaseError(message);
   }
-  let detail = known ?? tlsRefusal(code, error) ?? permissionDenied(error) ?? missingFromSchema(error) ?? firstLine;
+  const tls = tlsRefusal(code, error);
+  const denied = known ?? tls ? undefined : permissionDenied(error);
+  let detail = known ?? tls ?? denied ?? missingFromSchema(error) ?? firstLine;
   // PostgreSQL's reason (pg_hba.conf demands TLS, a client certificate, ...) is what to fix.
   if (code === '28000' && firstLine !== '') detail = `the server refused this login (${firstLine}); check the user name, the password and what the server's pg_hba.conf asks for`;
   detail = scrubSecrets(detail, connectionSecrets(config));
-  return new DatabaseError(`database error (${where}): ${detail}`);
+  const message = `database error (${where}): ${detail}`;
+  return denied !== undefined ? new AccessDeniedError(message) : new DatabaseError(message);
 }
 
 const NETWORK_CODE = /\b(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)\b/;

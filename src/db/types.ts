@@ -224,6 +224,17 @@ export interface RetentionTable {
   changed_at: Encoded;
 }
 
+export interface AuditTable {
+  id: Encoded;
+  changed_at: Encoded;
+  login: string;
+  action: string;
+  target: string | null;
+  client_address: string | null;
+  before_json: string | null;
+  after_json: string | null;
+}
+
 export interface Database {
   Constants: ConstantsTable;
   Credentials: CredentialsTable;
@@ -248,4 +259,5 @@ export interface Database {
   oo_job_output: JobOutputTable;
   oo_monitors: MonitorsTable;
   oo_retention: RetentionTable;
+  oo_audit: AuditTable;
 }

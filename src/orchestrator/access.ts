@@ -6,6 +6,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 export const TOKEN_ENV = 'OpenOrchestratorToken';
 
+/** Team mode: a session ends after this many minutes without a request, ... */
+export const DEFAULT_IDLE_MINUTES = 30;
+/** ... and this many hours after sign-in, whatever happens. */
+export const DEFAULT_SESSION_HOURS = 12;
+
 /**
  * The header the web UI (and every API client) sends on each request. Another site's page can
  * only send it after a CORS preflight, which this server never grants, so it marks a change as

@@ -1,22 +1,32 @@
 /**
  * The Orchestrator's HTTP server: a JSON API over db/store (one file per route group under
- * routes/) and the built browser UI. It binds to 127.0.0.1 unless told otherwise; with a token
- * (required beyond loopback) every request but the UI files needs it; every change must come
- * from the app's own page (see access.ts). docs/security.md lists each guard and its test.
+ * routes/) and the built browser UI. It binds to 127.0.0.1 unless told otherwise. Who a request
+ * acts as is decided on the route the router matched: in token mode (a token is required beyond
+ * loopback) every request but the UI files needs the token and acts as the server's one login;
+ * in team mode (team.ts) every request but the UI files and the sign-in needs a signed-in
+ * person's session cookie and acts as that person's own login. Every change must come from the
+ * app's own page (see access.ts) and is audited in its own transaction (unit-of-work.ts).
+ * docs/security.md lists each guard and its test.
  *
  * @example
  *   const server = await startOrchestrator({ port: 0, connectionString, cryptoKey });
  *   console.log(server.url); ... await server.close();
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { fastifySwagger } from '@fastify/swagger';
 import { Ajv, type ErrorObject } from 'ajv';
-import { scrubSecrets } from '../config/secrets.js';
-import { isUserFacingError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { TOKEN_ENV, crossSiteRefusal, isLoopback } from './access.js';
-import { HttpError } from './http-error.js';
-import { Session } from './session.js';
+import { failureOf, HttpError } from './http-error.js';
+import { routedSession } from './request-scope.js';
+import { DatabaseSession } from './session.js';
+import { SignInThrottle } from './sign-in-throttle.js';
+import { Team, teamDatabase } from './team.js';
+import { installUnitOfWork } from './unit-of-work.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerSignInRoutes } from './routes/sign-in.js';
 import { isStaticFilesRequest, registerStaticFiles } from './static-files.js';
 import { registerSettingsRoutes } from './routes/settings.js';
 import { registerTriggerRoutes } from './routes/triggers.js';
@@ -47,6 +57,22 @@ export interface OrchestratorOptions {
   timeouts?: Partial<ServerTimeouts>;
   /** serve GET /metrics (Prometheus text), behind the same host and token checks as the API */
   metrics?: boolean;
+  /**
+   * Team mode: each person signs in with their own database login (the connection string
+   * names none). Excludes a token.
+   */
+  team?: TeamSettings;
+  /** serve HTTPS with this certificate (PEM, chain included) and key (PEM) */
+  tls?: { certFile: string; keyFile: string };
+  /** team mode beyond loopback without TLS: passwords would cross the network in plain text, so only when asked for */
+  allowPlainHttp?: boolean;
+}
+
+export interface TeamSettings {
+  /** a session ends after this long without a request (default 30) */
+  idleMinutes?: number;
+  /** and this long after sign-in (default 12) */
+  sessionHours?: number;
 }
 
 /** Limits that keep slow or silent clients from holding sockets open. */
@@ -81,8 +107,11 @@ function describeUnroutable(error: FastifyError): { status: number; message: str
 
 export interface RunningOrchestrator {
   app: FastifyInstance;
-  session: Session;
-  /** http://host:port/ (with #token=... when a token is set, for the browser) */
+  /** the server's one connection (token mode; never connected in team mode) */
+  session: DatabaseSession;
+  /** the signed-in people (team mode) */
+  team: Team | undefined;
+  /** http(s)://host:port/ (with #token=... when a token is set, for the browser) */
   url: string;
   /** the address without the token */
   baseUrl: string;
@@ -127,34 +156,34 @@ function describeSchemaError(error: ErrorObject, part: string): string {
   }
 }
 
-function statusOf(error: unknown): number {
-  if (error instanceof HttpError) return error.statusCode;
-  const name = (error as Error)?.name;
-  switch (name) {
-    case 'InputError':
-    case 'ConnectionStringError':
-    case 'CryptoError':
-      return 400;
-    case 'NotFoundError':
-      return 404;
-    case 'SchemaError':
-      return 409;
-    case 'DatabaseError':
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 /** Builds the app (not listening): used by startOrchestrator and by the API tests via inject(). */
-export async function buildOrchestrator(options: OrchestratorOptions = {}): Promise<{ app: FastifyInstance; session: Session }> {
+export async function buildOrchestrator(options: OrchestratorOptions = {}): Promise<{ app: FastifyInstance; session: DatabaseSession; team: Team | undefined }> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token || undefined;
-  if (!isLoopback(host) && !token) {
+  const https = options.tls ? readTls(options.tls) : undefined;
+  if (options.team) {
+    if (token) throw new InputError('team mode and an access token exclude each other: in team mode each person signs in with their own database login');
+    teamDatabase(options.connectionString);
+    if (!isLoopback(host) && !https && !options.allowPlainHttp) {
+      throw new InputError(
+        `team mode on ${host} (beyond this machine) serves HTTPS: give --tls-cert and --tls-key, or --allow-plain-http to send passwords in plain text over a network you trust`,
+      );
+    }
+  } else if (!isLoopback(host) && !token) {
     throw new HttpError(400, `listening on ${host} (beyond this machine) needs an access token: give --token or set ${TOKEN_ENV}`);
   }
-  const session = new Session();
-  if (options.connectionString) await session.connect(options.connectionString, options.cryptoKey);
+  const session = new DatabaseSession();
+  if (options.connectionString && !options.team) await session.connect(options.connectionString, options.cryptoKey);
+  const team = options.team
+    ? new Team({
+        connectionString: options.connectionString ?? '',
+        cryptoKey: options.cryptoKey,
+        secure: https !== undefined,
+        idleMs: options.team.idleMinutes === undefined ? undefined : options.team.idleMinutes * 60_000,
+        absoluteMs: options.team.sessionHours === undefined ? undefined : options.team.sessionHours * 3_600_000,
+      })
+    : undefined;
+  const throttle = new SignInThrottle();
 
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   timeouts.requestMs = Math.max(timeouts.requestMs, timeouts.headersMs);
@@ -165,7 +194,9 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
     connectionTimeout: timeouts.idleMs,
     requestTimeout: timeouts.requestMs,
     // Node checks the headers and request timeouts only every connectionsCheckingInterval (30 s by default).
-    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeouts.headersMs / 4))) },
+    ...(https
+      ? { https: { ...https, headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: checkingInterval(timeouts) } }
+      : { http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: checkingInterval(timeouts) } }),
     frameworkErrors: (error, _request, genericReply) => {
       const reply = genericReply as FastifyReply;
       const { status, message } = describeUnroutable(error);
@@ -180,7 +211,6 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
   // Only JSON bodies: a cross-site form or text/plain request cannot reach the API.
   app.removeContentTypeParser('text/plain');
 
-  const secrets = () => session.secrets();
   app.setErrorHandler((caught: unknown, request, reply) => {
     const error = caught as FastifyError;
     let status: number;
@@ -197,19 +227,14 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
     } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       status = 413;
       message = `the request body is too large (limit ${Math.round((request.routeOptions.bodyLimit ?? 1_048_576) / 1_048_576)} MB)`;
-    } else if (error instanceof HttpError || isUserFacingError(caught)) {
-      status = statusOf(error);
-      message = error.message;
-    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    } else if (!(error instanceof HttpError) && error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode;
-      message = error.message;
+      message = error.message.split('\n')[0] ?? '';
     } else {
-      const translated: Error = session.translate(error);
-      status = statusOf(translated);
-      message = isUserFacingError(translated) ? translated.message : `unexpected error: ${String((translated as Error).message).split('\n')[0]}`;
+      // The connection the request acted in translates and scrubs its own driver errors.
+      ({ status, message } = failureOf(caught, request.ooSession));
     }
-    message = scrubSecrets(message, secrets());
-    void reply.code(status).send({ error: message.split('\n')[0] });
+    void reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
@@ -222,13 +247,23 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
       if (!isLoopback(hostname)) return reply.code(403).send({ error: `this server answers only requests addressed to 127.0.0.1 or localhost, not "${hostname.slice(0, 60)}"` });
     }
     // Decided on the route the router matched, never on the raw URL: /%61pi/..., absolute-form
-    // and every other spelling that reaches an API route meets the same check.
-    if (token && !isStaticFilesRequest(request)) {
-      const header = request.headers.authorization;
-      const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : request.headers['x-openorchestrator-token'];
-      if (typeof given !== 'string' || !sameSecret(given, token)) {
-        return reply.code(401).send({ error: 'this server needs its access token: send "Authorization: Bearer <token>" (the token is in the URL the server printed)' });
+    // and every other spelling that reaches an API route meets the same check, and the request
+    // then acts in the connection decided here (request-scope.ts).
+    if (team) {
+      if (!isStaticFilesRequest(request) && request.routeOptions.config?.withoutSignIn !== true) {
+        const found = team.find(request.headers);
+        if ('refusal' in found) return reply.code(401).send({ error: found.refusal });
+        request.ooSession = found.person.session;
       }
+    } else {
+      if (token && !isStaticFilesRequest(request)) {
+        const header = request.headers.authorization;
+        const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : request.headers['x-openorchestrator-token'];
+        if (typeof given !== 'string' || !sameSecret(given, token)) {
+          return reply.code(401).send({ error: 'this server needs its access token: send "Authorization: Bearer <token>" (the token is in the URL the server printed)' });
+        }
+      }
+      request.ooSession = session;
     }
     const refusal = crossSiteRefusal(request.method, request.headers);
     if (refusal) return reply.code(403).send({ error: refusal });
@@ -251,53 +286,75 @@ export async function buildOrchestrator(options: OrchestratorOptions = {}): Prom
         title: 'OpenOrchestrator API',
         version: '1',
         description:
-          'The JSON API the Orchestrator web UI uses. Dates are naive local date-times (YYYY-MM-DDTHH:MM:SS). Errors are {"error": "<one line>"} with a 4xx status. When the server has a token, send it as "Authorization: Bearer <token>". Every POST, PUT, PATCH and DELETE must send "X-OpenOrchestrator-Request: 1".',
+          'The JSON API the Orchestrator web UI uses. Dates are naive local date-times (YYYY-MM-DDTHH:MM:SS). Errors are {"error": "<one line>"} with a 4xx status. When the server has a token, send it as "Authorization: Bearer <token>"; in team mode, sign in (POST /api/session/sign-in) and send the session cookie it answers. Every POST, PUT, PATCH and DELETE must send "X-OpenOrchestrator-Request: 1".',
       },
-      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
-      security: token ? [{ token: [] }] : [],
+      components: {
+        securitySchemes: { token: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: team?.cookieName ?? 'oo-session' } },
+      },
+      security: team ? [{ session: [] }] : token ? [{ token: [] }] : [],
     },
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  registerSettingsRoutes(app, session);
-  registerTriggerRoutes(app, session);
-  registerLogRoutes(app, session);
-  registerValueRoutes(app, session);
-  registerQueueRoutes(app, session);
-  registerSchedulerRoutes(app, session);
-  registerJobRoutes(app, session);
-  registerOperationsRoutes(app, session);
-  registerDashboardRoutes(app, session);
-  registerRetentionRoutes(app, session);
-  if (options.metrics) registerMetricsRoute(app, session);
+  // Every route below runs in its request's connection; every change in a transaction with its audit row.
+  installUnitOfWork(app);
+  registerSignInRoutes(app, team, throttle);
+  registerSettingsRoutes(app, routedSession);
+  registerTriggerRoutes(app, routedSession);
+  registerLogRoutes(app, routedSession);
+  registerValueRoutes(app, routedSession);
+  registerQueueRoutes(app, routedSession);
+  registerSchedulerRoutes(app, routedSession);
+  registerJobRoutes(app, routedSession);
+  registerOperationsRoutes(app, routedSession);
+  registerDashboardRoutes(app, routedSession);
+  registerRetentionRoutes(app, routedSession);
+  registerAuditRoutes(app, routedSession);
+  if (options.metrics) registerMetricsRoute(app, routedSession);
   registerStaticFiles(app, options.webRoot);
   await app.ready();
-  return { app, session };
+  return { app, session, team };
+}
+
+function checkingInterval(timeouts: ServerTimeouts): number {
+  return Math.max(50, Math.min(1_000, Math.floor(timeouts.headersMs / 4)));
+}
+
+/** The certificate and key files, read once at start; one line naming the file that cannot be read. */
+function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new InputError(`cannot read the TLS ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const cert = read(files.certFile, 'certificate (--tls-cert)');
+  const key = read(files.keyFile, 'key (--tls-key)');
+  if (!/-----BEGIN [A-Z ]*CERTIFICATE-----/.test(cert.toString('latin1'))) throw new InputError(`the TLS certificate ${files.certFile} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.toString('latin1'))) throw new InputError(`the TLS key ${files.keyFile} is not a PEM private key (-----BEGIN PRIVATE KEY-----)`);
+  return { cert, key };
 }
 
 /** Builds the app and listens; `url` carries the token in its fragment (never sent to the server by browsers). */
 export async function startOrchestrator(options: OrchestratorOptions = {}): Promise<RunningOrchestrator> {
   const host = options.host ?? '127.0.0.1';
-  const { app, session } = await buildOrchestrator(options);
+  const { app, session, team } = await buildOrchestrator(options);
+  const close = async () => {
+    await app.close();
+    await session.close();
+    await team?.close();
+  };
   try {
     await app.listen({ host, port: options.port ?? 0 });
   } catch (error) {
-    await session.disconnect();
+    await close();
     throw new HttpError(400, `cannot listen on ${host}:${options.port ?? 0}: ${(error as Error).message.split('\n')[0]}`);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  const baseUrl = `http://${shownHost}:${port}/`;
+  const baseUrl = `${options.tls ? 'https' : 'http'}://${shownHost}:${port}/`;
   const url = options.token ? `${baseUrl}#token=${encodeURIComponent(options.token)}` : baseUrl;
-  return {
-    app,
-    session,
-    url,
-    baseUrl,
-    close: async () => {
-      await app.close();
-      await session.disconnect();
-    },
-  };
+  return { app, session, team, url, baseUrl, close };
 }

@@ -2,6 +2,8 @@
  * Test support for the Orchestrator tests: a fresh upgraded database opened as a Store, row
  * counts to prove a refused request changed nothing, and Chromium with the app's Refresh.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { closeStore, openStore, type Store } from '../../src/db/open.js';
 import { upgradeDatabase } from '../../src/db/schema/upgrade.js';
@@ -58,6 +60,18 @@ export function launchChromium(): Promise<Browser> {
   });
   launched.catch(() => undefined);
   return launched;
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's violations on the page as it is now (rule id and the nodes). */
+export async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
 }
 
 /** Clicks the app's Refresh until `locator` shows (the tabs refresh by themselves only every 10 s). */

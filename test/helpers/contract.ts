@@ -262,6 +262,21 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
     [col('scope', 'varchar(20)'), col('queue_name', 'varchar(100)'), col('keep_days', 'integer'), col('archive', 'boolean'), col('changed_at', 'datetime')],
     ['scope', 'queue_name'],
   ),
+  // oo-011-audit
+  oo_audit: table(
+    [
+      col('id', 'uuid'),
+      col('changed_at', 'datetime'),
+      col('login', 'varchar(128)'),
+      col('action', 'varchar(100)'),
+      col('target', 'varchar(250)', true),
+      col('client_address', 'varchar(100)', true),
+      col('before_json', 'varchar(4000)', true),
+      col('after_json', 'varchar(4000)', true),
+    ],
+    ['id'],
+    { indexes: { ix_oo_audit_changed_at: ['changed_at'], ix_oo_audit_login_changed_at: ['login', 'changed_at'] } },
+  ),
 };
 
 const longest = (values: string[]) => Math.max(...values.map((v) => v.length));

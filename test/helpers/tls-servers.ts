@@ -151,10 +151,10 @@ function postgresBin(tool: string): string {
 
 /**
  * A PostgreSQL of its own with ssl=on and `cert`/`key`. pg_hba: TLS only over TCP (plain TCP is
- * rejected); `oo_scram` logs in with a password (scram-sha-256), `oo_client` with a client
- * certificate, everyone else by trust.
+ * rejected); `passwordLogins` (default `oo_scram`) log in with a password (scram-sha-256),
+ * `oo_client` with a client certificate, everyone else by trust.
  */
-export async function startPostgresTls(cert: string, key: string, caForClients: string): Promise<TestServer> {
+export async function startPostgresTls(cert: string, key: string, caForClients: string, passwordLogins: readonly string[] = ['oo_scram']): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'oo-tls-pg-'));
   const data = join(dir, 'data');
   const owner = isRoot ? systemUser('postgres') : undefined;
@@ -176,7 +176,7 @@ export async function startPostgresTls(cert: string, key: string, caForClients: 
     hba,
     [
       'local all all trust',
-      'hostssl all oo_scram 127.0.0.1/32 scram-sha-256',
+      ...passwordLogins.map((login) => `hostssl all ${login} 127.0.0.1/32 scram-sha-256`),
       'hostssl all oo_client 127.0.0.1/32 cert',
       'hostssl all all 127.0.0.1/32 trust',
       'hostnossl all all 127.0.0.1/32 reject',

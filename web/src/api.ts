@@ -15,6 +15,9 @@ function readToken(): string | null {
 
 const token = readToken();
 
+/** Dispatched on window when a request is refused for want of a session (team mode); detail: the server's line. */
+export const SIGNED_OUT_EVENT = 'oo-signed-out';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -40,6 +43,8 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!response.ok) {
     const message = (parsed as { error?: string } | undefined)?.error ?? `${response.status} ${response.statusText}`;
+    // Team mode: the session ended (signed out, timed out); the app shows the sign-in again.
+    if (response.status === 401 && !path.startsWith('/api/session')) window.dispatchEvent(new CustomEvent(SIGNED_OUT_EVENT, { detail: message }));
     throw new ApiError(response.status, message);
   }
   return parsed as T;
@@ -209,5 +214,5 @@ export interface Monitoring {
 /** The statuses "run now" (and so Rerun) accepts. */
 export const RUN_NOW_FROM = ['IDLE', 'DONE', 'FAILED', 'KILLED'];
 
-export const TABS = ['Dashboard', 'Settings', 'Triggers', 'Logs', 'Constants & Credentials', 'Queues', 'Schedulers', 'Jobs', 'Alerts'] as const;
+export const TABS = ['Dashboard', 'Settings', 'Triggers', 'Logs', 'Constants & Credentials', 'Queues', 'Schedulers', 'Jobs', 'Alerts', 'Audit'] as const;
 export type Tab = (typeof TABS)[number];

@@ -5,6 +5,7 @@
  * form), and holds the buttons. The keyboard and focus rules live in Dialog (components.tsx).
  */
 import { cloneElement, createContext, isValidElement, useContext, useEffect, useId, useState, type InputHTMLAttributes, type ReactElement, type ReactNode } from 'react';
+import { Needs, type Change } from './access';
 import { Dialog, ErrorLine, useAction } from './components';
 import { inputDate, parseInputDate } from './format';
 
@@ -175,7 +176,9 @@ export function DeleteButton({ what, onDelete, disabled }: { what?: string; onDe
 /**
  * A create/edit dialog: `onSubmit` sends the request; on success `onDone`, otherwise the error
  * shows by its field and under the form. `extra` holds more buttons (they may use useFormAction);
- * `onDelete` adds a Delete that asks once more.
+ * `onDelete` adds a Delete that asks once more. `needs` names the table the dialog changes: its
+ * Save (and `extra`) need `needs.submit` there and its Delete needs DELETE, and each is shown
+ * unavailable to a login without that right (team mode; the database stays the judge).
  *
  * @example
  *   <FormDialog title="New constant" onSubmit={() => api('POST', '/api/constants', { name, value })} onDone={close} onClose={close} submitLabel="Create">
@@ -192,6 +195,7 @@ export function FormDialog({
   extra,
   onDelete,
   deleteWhat,
+  needs,
   grid = true,
   before,
   children,
@@ -205,6 +209,7 @@ export function FormDialog({
   extra?: ReactNode;
   onDelete?: () => Promise<unknown>;
   deleteWhat?: string;
+  needs?: { table: string; submit: Change };
   /** two columns of fields (default) or one */
   grid?: boolean;
   /** shown above the form (facts, history) */
@@ -231,11 +236,17 @@ export function FormDialog({
           {children}
           <ErrorLine error={error} />
           <div className="buttons">
-            <button type="submit" className="primary" disabled={busy}>
-              {submitLabel}
-            </button>
-            {extra}
-            {onDelete && <DeleteButton what={deleteWhat} disabled={busy} onDelete={() => void act(onDelete)} />}
+            <MayNeed table={needs?.table} privilege={needs?.submit}>
+              <button type="submit" className="primary" disabled={busy}>
+                {submitLabel}
+              </button>
+              {extra}
+            </MayNeed>
+            {onDelete && (
+              <MayNeed table={needs?.table} privilege="DELETE">
+                <DeleteButton what={deleteWhat} disabled={busy} onDelete={() => void act(onDelete)} />
+              </MayNeed>
+            )}
             <button type="button" onClick={onClose}>
               Cancel
             </button>
@@ -243,5 +254,16 @@ export function FormDialog({
         </form>
       </FormContext.Provider>
     </Dialog>
+  );
+}
+
+/** <Needs> when a table is named, the children alone otherwise. */
+function MayNeed({ table, privilege, children }: { table: string | undefined; privilege: Change | undefined; children: ReactNode }) {
+  return table && privilege ? (
+    <Needs table={table} privilege={privilege}>
+      {children}
+    </Needs>
+  ) : (
+    <>{children}</>
   );
 }

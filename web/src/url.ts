@@ -58,6 +58,7 @@ export const TAB_PATHS = {
   Schedulers: '/schedulers',
   Jobs: '/jobs',
   Alerts: '/alerts',
+  Audit: '/audit',
 } as const;
 
 export const jobPath = (id: string) => `/jobs/${id}`;

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type * as Tarn from 'tarn';
 import type * as Tedious from 'tedious';
 import { Kysely, MssqlDialect, sql } from 'kysely';
-import { describeConnection, type ConnectionConfig } from '../../config/connection-string.js';
+import { DEFAULT_POOL_SIZE, describeConnection, type ConnectionConfig } from '../../config/connection-string.js';
 import { ConnectionStringError, DatabaseError } from '../../errors.js';
 import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
@@ -249,7 +249,7 @@ export const mssqlDialect: Dialect = {
       dialect: new MssqlDialect({
         // propagateCreateError: a refused connection fails the query at once; tarn would
         // otherwise retry until its 30 s acquire timeout and report only "timeout".
-        tarn: { ...tarn, options: { min: 0, max: 10, propagateCreateError: true } },
+        tarn: { ...tarn, options: { min: 0, max: config.poolSize ?? DEFAULT_POOL_SIZE, propagateCreateError: true } },
         tedious: { ...tedious, connectionFactory: () => checkedTediousConnection(tedious, config) },
       }),
     });

@@ -1,6 +1,6 @@
 import { createPool, type PoolConnection, type PoolOptions } from 'mysql2';
 import { Kysely, MysqlDialect, sql } from 'kysely';
-import type { ConnectionConfig } from '../../config/connection-string.js';
+import { DEFAULT_POOL_SIZE, type ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
 import { ALL_TABLE_NAMES, ENUM_VALUES } from '../schema/tables.js';
 import type { Database } from '../types.js';
@@ -37,7 +37,9 @@ export function mysqlPoolConfig(config: ConnectionConfig): PoolOptions {
     database: config.database,
     user: config.user,
     password: config.password,
-    connectionLimit: 10,
+    connectionLimit: config.poolSize ?? DEFAULT_POOL_SIZE,
+    // A person's small pool in team mode keeps at most one connection while nobody uses it.
+    ...(config.poolSize !== undefined ? { maxIdle: 1 } : {}),
     connectTimeout: connectTimeoutMs(config),
     // Naive DATETIME values stay text; the store parses them as local time.
     dateStrings: true,

@@ -85,6 +85,7 @@ export function oraclePoolAttributes(config: ConnectionConfig): OracleDb.PoolAtt
     connectString: oracleConnectString(config),
     connectTimeout: seconds,
     transportConnectTimeout: seconds,
+    ...(config.poolSize !== undefined ? { poolMax: config.poolSize } : {}),
   };
   if (tls === undefined || tls.mode === 'off') return attributes;
   if (tls.walletLocation !== undefined && !existsSync(join(tls.walletLocation, 'ewallet.pem'))) {

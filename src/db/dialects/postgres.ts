@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import type { ConnectionConfig } from '../../config/connection-string.js';
+import { DEFAULT_POOL_SIZE, type ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
 import type { ColumnType, Dialect } from './dialect.js';
@@ -31,7 +31,7 @@ export function postgresPoolConfig(config: ConnectionConfig): pg.PoolConfig {
     database: config.database,
     user: config.user,
     password: config.password,
-    max: 10,
+    max: config.poolSize ?? DEFAULT_POOL_SIZE,
     // A server that does not answer (a network partition, not a refusal) must not hang a
     // Scheduler tick or an HTTP request forever.
     connectionTimeoutMillis: connectTimeoutMs(config),

@@ -9,7 +9,7 @@
  * SQLite, leaves SQLite's own locking to the case it handles well: other processes.
  */
 import { resolve } from 'node:path';
-import { SqliteDialect, type DatabaseConnection, type Driver, type QueryCompiler, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
+import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type QueryCompiler, type SqliteDialectConfig } from 'kysely';
 
 /** A first-come, first-served async lock. */
 export class FileLock {
@@ -103,8 +103,11 @@ class FileLockedDriver implements Driver {
     }
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.#inner.beginTransaction(connection, settings);
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    // Every transaction of this program writes. IMMEDIATE takes the write lock at BEGIN, where the
+    // busy timeout applies; a deferred one that read first would fail at once with SQLITE_BUSY
+    // when another process wrote in between (the Orchestrator's changes read their "before" first).
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
   commitTransaction(connection: DatabaseConnection): Promise<void> {
     return this.#inner.commitTransaction(connection);

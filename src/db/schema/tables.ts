@@ -353,6 +353,31 @@ export const MONITORS: TableDef = {
 /** Tables of oo-009-job-output, in creation order. */
 export const DAILY_TABLES: TableDef[] = [JOB_OUTPUT, MONITORS];
 
+/**
+ * Ours (oo-011-audit): every change made through the Orchestrator, written in the same transaction
+ * as the change (src/orchestrator/unit-of-work.ts): who (the database login that made it), what
+ * (an action name such as `trigger.update`), on what, when, from which address, and the row
+ * before and after as JSON with secrets masked (each cut to 4000 characters). The Python tools
+ * never read it.
+ */
+export const AUDIT: TableDef = {
+  name: 'oo_audit',
+  columns: [
+    pk('id', uuid),
+    col('changed_at', datetime),
+    col('login', str(128)),
+    col('action', str(100)),
+    col('target', str(250), true),
+    col('client_address', str(100), true),
+    col('before_json', { kind: 'text', length: 4000 }, true),
+    col('after_json', { kind: 'text', length: 4000 }, true),
+  ],
+  indexes: [
+    { name: 'ix_oo_audit_changed_at', columns: ['changed_at'] },
+    { name: 'ix_oo_audit_login_changed_at', columns: ['login', 'changed_at'] },
+  ],
+};
+
 /** Tables of oo-006-operations, in creation order. */
 export const OPERATIONS_TABLES: TableDef[] = [QUEUE_SETTINGS, ELEMENT_ATTEMPTS, ELEMENT_EVENTS, ALERT_CHANNELS, ALERT_RULES, ALERT_INCIDENTS, ALERT_NOTIFICATIONS];
 
@@ -438,4 +463,4 @@ export const UPSTREAM_TABLES: TableDef[] = [
 export const MIGRATIONS_TABLE = 'oo_migrations';
 
 /** Every table name this program reads or writes, as the contract spells it. */
-export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name), ...DAILY_TABLES.map((t) => t.name), RETENTION.name];
+export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name), ...DAILY_TABLES.map((t) => t.name), RETENTION.name, AUDIT.name];

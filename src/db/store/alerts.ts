@@ -13,6 +13,7 @@ import type { Store } from '../open.js';
 import { expectOne, whoWins } from './conflict.js';
 import { paged } from './paging.js';
 import { checkEnum, checkId, checkInteger, checkText } from './validate.js';
+import { inTransaction } from './transaction.js';
 
 export const CHANNEL_KINDS = ['EMAIL', 'WEBHOOK'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
@@ -263,7 +264,7 @@ export async function listChannels(store: Store): Promise<AlertChannel[]> {
 export async function deleteChannel(store: Store, id: string): Promise<void> {
   const canonical = checkId('channel id', id);
   const encoded = store.dialect.encodeUuid(canonical);
-  await store.db.transaction().execute(async (trx) => {
+  await inTransaction(store, async ({ db: trx }) => {
     const result = await trx.deleteFrom('oo_alert_channels').where('id', '=', encoded).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`no alert channel with id ${canonical}`);
     await trx.deleteFrom('oo_alert_notifications').where('channel_id', '=', encoded).where('status', 'in', ['PENDING', 'SENDING']).execute();
@@ -372,7 +373,7 @@ export async function listRules(store: Store): Promise<AlertRule[]> {
 export async function deleteRule(store: Store, id: string): Promise<void> {
   const canonical = checkId('rule id', id);
   const encoded = store.dialect.encodeUuid(canonical);
-  await store.db.transaction().execute(async (trx) => {
+  await inTransaction(store, async ({ db: trx }) => {
     const result = await trx.deleteFrom('oo_alert_rules').where('id', '=', encoded).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`no alert rule with id ${canonical}`);
     const incidents = trx.selectFrom('oo_alert_incidents').select('id').where('rule_id', '=', encoded);

@@ -3,6 +3,7 @@
  * unique key it hit), never by what a read saw earlier.
  */
 import type { Store } from '../open.js';
+import { inTransaction } from './transaction.js';
 
 /** Thrown inside a transaction when a conditional write found the row already moved on. */
 export class LostRace extends Error {
@@ -42,7 +43,7 @@ export function isDeadlock(error: unknown): boolean {
  */
 export async function whoWins<T>(store: Store, work: (trx: Store) => Promise<T>): Promise<T | undefined> {
   try {
-    return await store.db.transaction().execute((trx) => work({ ...store, db: trx }));
+    return await inTransaction(store, work);
   } catch (error) {
     if (error instanceof LostRace || isUniqueViolation(error) || isDeadlock(error)) return undefined;
     throw error;

@@ -10,6 +10,7 @@ import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
 import { paged } from './paging.js';
 import { notifyChange, notifyColumn } from './wake.js';
+import { inTransaction } from './transaction.js';
 
 export interface QueueElement {
   id: string;
@@ -134,7 +135,7 @@ export async function bulkCreateQueueElements(
   });
   const maxRows = Math.min(MAX_ROWS_PER_STATEMENT, store.dialect.maxRowsPerInsert, Math.floor(store.dialect.maxBindParams / COLUMNS_PER_ELEMENT));
   const batches = splitIntoStatements(rows, maxRows, MAX_BYTES_PER_STATEMENT, rowBytes);
-  await store.db.transaction().execute(async (trx) => {
+  await inTransaction(store, async ({ db: trx }) => {
     let inserted = 0;
     for (const batch of batches) {
       await trx.insertInto('Queues').values(batch).execute();

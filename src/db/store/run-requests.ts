@@ -8,6 +8,7 @@ import type { Store } from '../open.js';
 import type { TriggerStatus } from '../types.js';
 import { getTrigger, setNextRun, transitionTriggerStatus } from './triggers.js';
 import { checkDate, checkId } from './validate.js';
+import { inTransaction } from './transaction.js';
 
 /** The statuses "run now" accepts; each goes (back) to Idle. Running ones and Paused ones are refused. */
 export const RUN_NOW_FROM: readonly TriggerStatus[] = ['IDLE', 'DONE', 'FAILED', 'KILLED'];
@@ -44,8 +45,7 @@ export async function listRunRequests(store: Store): Promise<RunRequest[]> {
  */
 export async function runTriggerNow(store: Store, triggerId: string, at: Date = now()): Promise<boolean> {
   const trigger = await getTrigger(store, triggerId);
-  return store.db.transaction().execute(async (trx) => {
-    const scoped: Store = { ...store, db: trx };
+  return inTransaction(store, async (scoped) => {
     if (!(await transitionTriggerStatus(scoped, trigger.id, RUN_NOW_FROM, 'IDLE'))) return false;
     if (trigger.type === 'QUEUE') await requestRun(scoped, trigger.id, at);
     else await setNextRun(scoped, trigger.id, trigger.type, checkDate('next run', at));

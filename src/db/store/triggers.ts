@@ -2,7 +2,7 @@
  * Triggers: one `Triggers` row plus one row in the sub-table its type names. Status changes
  * that race (claiming Idle -> Running) are conditional UPDATEs whose affected-row count decides.
  */
-import { sql, type CompiledQuery, type InferResult, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type InferResult, type Kysely } from 'kysely';
 import { InputError, NotFoundError } from '../../errors.js';
 import { nextRun as nextCronRun, normalizeCron, parseCron } from '../../cron/cron.js';
 import { now } from '../../time/clock.js';
@@ -14,6 +14,7 @@ import type { Database, TriggerStatus, TriggerType } from '../types.js';
 import { TRIGGER_STATUSES } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
 import { notifyChange } from './wake.js';
+import { inTransaction } from './transaction.js';
 
 interface TriggerBase {
   id: string;
@@ -104,14 +105,14 @@ function baseValues(store: Store, fields: TriggerFields) {
  *   await createTrigger(store, { type: 'QUEUE', triggerName: 'q', processName: 'p', processPath: 'r.py', queueName: 'q' }, { runNow: new Date() });
  */
 export async function createTrigger(store: Store, trigger: NewTrigger, options: { runNow?: Date } = {}): Promise<string> {
-  const { db, dialect } = store;
+  const { dialect } = store;
   const base = baseValues(store, trigger);
   await assertNameFree(store, base.trigger_name);
   const id = newId();
   const encodedId = dialect.encodeUuid(id);
   const runNow = options.runNow === undefined ? undefined : checkDate('run now', options.runNow);
   const sub = subTableValues(store, runNow && trigger.type !== 'QUEUE' ? { ...trigger, nextRun: runNow } : trigger);
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(store, async ({ db: trx }) => {
     await trx
       .insertInto('Triggers')
       .values({ id: encodedId, ...base, last_run: null, process_status: 'IDLE', type: trigger.type })
@@ -147,7 +148,7 @@ function subTableValues(store: Store, trigger: NewTrigger): SubValues {
   }
 }
 
-async function insertSubRow(trx: Transaction<Database>, type: TriggerType, id: unknown, sub: SubValues): Promise<void> {
+async function insertSubRow(trx: Kysely<Database>, type: TriggerType, id: unknown, sub: SubValues): Promise<void> {
   if (type === 'SINGLE') await trx.insertInto('Single_Triggers').values({ id, next_run: sub.next_run }).execute();
   else if (type === 'SCHEDULED') await trx.insertInto('Scheduled_Triggers').values({ id, cron_expr: sub.cron_expr!, next_run: sub.next_run }).execute();
   else await trx.insertInto('Queue_Triggers').values({ id, queue_name: sub.queue_name!, min_batch_size: sub.min_batch_size! }).execute();
@@ -223,14 +224,14 @@ export async function listTriggers(store: Store): Promise<Trigger[]> {
 
 /** Changes a trigger's user fields (its type stays). */
 export async function updateTrigger(store: Store, id: string, trigger: NewTrigger): Promise<void> {
-  const { db, dialect } = store;
+  const { dialect } = store;
   const current = await getTrigger(store, id);
   if (current.type !== trigger.type) throw new InputError(`a trigger's type cannot change (it is ${current.type}); delete it and create a new one`);
   const encodedId = dialect.encodeUuid(current.id);
   const base = baseValues(store, trigger);
   await assertNameFree(store, base.trigger_name, encodedId);
   const sub = subTableValues(store, trigger);
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(store, async ({ db: trx }) => {
     await trx.updateTable('Triggers').set(base).where('id', '=', encodedId).execute();
     if (trigger.type === 'SINGLE') await trx.updateTable('Single_Triggers').set({ next_run: sub.next_run }).where('id', '=', encodedId).execute();
     else if (trigger.type === 'SCHEDULED')
@@ -243,10 +244,10 @@ export async function updateTrigger(store: Store, id: string, trigger: NewTrigge
 
 /** Deletes the sub-table row first, then the trigger, in one transaction. */
 export async function deleteTrigger(store: Store, id: string): Promise<void> {
-  const { db, dialect } = store;
+  const { dialect } = store;
   const canonical = checkId('trigger id', id);
   const encodedId = dialect.encodeUuid(canonical);
-  const deleted = await db.transaction().execute(async (trx) => {
+  const deleted = await inTransaction(store, async ({ db: trx }) => {
     await trx.deleteFrom('Single_Triggers').where('id', '=', encodedId).execute();
     await trx.deleteFrom('Scheduled_Triggers').where('id', '=', encodedId).execute();
     await trx.deleteFrom('Queue_Triggers').where('id', '=', encodedId).execute();

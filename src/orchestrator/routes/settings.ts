@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { probeAccess } from '../../access/probe.js';
 import { generateKey } from '../../crypto/fernet.js';
+import { recordAudit } from '../../db/store/audit.js';
 import type { Session } from '../session.js';
 import { errorReplies, text } from '../schemas.js';
 
@@ -36,6 +37,7 @@ export function registerSettingsRoutes(app: FastifyInstance, session: Session): 
               roles: { type: 'array', items: { type: 'string' } },
               summary: { type: 'string' },
               missing: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+              privileges: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } }, description: 'per table: SELECT, INSERT, UPDATE, DELETE as held' },
             },
           },
           ...errorReplies,
@@ -102,9 +104,24 @@ export function registerSettingsRoutes(app: FastifyInstance, session: Session): 
         },
       },
     },
-    async () => {
+    async (request) => {
       const lines: string[] = [];
       const result = await session.upgrade((line) => lines.push(line));
+      if (result.steps.length > 0) {
+        // DDL cannot share a transaction with a row on every dialect: the upgrade is recorded after it.
+        try {
+          await recordAudit(session.requireConnection(), {
+            login: session.login() ?? '(unknown)',
+            action: 'schema.upgrade',
+            target: null,
+            clientAddress: request.ip ?? null,
+            before: JSON.stringify({ revision: result.from }),
+            after: JSON.stringify({ revision: result.to, steps: result.steps }),
+          });
+        } catch (error) {
+          lines.push(`not recorded in the audit trail: ${session.translate(error).message.split('\n')[0]}`);
+        }
+      }
       return { from: result.from, to: result.to, steps: lines, status: session.status() };
     },
   );

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api, query, type Monitoring } from '../api';
 import { ErrorLine, SortableTable, usePoll, type Column } from '../components';
 import { CheckField, FormDialog, SelectField, TextArea, TextField } from '../forms';
+import { Needs } from '../access';
 import { label, showDate } from '../format';
 
 interface Channel {
@@ -92,6 +93,7 @@ function ChannelDialog({ channel, onDone, onClose }: { channel: Channel | null; 
       onDone={onDone}
       onSubmit={() => (channel ? api('PUT', `/api/operations/channels/${channel.id}`, payload) : api('POST', '/api/operations/channels', payload))}
       onDelete={channel ? () => api('DELETE', `/api/operations/channels/${channel.id}`) : undefined}
+      needs={{ table: 'oo_alert_channels', submit: channel ? 'UPDATE' : 'INSERT' }}
       deleteWhat={channel?.name}
     >
       <TextField name="name" label="Name" value={name} onChange={setName} required maxLength={100} />
@@ -176,6 +178,7 @@ function RuleDialog({ rule, channels, onDone, onClose }: { rule: Rule | null; ch
       onDone={onDone}
       onSubmit={() => (rule ? api('PUT', `/api/operations/rules/${rule.id}`, payload) : api('POST', '/api/operations/rules', payload))}
       onDelete={rule ? () => api('DELETE', `/api/operations/rules/${rule.id}`) : undefined}
+      needs={{ table: 'oo_alert_rules', submit: rule ? 'UPDATE' : 'INSERT' }}
       deleteWhat={rule?.name}
     >
       <TextField name="name" label="Name" value={name} onChange={setName} required maxLength={100} />
@@ -326,16 +329,20 @@ export function AlertsTab({ tick }: { tick: number }) {
       <MonitorsPanel monitoring={monitoring.data} />
       <div className="toolbar">
         <h2>Channels</h2>
-        <button type="button" className="primary" onClick={() => setEditChannel('new')}>
-          New channel
-        </button>
+        <Needs table="oo_alert_channels" privilege="INSERT">
+          <button type="button" className="primary" onClick={() => setEditChannel('new')}>
+            New channel
+          </button>
+        </Needs>
       </div>
       <SortableTable rows={channelList} columns={channelColumns} rowKey={(c) => c.id} onRowClick={setEditChannel} testId="channels-table" empty="No channels: add an e-mail or webhook channel for rules to notify." />
       <div className="toolbar">
         <h2>Rules</h2>
-        <button type="button" className="primary" onClick={() => setEditRule('new')}>
-          New rule
-        </button>
+        <Needs table="oo_alert_rules" privilege="INSERT">
+          <button type="button" className="primary" onClick={() => setEditRule('new')}>
+            New rule
+          </button>
+        </Needs>
       </div>
       <SortableTable rows={ruleList} columns={ruleColumns} rowKey={(r) => r.id} onRowClick={setEditRule} testId="rules-table" empty="No rules: nothing is watched. A monitor evaluates the rules you add (see Monitors above)." />
       <h2>Incidents</h2>

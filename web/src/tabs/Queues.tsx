@@ -4,6 +4,7 @@ import { api, apiUpload, query, type Page, type QueueElement, type QueueSummary 
 import { BarChart } from '../charts';
 import { Dialog, ErrorLine, HeadedTable, Pager, SortableTable, Status, usePoll, type Column } from '../components';
 import { DateTimeInput, Field, FormDialog, SelectField, TextArea, TextField, useFormAction } from '../forms';
+import { Needs } from '../access';
 import { label, showDate } from '../format';
 import { parseUpload, toCsv, type UploadParse } from '../upload';
 import { offsetOf, pageOf, queuePath, TAB_PATHS, useUrlState } from '../url';
@@ -109,9 +110,11 @@ function QueueSettingsPanel({ queueName }: { queueName: string }) {
       <span>
         <strong>Retries:</strong> {s === undefined ? '…' : s === null ? 'none (a failed element stays Failed)' : describe(s)}
       </span>
-      <button type="button" onClick={() => setEditing(true)}>
-        Retry settings
-      </button>
+      <Needs table="oo_queue_settings" privilege={s ? 'UPDATE' : 'INSERT'}>
+        <button type="button" onClick={() => setEditing(true)}>
+          Retry settings
+        </button>
+      </Needs>
       <ErrorLine error={settings.error} />
       {editing && s !== undefined && (
         <QueueSettingsDialog
@@ -153,6 +156,7 @@ function QueueSettingsDialog({ queueName, settings, onDone, onClose }: { queueNa
       }
       onDelete={settings ? () => api('DELETE', path) : undefined}
       deleteWhat="the retry settings"
+      needs={{ table: 'oo_queue_settings', submit: settings ? 'UPDATE' : 'INSERT' }}
     >
       <TextField name="maxAttempts" label="Max attempts" hint="tries in all, the first included (1: never retried); business errors are never retried" type="number" min={1} max={1000} value={maxAttempts} onChange={setMaxAttempts} required />
       <SelectField
@@ -213,6 +217,7 @@ function ElementDialog({ element, onDone, onClose }: { element: QueueElement; on
       onSubmit={() => api('PATCH', `/api/queue-elements/${element.id}`, { status, message: message === '' ? null : message })}
       extra={element.status === 'FAILED' && <RetryButton element={element} />}
       onDelete={() => api('DELETE', `/api/queue-elements/${element.id}`)}
+      needs={{ table: 'Queues', submit: 'UPDATE' }}
       before={
         <>
           <dl className="facts">
@@ -256,6 +261,7 @@ function NewElementDialog({ queueName, onDone, onClose }: { queueName?: string; 
       onDone={() => onDone(queue.trim())}
       onSubmit={() => api('POST', `/api/queues/${encodeURIComponent(queue.trim())}/elements`, { reference: reference || null, data: data || null })}
       submitLabel="Create"
+      needs={{ table: 'Queues', submit: 'INSERT' }}
     >
       {!queueName && <TextField name="queueName" label="Queue" hint="an existing queue or a new one: a queue exists once it has an element" value={queue} onChange={setQueue} maxLength={100} required />}
       <TextField name="reference" label="Reference" value={reference} onChange={setReference} maxLength={100} />
@@ -474,16 +480,20 @@ function QueueView({ queueName, tick }: { queueName: string; tick: number }) {
           ‹ All queues
         </button>
         <h2>{queueName}</h2>
-        <button type="button" className="primary" onClick={() => setQ({ dialog: 'new' })}>
-          New element
-        </button>
-        <button type="button" onClick={() => setQ({ dialog: 'upload' })}>
-          Upload CSV/JSON
-        </button>
+        <Needs table="Queues" privilege="INSERT">
+          <button type="button" className="primary" onClick={() => setQ({ dialog: 'new' })}>
+            New element
+          </button>
+          <button type="button" onClick={() => setQ({ dialog: 'upload' })}>
+            Upload CSV/JSON
+          </button>
+        </Needs>
         <ExportButton queueName={queueName} filter={filter} />
-        <button type="button" disabled={selected.size === 0} onClick={retry}>
-          Retry selected ({selected.size})
-        </button>
+        <Needs table="Queues" privilege="UPDATE">
+          <button type="button" disabled={selected.size === 0} onClick={retry}>
+            Retry selected ({selected.size})
+          </button>
+        </Needs>
       </div>
       <QueueSettingsPanel queueName={queueName} />
       <div className="toolbar filters">
@@ -575,12 +585,14 @@ export function QueuesTab({ tick, queueName }: { tick: number; queueName?: strin
   return (
     <section className="panel">
       <div className="toolbar">
-        <button type="button" className="primary" onClick={() => navigate(`${TAB_PATHS.Queues}?dialog=new`)}>
-          New element
-        </button>
-        <button type="button" onClick={() => navigate(`${TAB_PATHS.Queues}?dialog=upload`)}>
-          Upload CSV/JSON
-        </button>
+        <Needs table="Queues" privilege="INSERT">
+          <button type="button" className="primary" onClick={() => navigate(`${TAB_PATHS.Queues}?dialog=new`)}>
+            New element
+          </button>
+          <button type="button" onClick={() => navigate(`${TAB_PATHS.Queues}?dialog=upload`)}>
+            Upload CSV/JSON
+          </button>
+        </Needs>
       </div>
       <ErrorLine error={error} />
       <SortableTable

@@ -3,19 +3,20 @@ import { api, type Status } from '../api';
 import { ErrorLine } from '../components';
 import { Field } from '../forms';
 
-export function SettingsTab({ status, onStatus }: { status: Status | null; onStatus: (s: Status) => void }) {
+/** `team`: the server serves one database to signed-in people; connecting elsewhere is not offered. */
+export function SettingsTab({ status, onStatus, team = false }: { status: Status | null; onStatus: (s: Status) => void; team?: boolean }) {
   const [connectionString, setConnectionString] = useState('');
   const [cryptoKey, setCryptoKey] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [newKey, setNewKey] = useState<string | null>(null);
   const [steps, setSteps] = useState<string[] | null>(null);
-  const [access, setAccess] = useState<{ roles: string[]; summary: string; login: string | null } | null>(null);
+  const [access, setAccess] = useState<{ checked: boolean; roles: string[]; summary: string; login: string | null } | null>(null);
   const connectedTo = status?.connected ? status.connectionString : null;
   useEffect(() => {
     setAccess(null);
     if (!connectedTo) return;
-    api<{ roles: string[]; summary: string; login: string | null }>('GET', '/api/settings/access').then(setAccess, () => setAccess(null));
+    api<{ checked: boolean; roles: string[]; summary: string; login: string | null }>('GET', '/api/settings/access').then(setAccess, () => setAccess(null));
   }, [connectedTo]);
 
   const run = async (work: () => Promise<void>) => {
@@ -67,11 +68,20 @@ export function SettingsTab({ status, onStatus }: { status: Status | null; onSta
             spellCheck={false}
           />
         </Field>
-        <Field label="Encryption key" hint={connected ? (status?.hasKey ? 'A key is set (never shown).' : 'No key set: credentials cannot be created.') : 'The Fernet key that encrypts credential passwords.'}>
+        <Field
+          label="Encryption key"
+          hint={
+            connected
+              ? status?.hasKey
+                ? `A key is set (never shown).${team ? ' The server holds it: credential passwords can be set and replaced here, never read.' : ''}`
+                : 'No key set: credentials cannot be created.'
+              : 'The Fernet key that encrypts credential passwords.'
+          }
+        >
           <input name="cryptoKey" type="password" value={cryptoKey} disabled={connected} onChange={(e) => setCryptoKey(e.target.value)} autoComplete="off" placeholder={connected && status?.hasKey ? '••••••••' : ''} />
         </Field>
         <div className="buttons">
-          {!connected ? (
+          {team ? null : !connected ? (
             <button type="submit" className="primary" disabled={busy || connectionString.trim() === ''}>
               Connect
             </button>
@@ -83,7 +93,12 @@ export function SettingsTab({ status, onStatus }: { status: Status | null; onSta
           <button type="button" onClick={() => void generate()} disabled={busy}>
             Generate key
           </button>
-          <button type="button" onClick={() => void upgrade()} disabled={busy || !connected}>
+          <button
+            type="button"
+            onClick={() => void upgrade()}
+            disabled={busy || !connected || (access?.checked === true && !access.roles.includes('admin'))}
+            title={access?.checked === true && !access.roles.includes('admin') ? 'Only an admin login may change the schema' : undefined}
+          >
             Upgrade database
           </button>
         </div>

@@ -3,6 +3,7 @@ import { Link, useLocation, useSearch } from 'wouter';
 import { api, query, RUN_NOW_FROM, type Trigger } from '../api';
 import { ErrorLine, SortableTable, Status, useAction, usePoll, type Column } from '../components';
 import { CheckField, DateTimeInput, FormDialog, TextField, useFormAction } from '../forms';
+import { Needs } from '../access';
 import { label, localInputValue, showDate } from '../format';
 import { jobPath, logsPath, TAB_PATHS, triggerPath, useUrlState } from '../url';
 
@@ -136,7 +137,7 @@ function TriggerActions({ trigger, busy, act, onRanNow, full = false }: { trigge
   const spent = trigger.type === 'SINGLE' && ended && trigger.nextRun !== null && trigger.nextRun <= localInputValue(new Date()).concat(':59');
   const enable = status === 'PAUSED' || status === 'PAUSING' || (ended && !spent);
   return (
-    <>
+    <Needs table="Triggers" privilege="UPDATE">
       <button type="button" onClick={post('run-now')} disabled={busy || !RUN_NOW_FROM.includes(status)} title="Make it due now: the next Scheduler tick starts it">
         Run now
       </button>
@@ -153,7 +154,7 @@ function TriggerActions({ trigger, busy, act, onRanNow, full = false }: { trigge
       <button type="button" className="danger" onClick={post('kill')} disabled={busy || status !== 'RUNNING'}>
         Kill
       </button>
-    </>
+    </Needs>
   );
 }
 
@@ -177,6 +178,7 @@ function TriggerForm({ type, trigger, onDone, onClose }: { type: TriggerType; tr
       submitLabel={trigger ? 'Save' : 'Create'}
       onDelete={trigger ? () => api('DELETE', `/api/triggers/${trigger.id}`) : undefined}
       deleteWhat={trigger?.triggerName}
+      needs={{ table: 'Triggers', submit: trigger ? 'UPDATE' : 'INSERT' }}
       extra={
         trigger ? (
           <DialogActions trigger={trigger} />
@@ -330,11 +332,13 @@ export function TriggersTab({ tick, openId }: { tick: number; openId?: string })
     <section className="panel">
       <div className="toolbar">
         <input type="search" placeholder="Search name or process" value={q.search} onChange={(e) => setQ({ search: e.target.value }, { replace: true })} aria-label="Search triggers" />
-        {(['single', 'scheduled', 'queue'] as const).map((kind) => (
-          <button key={kind} type="button" className="primary" onClick={() => setQ({ new: kind })}>
-            New {kind} trigger
-          </button>
-        ))}
+        <Needs table="Triggers" privilege="INSERT">
+          {(['single', 'scheduled', 'queue'] as const).map((kind) => (
+            <button key={kind} type="button" className="primary" onClick={() => setQ({ new: kind })}>
+              New {kind} trigger
+            </button>
+          ))}
+        </Needs>
       </div>
       <ErrorLine error={error ?? actionError ?? (openId && single.error ? single.error : null)} />
       {notice && (

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api, type Constant, type Credential } from '../api';
 import { ErrorLine, SortableTable, usePoll, type Column } from '../components';
 import { FormDialog, TextArea, TextField } from '../forms';
+import { Needs } from '../access';
 import { showDate } from '../format';
 
 function ConstantForm({ constant, onDone, onClose }: { constant?: Constant; onDone: () => void; onClose: () => void }) {
@@ -18,6 +19,7 @@ function ConstantForm({ constant, onDone, onClose }: { constant?: Constant; onDo
       submitLabel={constant ? 'Save' : 'Create'}
       onDelete={path ? () => api('DELETE', path) : undefined}
       deleteWhat={constant?.name}
+      needs={{ table: 'Constants', submit: constant ? 'UPDATE' : 'INSERT' }}
     >
       <TextField name="name" label="Name" value={name} onChange={setName} readOnly={!!constant} maxLength={100} required />
       <TextArea name="value" label="Value" value={value} onChange={setValue} maxLength={1000} rows={4} />
@@ -40,6 +42,7 @@ function CredentialForm({ credential, hasKey, onDone, onClose }: { credential?: 
       submitLabel={credential ? 'Save' : 'Create'}
       onDelete={path ? () => api('DELETE', path) : undefined}
       deleteWhat={credential?.name}
+      needs={{ table: 'Credentials', submit: credential ? 'UPDATE' : 'INSERT' }}
       before={!hasKey && <p className="warning">No encryption key is set (Settings): passwords cannot be encrypted.</p>}
     >
       <TextField name="name" label="Name" value={name} onChange={setName} readOnly={!!credential} maxLength={100} required />
@@ -88,9 +91,11 @@ export function ValuesTab({ tick, hasKey }: { tick: number; hasKey: boolean }) {
       <div>
         <div className="toolbar">
           <h2>Constants</h2>
-          <button type="button" className="primary" onClick={() => setConstant('new')}>
-            New constant
-          </button>
+          <Needs table="Constants" privilege="INSERT">
+            <button type="button" className="primary" onClick={() => setConstant('new')}>
+              New constant
+            </button>
+          </Needs>
         </div>
         <ErrorLine error={constants.error} />
         <SortableTable rows={constants.data ?? []} columns={constantColumns} rowKey={(c) => c.name} onRowClick={setConstant} testId="constants-table" empty="No constants yet." />
@@ -98,9 +103,11 @@ export function ValuesTab({ tick, hasKey }: { tick: number; hasKey: boolean }) {
       <div>
         <div className="toolbar">
           <h2>Credentials</h2>
-          <button type="button" className="primary" onClick={() => setCredential('new')}>
-            New credential
-          </button>
+          <Needs table="Credentials" privilege="INSERT">
+            <button type="button" className="primary" onClick={() => setCredential('new')}>
+              New credential
+            </button>
+          </Needs>
         </div>
         <ErrorLine error={credentials.error} />
         <SortableTable rows={credentials.data ?? []} columns={credentialColumns} rowKey={(c) => c.name} onRowClick={setCredential} testId="credentials-table" empty="No credentials yet." />
