@@ -254,7 +254,8 @@ describe('ODBC failures, one line each', () => {
   });
 
   it('the CLI prints the DSN failure as one line and exits 1', async () => {
-    const result = await runCli(['upgrade', `mssql+pyodbc://oo:${encodeURIComponent(SECRET)}@oo_no_such_dsn`], { env: { ODBCINI: ini.file } });
+    // From the environment, as the README shows (on the command line it would draw the ps warning first).
+    const result = await runCli(['upgrade'], { env: { ODBCINI: ini.file, OpenOrchestratorConnString: `mssql+pyodbc://oo:${encodeURIComponent(SECRET)}@oo_no_such_dsn` } });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^error: database error \(mssql via ODBC DSN "oo_no_such_dsn" \(user oo\)\): the ODBC data source "oo_no_such_dsn" does not exist/);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
