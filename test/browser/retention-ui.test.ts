@@ -75,7 +75,7 @@ describe('History and retention on the Dashboard (SQLite)', () => {
     expect((await listRetention(live.store)).find((p) => p.queueName === 'invoices')).toMatchObject({ scope: 'QUEUE_ELEMENTS', keepDays: 365, archive: false });
 
     for (const theme of ['light', 'dark'] as const) {
-      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Toggle dark mode' }).click();
+      if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== theme) await page.getByRole('button', { name: 'Dark mode' }).click();
       await page.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
       await table().scrollIntoViewIfNeeded();
       await page.screenshot({ path: `${SHOTS}/retention-${theme}.png` });

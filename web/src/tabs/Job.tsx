@@ -28,12 +28,15 @@ function useOutput(id: string, running: boolean | undefined): { lines: OutputLin
   const [lines, setLines] = useState<OutputLine[]>([]);
   const [error, setError] = useState<string | null>(null);
   const last = useRef(0);
-  const busy = useRef(false);
   useEffect(() => {
+    // "stopped" and "busy" belong to this run of the effect: a fetch still in flight from the run
+    // before (the job's status not known yet) must neither apply its reply nor keep this run from
+    // fetching (it did, and a finished job's output stayed empty).
     let stopped = false;
+    let busy = false;
     const fetchMore = async () => {
-      if (busy.current) return;
-      busy.current = true;
+      if (busy) return;
+      busy = true;
       try {
         for (;;) {
           const reply = await api<{ lines: OutputLine[]; running: boolean }>('GET', `/api/jobs/${id}/output${query({ afterSeq: last.current, limit: 1000 })}`);
@@ -48,7 +51,7 @@ function useOutput(id: string, running: boolean | undefined): { lines: OutputLin
       } catch (e) {
         if (!stopped) setError((e as Error).message);
       } finally {
-        busy.current = false;
+        busy = false;
       }
     };
     void fetchMore();
