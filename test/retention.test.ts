@@ -18,6 +18,7 @@ import { OrchestratorConnection } from '../src/connection/orchestrator-connectio
 import { generateKey } from '../src/crypto/fernet.js';
 import { newId } from '../src/db/dialects/encoding.js';
 import type { Store } from '../src/db/open.js';
+import { appendJobOutput } from '../src/db/store/job-output.js';
 import { deleteExpiredBatch, saveRetention, selectExpiredBatch, type PurgeWindow } from '../src/db/store/retention.js';
 import { recoverArchives } from '../src/monitor/archive.js';
 import { Monitor } from '../src/monitor/monitor.js';
@@ -39,8 +40,8 @@ function readArchive(path: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-async function ids(store: Store, table: 'Logs' | 'Jobs' | 'Queues' | 'oo_element_events' | 'oo_alert_incidents' | 'oo_alert_notifications' | 'oo_element_attempts'): Promise<Set<string>> {
-  const column = table === 'oo_element_attempts' ? 'element_id' : 'id';
+async function ids(store: Store, table: 'Logs' | 'Jobs' | 'Queues' | 'oo_element_events' | 'oo_alert_incidents' | 'oo_alert_notifications' | 'oo_element_attempts' | 'oo_job_output'): Promise<Set<string>> {
+  const column = table === 'oo_element_attempts' ? 'element_id' : table === 'oo_job_output' ? 'job_id' : 'id';
   const rows = (await store.db.selectFrom(table).select(column).execute()) as Record<string, unknown>[];
   return new Set(rows.map((row) => store.dialect.decodeUuid(row[column])));
 }
@@ -168,6 +169,10 @@ describe.each(LIVE_DIALECTS)('retention on %s', (dialect: LiveDialect) => {
     // Jobs: ended 10+ days ago (expired), ended 2 days ago (kept), running since 60 days (kept).
     const oldJobs = [await seedJob('DONE', 11, 10), await seedJob('FAILED', 30, 29), await seedJob('KILLED', 9, 8)];
     const keptJobs = [await seedJob('DONE', 3, 2), await seedJob('RUNNING', 60, null)];
+    // What their robots printed goes with the expired jobs, and stays with the kept ones.
+    for (const job of [...oldJobs, ...keptJobs]) {
+      await appendJobOutput(store, job, [1, 2].map((seq) => ({ seq, stream: 'stdout' as const, at: daysAgo(12), text: `line ${seq} of ${job}` })));
+    }
     // Elements: queue "fast" keeps 7 days, every other queue 30.
     const gone = [
       await seedElement('fast', 'DONE', 10),
@@ -242,6 +247,7 @@ describe.each(LIVE_DIALECTS)('retention on %s', (dialect: LiveDialect) => {
     const jobs = await ids(store, 'Jobs');
     expect(oldJobs.filter((id) => jobs.has(id))).toEqual([]);
     expect(keptJobs.filter((id) => !jobs.has(id))).toEqual([]);
+    expect([...(await ids(store, 'oo_job_output'))].sort()).toEqual([...keptJobs].sort());
     const elements = await ids(store, 'Queues');
     expect(gone.filter((id) => elements.has(id))).toEqual([]);
     expect(keptElements.filter((id) => !elements.has(id))).toEqual([]);

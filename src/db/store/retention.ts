@@ -8,7 +8,8 @@
  *
  * Scopes and the time each row is judged by:
  * - LOGS: Logs.log_time (index ix_Logs_log_time)
- * - JOBS: Jobs.end_time of ended jobs (ix_Jobs_end_time); a Running job has none and is never purged
+ * - JOBS: Jobs.end_time of ended jobs (ix_Jobs_end_time); a Running job has none and is never purged;
+ *   a job's output lines (oo_job_output) go with it
  * - QUEUE_ELEMENTS: Queues.end_date of Done, Failed and Abandoned elements, per queue
  *   (ix_Queues_queue_name_end_date) or for every queue without its own period (ix_Queues_end_date);
  *   a Failed element waiting for its retry is kept, and an element's attempts row goes with it
@@ -254,6 +255,8 @@ export async function deleteExpiredBatch(store: Store, window: PurgeWindow, ids:
       .where((eb) => eb.and([idIn(eb.ref('id'), ids), ...expired(trx, window)]))
       .executeTakeFirst();
     if (Number(result.numDeletedRows) !== ids.length) throw new LostRace(`${ids.length - Number(result.numDeletedRows)} of the batch moved on`);
+    // What a job's robot printed is part of the job (never archived: it is the console, kept for reading while fresh).
+    if (window.scope === 'JOBS') await trx.db.deleteFrom('oo_job_output').where((eb) => idIn(eb.ref('job_id'), ids)).execute();
     if (window.scope === 'QUEUE_ELEMENTS') await trx.db.deleteFrom('oo_element_attempts').where((eb) => idIn(eb.ref('element_id'), ids)).execute();
     if (window.scope === 'INCIDENTS') await trx.db.deleteFrom('oo_alert_notifications').where((eb) => idIn(eb.ref('incident_id'), ids)).execute();
     return ids.length;
