@@ -85,9 +85,9 @@ describe('openorchestrator CLI', () => {
     expect(readFileSync(keyPath, 'utf8').trim()).toBe(key);
   });
 
-  it('start (the Quick start) starts the Orchestrator and a local Scheduler on the embedded default; it answers and stops on SIGTERM', async () => {
+  it('start (the Quick start) starts the Orchestrator and a local Scheduler on the embedded default; it answers, serves metrics when asked and stops on SIGTERM', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'oo-start-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/main.ts`, 'start', '--folder', folder, '--no-browser', '--port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/main.ts`, 'start', '--folder', folder, '--no-browser', '--port', '0', '--metrics'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -121,6 +121,11 @@ describe('openorchestrator CLI', () => {
       }
       expect(schedulers).toHaveLength(1);
       expect(schedulers[0]!.online).toBe(true);
+      // One registry in one process: the Orchestrator's /metrics has the Scheduler's and the monitor's too.
+      const metrics = await fetch(`${url}metrics`);
+      expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await metrics.text();
+      for (const name of ['openorchestrator_jobs_started_total', 'openorchestrator_purged_rows_total', 'openorchestrator_queue_new_elements']) expect(text).toContain(`# TYPE ${name} `);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

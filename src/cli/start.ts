@@ -122,8 +122,9 @@ export function registerStart(program: Command): void {
     .option('--no-browser', 'do not open a browser')
     .option('--no-scheduler', 'do not run a local Scheduler beside the Orchestrator')
     .option('--no-monitor', 'do not run the monitor (alert rules, queue retries) beside the Orchestrator')
+    .option('--metrics', "also serve Prometheus metrics at /metrics on the Orchestrator's address: its own, the local Scheduler's and the monitor's")
     .action(
-      action(async (options: { folder: string; setupOnly?: boolean; port?: string; browser: boolean; scheduler: boolean; monitor: boolean }) => {
+      action(async (options: { folder: string; setupOnly?: boolean; port?: string; browser: boolean; scheduler: boolean; monitor: boolean; metrics?: boolean }) => {
         // Every flag is checked before anything is written.
         const port = options.port === undefined ? undefined : parsePort(options.port, '--port');
         if (port === undefined) defaultPort(); // $OpenOrchestratorPort too
@@ -140,7 +141,7 @@ export function registerStart(program: Command): void {
         if (options.setupOnly) return;
         console.log('');
         const server = await runOrchestrator(
-          { port, connectionString: defaults.connectionString, cryptoKey: defaults.cryptoKey, browser: options.browser },
+          { port, connectionString: defaults.connectionString, cryptoKey: defaults.cryptoKey, browser: options.browser, metrics: options.metrics },
           (line) => console.log(line),
         );
         let local: { scheduler: Scheduler; done: Promise<void> } | undefined;
