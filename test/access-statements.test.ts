@@ -202,7 +202,8 @@ describe('openorchestrator grants', () => {
     const secret = `pw${Math.random().toString(36).slice(2)}x`;
     const base = process.env.OO_TEST_POSTGRES ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
     const url = base.replace(/\/\/([^@/:]*)(?::[^@/]*)?@/, `//$1:${secret}@`);
-    const result = await runCli(['grants', url, '--role', 'scheduler,robot', '--user', 'oo_nobody']);
+    // From the environment, as the warning on a password on the command line says to.
+    const result = await runCli(['grants', '--role', 'scheduler,robot', '--user', 'oo_nobody'], { env: { OpenOrchestratorConnString: url } });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^error: the database lacks .*run `openorchestrator upgrade`/);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,5 +1,5 @@
 /**
- * `scheduler`, `monitor`, `orchestrator` and `upgrade` take the database the same four ways (an
+ * `scheduler`, `monitor`, `orchestrator`, `upgrade` and `grants` take the database the same four ways (an
  * argument, --connection-string, --connection-string-file, OpenOrchestratorConnString), as real
  * processes; a password, key or token on the command line, which `ps` shows every local user,
  * draws one warning on stderr that says how to avoid it, and the environment or a file none.
@@ -11,10 +11,10 @@ import { spawnCli } from './helpers/cli.js';
 import { waitUntil } from './helpers/receivers.js';
 import { KEY, tempDir } from './helpers/scheduler.js';
 
-type Command = 'scheduler' | 'monitor' | 'orchestrator' | 'upgrade';
+type Command = 'scheduler' | 'monitor' | 'orchestrator' | 'upgrade' | 'grants';
 type Way = 'argument' | 'flag' | 'file' | 'environment';
 
-const COMMANDS: Command[] = ['scheduler', 'monitor', 'orchestrator', 'upgrade'];
+const COMMANDS: Command[] = ['scheduler', 'monitor', 'orchestrator', 'upgrade', 'grants'];
 const WAYS: Way[] = ['argument', 'flag', 'file', 'environment'];
 /** Flags each command needs besides the database, so that it starts without a browser or a stray work folder. */
 const EXTRA: Record<Command, string[]> = {
@@ -22,6 +22,7 @@ const EXTRA: Record<Command, string[]> = {
   monitor: [],
   orchestrator: ['--no-browser', '--port', '0'],
   upgrade: [],
+  grants: ['--role', 'scheduler'],
 };
 
 /** How `command` is started with `url` given the `way` way: its arguments and environment. */

@@ -1,6 +1,6 @@
 /**
  * How every command that opens the database takes it (`scheduler`, `monitor`, `orchestrator`,
- * `upgrade`): the connection string as an argument or `--connection-string`, from a file
+ * `upgrade`, `grants`): the connection string as an argument or `--connection-string`, from a file
  * (`--connection-string-file`) or from `OpenOrchestratorConnString`; the key from `--key`,
  * `--key-file` or `OpenOrchestratorKey`. A secret given on the command line is visible to every
  * local user (`ps`, `/proc/<pid>/cmdline`): the command says so once, on stderr.

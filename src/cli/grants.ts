@@ -7,6 +7,7 @@ import { grantStatements, SQLITE_EXPLANATION, tablesNeeded, type GrantDialect, t
 import { parseConnectionString } from '../config/connection-string.js';
 import { closeStore, openStore, toDatabaseError } from '../db/open.js';
 import { InputError } from '../errors.js';
+import { databaseOptions, requireDatabase, type DatabaseFlags } from './database-flags.js';
 import { action } from './errors.js';
 
 const DIALECT_NAMES: Record<string, GrantDialect | 'sqlite'> = {
@@ -87,17 +88,22 @@ function printStatements(options: GrantOptions, print: (line: string) => void, n
 }
 
 export function registerGrants(program: Command): void {
-  program
+  const command = program
     .command('grants')
     .description('print (or with --apply, run) the statements that give a database login exactly the rights of a role: admin, scheduler, robot or viewer')
-    .argument('<target>', 'a connection string (reads that database), or a dialect: postgresql, mysql, mariadb, mssql, oracle, sqlite')
     .requiredOption('--role <role>', 'admin, scheduler, robot or viewer; several joined by a comma (scheduler,robot: a Scheduler passes its login on to the robots it starts)')
     .option('--user <name>', 'the login to grant to (MySQL: name or name@host); default oo_<role>')
     .option('--schema <name>', 'PostgreSQL/SQL Server: the schema of the tables; Oracle: the owner of the tables')
     .option('--database <name>', 'the database (default: the one the connection string names)')
-    .option('--apply', 'run the statements on the database the connection string names (as a login that may grant)')
+    .option('--apply', 'run the statements on the database the connection string names (as a login that may grant)');
+  // The database comes the way every command takes it (argument, flag, file, environment; a
+  // password on the command line draws the one warning); the argument may name a dialect instead.
+  databaseOptions(command)
+    .addHelpText('after', '\nInstead of a connection string, the argument may name a dialect (postgresql, mysql, mariadb, mssql, oracle, sqlite): the statements for a database at the current schema.')
     .action(
-      action(async (target: string, options: GrantsCommandOptions) => {
+      action(async (argument: string | undefined, options: GrantsCommandOptions & DatabaseFlags) => {
+        const dialectNamed = argument !== undefined && DIALECT_NAMES[argument.trim().toLowerCase()] !== undefined;
+        const target = dialectNamed ? argument : requireDatabase(argument, options).connectionString;
         await runGrants(target, options, (line) => console.log(line));
       }),
     );
