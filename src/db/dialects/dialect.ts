@@ -1,6 +1,7 @@
 import type { Expression, Kysely, RawBuilder } from 'kysely';
 import type { ConnectionConfig, DialectName } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
+import type { TextFit } from './text-length.js';
 
 /**
  * The logical column types of SCHEMA.md. Each dialect maps them to its physical type; the
@@ -42,6 +43,11 @@ export interface Dialect {
    * `OFFSET m ROWS FETCH NEXT n ROWS ONLY` (SQL Server and Oracle know only the latter).
    */
   readonly paging: 'limit-offset' | 'offset-fetch';
+  /**
+   * How this database's text columns count length (text-length.ts): characters, SQL Server's
+   * UTF-16 code units, Oracle's characters within 4000 bytes. Every length check of the store uses it.
+   */
+  readonly textFit: TextFit;
 
   /** Opens a Kysely instance. Drivers connect lazily, on the first query. */
   createKysely(config: ConnectionConfig): Kysely<Database>;

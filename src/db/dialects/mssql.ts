@@ -13,6 +13,7 @@ import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js
 import { odbcKysely, type OdbcQuery } from './odbc.js';
 import { connectTimeoutMs } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInUtf16Units } from './text-length.js';
 
 // Loaded when a SQL Server database is opened, not when the program starts: every robot
 // imports the dialects, and most never talk to SQL Server.
@@ -229,6 +230,7 @@ export const mssqlDialect: Dialect = {
   maxBindParams: 2_000, // SQL Server's hard limit is 2100 parameters per request
   maxRowsPerInsert: 1_000, // SQL Server's limit for a VALUES list
   paging: 'offset-fetch',
+  textFit: fitsInUtf16Units,
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The transport: ODBC for a DSN, odbc_connect or a Windows login; tedious over TCP otherwise.

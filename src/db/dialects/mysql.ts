@@ -10,6 +10,7 @@ import { claimQueueElementMysql } from './mysql-claim.js';
 import { isPrepared } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInCharacters } from './text-length.js';
 
 /**
  * With lower_case_table_names=1 (the default on Windows) the server stores `Triggers` as
@@ -67,6 +68,7 @@ export const mysqlDialect: Dialect = {
   maxBindParams: 65_535,
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
+  textFit: fitsInCharacters,
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = createPool(mysqlPoolConfig(config));

@@ -12,6 +12,7 @@ import { ConnectionStringError } from '../../errors.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { connectTimeoutMs } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInOracleVarchar2 } from './text-length.js';
 
 // Loaded when an Oracle database is opened, not when the program starts: every robot imports
 // the dialects, and most never talk to Oracle.
@@ -108,6 +109,7 @@ export const oracleDialect: Dialect = {
   // Multi-row VALUES needs Oracle 23ai; one row per INSERT works everywhere (slow, but correct).
   maxRowsPerInsert: 1,
   paging: 'offset-fetch',
+  textFit: fitsInOracleVarchar2,
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The pool is made on first use so that building queries never needs a server.

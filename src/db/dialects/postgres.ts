@@ -8,6 +8,7 @@ import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js
 import { isPrepared, markPrepared, statementName } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInCharacters } from './text-length.js';
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
 
@@ -91,6 +92,7 @@ export const postgresDialect: Dialect = {
   maxBindParams: 65_535,
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
+  textFit: fitsInCharacters,
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = new pg.Pool(postgresPoolConfig(config));

@@ -8,6 +8,7 @@ import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { isPrepared, markPrepared } from './prepared.js';
 import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInCharacters } from './text-length.js';
 
 /**
  * How long a writer waits for the file lock before SQLite gives up with "database is locked".
@@ -45,6 +46,7 @@ export const sqliteDialect: Dialect = {
   maxBindParams: 32_766,
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
+  textFit: fitsInCharacters,
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const filename = config.filename ?? ':memory:';
