@@ -65,6 +65,12 @@ export interface Dialect {
 
   /** `ALTER TABLE ... ADD` one column, given its full definition (`name TYPE NULL ...`). */
   addColumnSql(table: string, columnDefinition: string): string;
+  /**
+   * Makes a NOT NULL column nullable, keeping its type, its default and every row. The column is
+   * one the Python tools made (`type` as they declare it). ALTER statements, or where ALTER
+   * cannot (SQLite) a function that rebuilds the table with its rows, indexes and triggers.
+   */
+  dropNotNull(table: string, column: string, type: ColumnType, defaultSql: string | undefined): string[] | ((db: Kysely<Database>) => Promise<void>);
   /** Statements to run before tables that use enum types are created (PostgreSQL's CREATE TYPE). */
   createEnumTypeSql(name: EnumName, values: readonly string[]): string[];
   /** Statements that make an enum column (or type) accept `values`, keeping the values it has. */
@@ -74,6 +80,8 @@ export interface Dialect {
   listTables(db: Kysely<Database>): Promise<string[]>;
   /** Column names of one table. */
   listColumns(db: Kysely<Database>, table: string): Promise<string[]>;
+  /** Names of the columns of one table that are NOT NULL. */
+  listNotNullColumns(db: Kysely<Database>, table: string): Promise<string[]>;
   /**
    * Index names of one table (the primary key's own index may be among them). `upgrade` reads
    * them so that an index a half-finished run or an old Python version left out is created.

@@ -285,6 +285,9 @@ export const mssqlDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE [${table}] ADD ${definition}`,
+  // ALTER COLUMN restates the type: VARCHAR(n), as SQLAlchemy made the Python tools' text
+  // columns (our NVARCHAR is for tables we create). A DEFAULT constraint stays bound.
+  dropNotNull: (table, column, type) => [`ALTER TABLE [${table}] ALTER COLUMN [${column}] ${type.kind === 'string' ? `VARCHAR(${type.length})` : mssqlDialect.columnType(type)} NULL`],
   createEnumTypeSql: () => [],
   extendEnumSql: () => [],
 
@@ -297,6 +300,12 @@ export const mssqlDialect: Dialect = {
     const result = await sql<{ name: string }>`
       SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.COLUMNS
       WHERE TABLE_SCHEMA = SCHEMA_NAME() AND TABLE_NAME = ${table}`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.COLUMNS
+      WHERE TABLE_SCHEMA = SCHEMA_NAME() AND TABLE_NAME = ${table} AND IS_NULLABLE = 'NO'`.execute(db);
     return result.rows.map((row) => row.name);
   },
   async listIndexes(db, table) {

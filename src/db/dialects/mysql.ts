@@ -110,6 +110,10 @@ export const mysqlDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE \`${table}\` ADD COLUMN ${definition}`,
+  // MODIFY restates the whole column: its type as the Python tools made it, and its default.
+  dropNotNull: (table, column, type, defaultSql) => [
+    `ALTER TABLE \`${table}\` MODIFY \`${column}\` ${mysqlDialect.columnType(type)} NULL${defaultSql === undefined ? '' : ` DEFAULT ${defaultSql}`}`,
+  ],
   createEnumTypeSql: () => [],
   extendEnumSql: (_name, table, column, nullable, values) => [
     `ALTER TABLE \`${table}\` MODIFY COLUMN \`${column}\` ENUM(${values.map((v) => `'${v}'`).join(',')}) ${nullable ? 'NULL' : 'NOT NULL'}`,
@@ -125,6 +129,12 @@ export const mysqlDialect: Dialect = {
     const result = await sql<{ name: string }>`
       SELECT column_name AS name FROM information_schema.columns
       WHERE table_schema = DATABASE() AND ${tableIs(table)}`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT column_name AS name FROM information_schema.columns
+      WHERE table_schema = DATABASE() AND ${tableIs(table)} AND is_nullable = 'NO'`.execute(db);
     return result.rows.map((row) => row.name);
   },
   async listIndexes(db, table) {

@@ -154,6 +154,7 @@ export const oracleDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${oracleIdentifier(table)}" ADD (${definition})`,
+  dropNotNull: (table, column) => [`ALTER TABLE "${oracleIdentifier(table)}" MODIFY ("${oracleIdentifier(column)}" NULL)`],
   createEnumTypeSql: () => [],
   extendEnumSql: () => [],
 
@@ -165,6 +166,11 @@ export const oracleDialect: Dialect = {
   async listColumns(db, table) {
     const result = await sql<{ name: string }>`
       SELECT column_name AS "name" FROM user_tab_columns WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
+    return result.rows.map((row) => oracleName(row.name));
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT column_name AS "name" FROM user_tab_columns WHERE table_name = ${oracleIdentifier(table)} AND nullable = 'N'`.execute(db);
     return result.rows.map((row) => oracleName(row.name));
   },
   async listIndexes(db, table) {

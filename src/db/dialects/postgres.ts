@@ -136,6 +136,7 @@ export const postgresDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD COLUMN ${definition}`,
+  dropNotNull: (table, column) => [`ALTER TABLE "${table}" ALTER COLUMN "${column}" DROP NOT NULL`],
   createEnumTypeSql: (name, values) => [`CREATE TYPE ${name} AS ENUM (${values.map((v) => `'${v}'`).join(', ')})`],
   extendEnumSql: (name, _table, _column, _nullable, values) => values.map((v) => `ALTER TYPE ${name} ADD VALUE IF NOT EXISTS '${v}'`),
 
@@ -148,6 +149,12 @@ export const postgresDialect: Dialect = {
     const result = await sql<{ column_name: string }>`
       SELECT column_name FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = ${table}`.execute(db);
+    return result.rows.map((row) => row.column_name);
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ column_name: string }>`
+      SELECT column_name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ${table} AND is_nullable = 'NO'`.execute(db);
     return result.rows.map((row) => row.column_name);
   },
   async listIndexes(db, table) {

@@ -9,6 +9,7 @@ import { isPrepared, markPrepared } from './prepared.js';
 import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
 import { newElementsOfQueue } from './queue-probe.js';
 import { fitsInCharacters } from './text-length.js';
+import { dropNotNullInCreate, rebuildSqliteTable } from './sqlite-rebuild.js';
 
 /**
  * How long a writer waits for the file lock before SQLite gives up with "database is locked".
@@ -83,6 +84,8 @@ export const sqliteDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD COLUMN ${definition}`,
+  // ALTER TABLE cannot drop a constraint here: the table is rebuilt with its rows, indexes and triggers.
+  dropNotNull: (table, column) => (db) => rebuildSqliteTable(db, table, (create) => dropNotNullInCreate(create, column)),
   createEnumTypeSql: () => [],
   // SQLAlchemy stores enums as VARCHAR on SQLite, without a CHECK: any name fits already.
   extendEnumSql: () => [],
@@ -93,6 +96,10 @@ export const sqliteDialect: Dialect = {
   },
   async listColumns(db, table) {
     const result = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table}) WHERE "notnull" = 1`.execute(db);
     return result.rows.map((row) => row.name);
   },
   async listIndexes(db, table) {
