@@ -48,6 +48,11 @@ export interface Dialect {
    * UTF-16 code units, Oracle's characters within 4000 bytes. Every length check of the store uses it.
    */
   readonly textFit: TextFit;
+  /**
+   * What orders queue elements with equal created_date in the claim (and the peek): `id`, or on
+   * SQLite the `rowid` its index carries, so ties never cost a sort there.
+   */
+  readonly queueTieBreak: 'id' | 'rowid';
 
   /** Opens a Kysely instance. Drivers connect lazily, on the first query. */
   createKysely(config: ConnectionConfig): Kysely<Database>;
@@ -61,6 +66,12 @@ export interface Dialect {
   decodeUuid(value: unknown): string;
   encodeBool(value: boolean): unknown;
   encodeDate(value: Date): unknown;
+  /**
+   * The instant as this database keeps a datetime parameter (SQL Server's DATETIME: 1/300 s;
+   * elsewhere the parameter keeps the millisecond). A "due" decision rounds "now" with it on
+   * both sides, in SQL and in code, so both decide the same whatever the column keeps.
+   */
+  roundDate(value: Date): Date;
   decodeDate(value: unknown): Date;
 
   /** `ALTER TABLE ... ADD` one column, given its full definition (`name TYPE NULL ...`). */

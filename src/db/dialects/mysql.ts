@@ -69,6 +69,7 @@ export const mysqlDialect: Dialect = {
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
   textFit: fitsInCharacters,
+  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = createPool(mysqlPoolConfig(config));
@@ -107,6 +108,7 @@ export const mysqlDialect: Dialect = {
   decodeUuid: uuidFromDatabase,
   encodeBool: (value) => (value ? 1 : 0),
   encodeDate: formatNaive,
+  roundDate: (value) => value,
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE \`${table}\` ADD COLUMN ${definition}`,

@@ -110,6 +110,7 @@ export const oracleDialect: Dialect = {
   maxRowsPerInsert: 1,
   paging: 'offset-fetch',
   textFit: fitsInOracleVarchar2,
+  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The pool is made on first use so that building queries never needs a server.
@@ -151,6 +152,7 @@ export const oracleDialect: Dialect = {
   decodeUuid: uuidFromDatabase,
   encodeBool: (value) => (value ? 1 : 0),
   encodeDate: (value) => value,
+  roundDate: (value) => value,
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${oracleIdentifier(table)}" ADD (${definition})`,
@@ -197,7 +199,7 @@ export const oracleDialect: Dialect = {
           sql`SELECT ID AS "id" FROM "Queues"
               WHERE QUEUE_NAME = ${queueName} AND STATUS = 'NEW'
               ${reference === undefined ? sql`` : sql`AND REFERENCE = ${reference}`}
-              ORDER BY CREATED_DATE
+              ORDER BY CREATED_DATE, ID
               FOR UPDATE SKIP LOCKED`.compile(trx),
         );
       const id = picked.rows[0]?.id;

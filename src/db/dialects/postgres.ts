@@ -93,6 +93,7 @@ export const postgresDialect: Dialect = {
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
   textFit: fitsInCharacters,
+  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = new pg.Pool(postgresPoolConfig(config));
@@ -133,6 +134,7 @@ export const postgresDialect: Dialect = {
   decodeUuid: uuidFromDatabase,
   encodeBool: (value) => value,
   encodeDate: formatNaive,
+  roundDate: (value) => value,
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD COLUMN ${definition}`,
@@ -191,10 +193,10 @@ export const postgresDialect: Dialect = {
         SELECT id FROM "Queues"
         WHERE queue_name = ${queueName} AND status = 'NEW'
         ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
-        -- created_date alone, as the Python client orders: the (queue_name, status, created_date)
-        -- index then yields the first row directly; a tie-breaker on id forces a sort of every
-        -- New element on each claim. Ties (one bulk insert) come in index order instead.
-        ORDER BY created_date LIMIT 1
+        -- Oldest first, as the Python client orders; ties (one bulk insert, or a clock that keeps
+        -- less than the write's precision) by id, so every claimer takes them in the same order.
+        -- The index yields the rows in created_date order; an incremental sort orders only the ties.
+        ORDER BY created_date, id LIMIT 1
         FOR UPDATE SKIP LOCKED
       )
       RETURNING *`;

@@ -48,6 +48,7 @@ export const sqliteDialect: Dialect = {
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
   textFit: fitsInCharacters,
+  queueTieBreak: 'rowid',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const filename = config.filename ?? ':memory:';
@@ -81,6 +82,7 @@ export const sqliteDialect: Dialect = {
   // better-sqlite3 binds neither booleans nor dates: SQLAlchemy stores 0/1 and naive text.
   encodeBool: (value) => (value ? 1 : 0),
   encodeDate: formatNaive,
+  roundDate: (value) => value,
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD COLUMN ${definition}`,
@@ -120,10 +122,11 @@ export const sqliteDialect: Dialect = {
         SELECT id FROM "Queues"
         WHERE queue_name = ${queueName} AND status = 'NEW'
         ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
-        -- created_date alone, as the Python client orders: the (queue_name, status, created_date)
-        -- index then yields the first row directly; a tie-breaker on id forces a sort of every
-        -- New element on each claim. Ties (one bulk insert) come in index order instead.
-        ORDER BY created_date LIMIT 1
+        -- Oldest first, as the Python client orders; ties (one bulk insert) by rowid, so every
+        -- claimer takes them in the same order: the index carries the rowid, so it yields this
+        -- order directly and the Python client's ORDER BY created_date gets the same one. By id
+        -- it would sort every tied row on each claim (10,000 from one bulk insert: 2.5 ms each).
+        ORDER BY created_date, rowid LIMIT 1
       )
       RETURNING *`;
     const result = await db.executeQuery(markPrepared(claim.compile(db)));

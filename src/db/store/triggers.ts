@@ -367,6 +367,10 @@ function pollUnion(store: Store, horizon: Date) {
  *   await pollTriggers(store, new Date(), new Date(Date.now() + 6000), 'PC-01'); // and beats
  */
 export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string): Promise<TriggerPoll> {
+  // "Now" as the database keeps a time (SQL Server: 1/300 s), in the SQL and in the code below
+  // alike, so a trigger is due here exactly when the claim's `next_run <= ?` holds.
+  at = store.dialect.roundDate(at);
+  until = store.dialect.roundDate(until);
   const poll = pollUnion(store, until < at ? at : until);
   const beating = beatOf === undefined ? undefined : carryBeat(store, poll, beatOf);
   if (beatOf !== undefined && beating === undefined) await heartbeat(store, beatOf);
@@ -424,7 +428,7 @@ export type ClaimTarget = Pick<Trigger, 'id'> &
 export async function claimTrigger(store: Store, trigger: ClaimTarget, at: Date = now()): Promise<boolean> {
   const { db, dialect } = store;
   const id = dialect.encodeUuid(checkId('trigger id', trigger.id));
-  const stamp = dialect.encodeDate(at);
+  const stamp = dialect.encodeDate(dialect.roundDate(at));
   let query = db
     .updateTable('Triggers')
     .set({ process_status: 'RUNNING', last_run: stamp })
