@@ -44,10 +44,9 @@ export const fitsInCharacters: TextFit = (value, declared) => {
 export const fitsInUtf16Units: TextFit = (value, declared) => {
   if (declared > 4000) return fitsInCharacters(value, declared);
   if (value.length <= declared) return undefined;
-  const characters = characterCount(value);
-  const units = `is ${value.length} UTF-16 code units long`;
-  if (characters === value.length) return `${units}; the limit is ${declared}`;
-  return `${units} (SQL Server counts an emoji or other character outside the Basic Multilingual Plane as 2); the limit is ${declared}`;
+  // Without characters beyond the BMP the two counts agree: say characters, as everywhere.
+  if (characterCount(value) === value.length) return `is ${value.length} characters long; the limit is ${declared}`;
+  return `is ${value.length} UTF-16 code units long (SQL Server counts an emoji or other character outside the Basic Multilingual Plane as 2); the limit is ${declared}`;
 };
 
 /** Oracle's VARCHAR2 holds at most this many bytes whatever its `n CHAR` says (MAX_STRING_SIZE=STANDARD). */
