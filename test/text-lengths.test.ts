@@ -6,7 +6,7 @@
  * their generated DDL and the same validation function.
  */
 import type { FastifyInstance } from 'fastify';
-import { DummyDriver, Kysely, MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql } from 'kysely';
+import { DummyDriver, Kysely, MssqlAdapter, MssqlIntrospector, MssqlQueryCompiler, sql, type CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectionString } from '../src/config/connection-string.js';
 import { OrchestratorConnection } from '../src/connection/orchestrator-connection.js';
@@ -16,6 +16,7 @@ import { mssqlDialect } from '../src/db/dialects/mssql.js';
 import { oracleDialect } from '../src/db/dialects/oracle.js';
 import type { Store } from '../src/db/open.js';
 import { freshSchemaSql } from '../src/db/schema/upgrade.js';
+import { recordAudit } from '../src/db/store/audit.js';
 import { createConstant, getConstant } from '../src/db/store/constants.js';
 import { createQueueElement, getQueueElements } from '../src/db/store/queues.js';
 import { createTrigger, getTriggerByName } from '../src/db/store/triggers.js';
@@ -191,8 +192,9 @@ describe.each(LIVE_DIALECTS)('text lengths on %s', (dialect) => {
 });
 
 /** A Store over SQL Server's dialect and compiler with no server: the checks run before any query. */
-function mssqlStoreWithoutServer(): Store {
+function mssqlStoreWithoutServer(queries: CompiledQuery[] = []): Store {
   const db = new Kysely<Database>({
+    log: (event) => void queries.push(event.query),
     dialect: {
       createAdapter: () => new MssqlAdapter(),
       createDriver: () => new DummyDriver(),
@@ -238,6 +240,20 @@ describe('text lengths on SQL Server (generated DDL and the validation function)
       expect(await rejection(() => createQueueElement(store, 'q', { reference: emoji(50) + 'a' }))).toBeInstanceOf(InputError);
       // Long log messages go to NVARCHAR(max): the contract's 8000 characters apply, not units.
       expect(passes(mssqlDialect, emoji(8000), 8000)).toBe(true);
+    } finally {
+      await store.db.destroy();
+    }
+  });
+
+  it('cuts an audit snapshot of 4000 emoji to fit NVARCHAR(4000), not into a half emoji', async () => {
+    const queries: CompiledQuery[] = [];
+    const store = mssqlStoreWithoutServer(queries);
+    try {
+      await recordAudit(store, { login: 'alice', action: 'constant.update', target: 'c', clientAddress: null, before: emoji(4000), after: '{}' });
+      const insert = queries.find((q) => /^insert into \W?oo_audit/i.test(q.sql))!;
+      const before = insert.parameters.find((p) => typeof p === 'string' && p.startsWith(EMOJI)) as string;
+      expect(before.length).toBeLessThanOrEqual(4000);
+      expect(before).toBe(`${emoji(1999)}…`);
     } finally {
       await store.db.destroy();
     }

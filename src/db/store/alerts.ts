@@ -12,7 +12,7 @@ import { newId } from '../dialects/encoding.js';
 import type { Store } from '../open.js';
 import { expectOne, whoWins } from './conflict.js';
 import { paged } from './paging.js';
-import { checkEnum, checkId, checkInteger, checkText } from './validate.js';
+import { checkEnum, checkId, checkInteger, checkText, splitToFit } from './validate.js';
 import { inTransaction } from './transaction.js';
 
 export const CHANNEL_KINDS = ['EMAIL', 'WEBHOOK'] as const;
@@ -580,7 +580,7 @@ export async function markNotificationSent(store: Store, notification: ClaimedNo
 export async function markNotificationFailed(store: Store, notification: ClaimedNotification, error: string, retryAt: Date | null): Promise<void> {
   const { db, dialect } = store;
   const stamp = dialect.encodeDate(now());
-  const message = error.split('\n')[0]!.slice(0, 1000);
+  const message = splitToFit(dialect, error.split('\n')[0]!, 1000)[0] ?? '';
   await db
     .updateTable('oo_alert_notifications')
     .set({ status: retryAt ? 'PENDING' : 'FAILED', next_try_at: dialect.encodeDate(retryAt ?? now()), claimed_until: null, last_error: message })
