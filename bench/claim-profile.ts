@@ -141,7 +141,7 @@ function decodeClaimed(store: Store, row: Record<string, unknown>): string {
 const oursClaimPreparedSide: Side = storeSide((store) => {
   const forUpdate = store.dialect.name === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
   return async () => {
-    checkText('queue name', QUEUE, 100);
+    checkText(store.dialect, 'queue name', QUEUE, 100);
     const claim = sql<Record<string, unknown>>`UPDATE "Queues" SET status = 'IN_PROGRESS', start_date = ${store.dialect.encodeDate(now())}
       WHERE id = (SELECT id FROM "Queues" WHERE queue_name = ${QUEUE} AND status = 'NEW' ORDER BY created_date LIMIT 1 ${forUpdate})
       RETURNING *`;
@@ -160,7 +160,7 @@ const oursClaimPreparedSide: Side = storeSide((store) => {
  */
 function oursMysqlPreparedSide(readBack: boolean): Side {
   return storeSide((store) => async () => {
-    checkText('queue name', QUEUE, 100);
+    checkText(store.dialect, 'queue name', QUEUE, 100);
     const startDate = store.dialect.encodeDate(now());
     const row = await store.db.transaction().execute(async (trx) => {
       const columns = readBack ? sql`id` : sql`*`;

@@ -63,6 +63,20 @@ function pythonCatalog(options: { alembic?: string; queueIndexes?: boolean; enum
   return catalog;
 }
 
+/**
+ * A database the 2.0.0/2.0.1 migrations made and Python 3.0 upgraded: stamped 3.0.0, every
+ * upstream column, but scheduler_whitelist NOT NULL (the catalog as readCatalog fills it).
+ */
+function python201Catalog(): SchemaCatalog {
+  const catalog = pythonCatalog({ alembic: HEAD });
+  for (const table of ['Schedulers', 'Jobs']) catalog.tables.add(table);
+  catalog.columns.set('Triggers', new Set([...INITIAL_TRIGGER_COLUMNS, 'scheduler_whitelist', 'priority', 'git_branch']));
+  catalog.columns.set('Logs', new Set(['id', 'log_time', 'log_level', 'process_name', 'log_message', 'job_id']));
+  catalog.columns.set('Jobs', new Set(['id', 'process_name', 'scheduler_name', 'start_time', 'end_time', 'status']));
+  catalog.notNull = new Map([['Triggers', new Set(['id', 'trigger_name', 'scheduler_whitelist', 'priority'])]]);
+  return catalog;
+}
+
 /** Upstream 3.0.0's additions, planned before the stamp. */
 const JOBS_STEPS = ['create table Jobs (upstream revision 1c87ed320c78)', 'add column Logs.job_id (upstream revision 1c87ed320c78)'];
 const OWN_STEPS = [
@@ -94,6 +108,7 @@ const OWN_STEPS = [
   'create index ix_oo_events_event_at on oo_element_events',
   'create index ix_oo_incidents_cleared_at on oo_alert_incidents',
   'create table oo_audit (changes made through the Orchestrator)',
+  'record the nullable scheduler whitelist',
 ];
 
 describe('MSSQL DDL', () => {
@@ -201,6 +216,14 @@ describe('MSSQL DDL', () => {
     expect(sql).toContain('DELETE FROM [alembic_version]');
     expect(sql.some((s) => /ADD COLUMN/.test(s))).toBe(false);
     expect(sql.some((s) => s.startsWith('CREATE TABLE [Triggers]'))).toBe(false);
+  });
+
+  it('relaxes the whitelist 2.0.0/2.0.1 made NOT NULL, keeping its VARCHAR type and its default constraint', () => {
+    const step = computeSteps(mssqlDialect, python201Catalog()).find((s) => s.records === 'oo-012-whitelist-nullable')!;
+    expect(step.description).toMatch(/^make Triggers.scheduler_whitelist nullable/);
+    expect(step.statements).toEqual(['ALTER TABLE [Triggers] ALTER COLUMN [scheduler_whitelist] VARCHAR(250) NULL']);
+    // A fresh database has it nullable already: only the record.
+    expect(computeSteps(mssqlDialect, emptyCatalog()).find((s) => s.records === 'oo-012-whitelist-nullable')).toMatchObject({ statements: [] });
   });
 });
 
@@ -313,6 +336,11 @@ describe('Oracle DDL', () => {
     expect(sql).toContain('CREATE INDEX "ix_Queues_created_date" ON "Queues" ("CREATED_DATE")');
     expect(sql.some((s) => s.startsWith('CREATE TABLE "ALEMBIC_VERSION"'))).toBe(true);
     expect(sql.some((s) => s.startsWith('DELETE'))).toBe(false);
+  });
+
+  it('relaxes the whitelist 2.0.0/2.0.1 made NOT NULL', () => {
+    const step = computeSteps(oracleDialect, python201Catalog()).find((s) => s.records === 'oo-012-whitelist-nullable')!;
+    expect(step.statements).toEqual(['ALTER TABLE "Triggers" MODIFY ("SCHEDULER_WHITELIST" NULL)']);
   });
 });
 

@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
+import { MSSQL_NOT_RUN } from './helpers/databases.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -20,6 +21,8 @@ function newestChange(paths: string[]): number {
 }
 
 export default async function setup(): Promise<void> {
+  // Said once, plainly, before the run: the suites' skipped "NOT RUN on mssql" tests say it per suite.
+  if (!process.env.OO_TEST_MSSQL) console.log(`SQL Server: ${MSSQL_NOT_RUN.replace('NOT RUN on mssql: ', 'the store, robot API and Scheduler suites did NOT run on mssql: ')}`);
   let built = 0;
   try {
     built = statSync(join(ROOT, 'web/dist/index.html')).mtimeMs;

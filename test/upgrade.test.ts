@@ -3,7 +3,7 @@
  * OpenOrchestrator leaves behind (built with its own DDL in test/helpers/upstream-schemas.ts),
  * refusal of a newer database, and resuming an interrupted run.
  */
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchemaError } from '../src/errors.js';
 import { closeStore, openStore, type Store } from '../src/db/open.js';
@@ -16,10 +16,10 @@ import { createTrigger, deleteTrigger, getTrigger, setTriggerStatus, updateTrigg
 import { readAllRows, readCatalogSnapshot } from './helpers/catalog.js';
 import { CONTRACT_ENUMS, CONTRACT_TABLES, expectedCatalogType } from './helpers/contract.js';
 import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase } from './helpers/databases.js';
-import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
+import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonCreateSingleTrigger, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-011-audit';
+const LAST_OWN = 'oo-012-whitelist-nullable';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -41,6 +41,9 @@ const RETENTION_STEPS = [
 ];
 /** oo-011-audit: the trail of changes made through the Orchestrator. */
 const AUDIT_STEPS = ['create table oo_audit (changes made through the Orchestrator)'];
+/** oo-012-whitelist-nullable: the column 2.0.0/2.0.1 made NOT NULL is relaxed; elsewhere only recorded. */
+const RELAX_WHITELIST_STEP = 'make Triggers.scheduler_whitelist nullable (made NOT NULL by Python 2.0.0/2.0.1; its tools write NULL)';
+const RECORD_WHITELIST_STEP = 'record the nullable scheduler whitelist';
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
   'create table oo_queue_settings (queue retry settings)',
@@ -58,11 +61,18 @@ const OPERATIONS_STEPS = [
   ...RETENTION_STEPS,
   ...AUDIT_STEPS,
 ];
+const whitelistStep = (shape: Shape) => (shape.whitelistNotNull ? RELAX_WHITELIST_STEP : RECORD_WHITELIST_STEP);
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
 const q = (dialect: LiveDialect, name: string) => (dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
 
 /** Runs upgrade and returns the lines it reported. */
+/** Runs the Python tools' own INSERTs of a trigger without a whitelist (scheduler_whitelist NULL). */
+async function pythonCreatesTrigger(store: Store, dialect: LiveDialect, id: string, name: string): Promise<void> {
+  for (const statement of pythonCreateSingleTrigger(dialect, id, name)) await store.db.executeQuery(CompiledQuery.raw(statement.sql, statement.parameters));
+}
+const PYTHON_NEW_TRIGGER = '7e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b';
+
 async function upgrade(store: Store): Promise<{ lines: string[]; result: Awaited<ReturnType<typeof upgradeDatabase>> }> {
   const lines: string[] = [];
   const result = await upgradeDatabase(store.db, store.dialect, (line) => lines.push(line));
@@ -72,7 +82,7 @@ async function upgrade(store: Store): Promise<{ lines: string[]; result: Awaited
 /** The steps upgrade must report from `shape` on `dialect`, in order. */
 function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
   const revision = shape.revision;
-  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP, ...OPERATIONS_STEPS];
+  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape)];
   const steps: string[] = [];
   const jobs = hasJobs(shape);
   if (dialect === 'postgres' && !jobs) steps.push('create enum type jobstatus');
@@ -92,7 +102,7 @@ function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
   if (revision !== HEAD) steps.push(`set upstream revision ${revision === 'pre-alembic' ? 'none' : revision} -> ${HEAD}`);
   steps.push(...OWN_STEPS);
   steps.push(jobs ? 'add column Jobs.trigger_id (which trigger started a job)' : 'record column Jobs.trigger_id');
-  return [...steps, RUN_REQUESTS_STEP, ...OPERATIONS_STEPS];
+  return [...steps, RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape)];
 }
 
 /** Columns the upgrade adds to rows that existed before, with the values they must get. */
@@ -132,7 +142,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);
@@ -151,6 +161,11 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
       const setKilling = sql.raw(`UPDATE ${q(dialect, 'Triggers')} SET process_status = 'KILLING'`);
       // The builders reproduce the Python enums: without upgrade, PostgreSQL and MySQL refuse KILLING.
       if (dialect !== 'sqlite' && !shape.ours) await expect(setKilling.execute(store.db)).rejects.toThrow();
+      // Where 2.0.x made the whitelist NOT NULL, the Python tools cannot create a trigger before upgrade.
+      if (shape.whitelistNotNull && atLeast(revision, '9698388a0709')) {
+        await expect(pythonCreatesTrigger(store, dialect, PYTHON_NEW_TRIGGER, 'from Python')).rejects.toThrow(/null/i);
+      }
+      const triggersBefore = (await readCatalogSnapshot(store.db, dialect)).tables.Triggers;
 
       const { result } = await upgrade(store);
       expect(result.steps).toEqual(expectedSteps(dialect, shape));
@@ -211,12 +226,26 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
       expect(raw.rows).toEqual([{ w: '[]' }]);
       await deleteTrigger(store, id);
 
+      // The Python tools' own INSERT with a NULL whitelist works now, on every shape; we read it as "any machine".
+      await pythonCreatesTrigger(store, dialect, PYTHON_NEW_TRIGGER, 'from Python');
+      expect(await getTrigger(store, PYTHON_NEW_TRIGGER)).toMatchObject({ triggerName: 'from Python', type: 'SINGLE', schedulerWhitelist: [] });
+      const nullWhitelist = await sql<{ w: string | null }>`SELECT scheduler_whitelist AS w FROM ${sql.table('Triggers')} WHERE trigger_name = 'from Python'`.execute(store.db);
+      expect(nullWhitelist.rows).toEqual([{ w: null }]);
+      await deleteTrigger(store, PYTHON_NEW_TRIGGER);
+      // Upstream's fresh 3.0 shape keeps its whitelist column exactly (it was nullable already);
+      // only the enum gains KILLING/KILLED.
+      if (revision === HEAD && !shape.whitelistNotNull) {
+        const whitelistOf = (table: typeof triggersBefore) => table?.columns.find((c) => c.name === 'scheduler_whitelist');
+        expect(whitelistOf((await readCatalogSnapshot(store.db, dialect)).tables.Triggers)).toEqual(whitelistOf(triggersBefore));
+        expect(whitelistOf(triggersBefore)).toMatchObject({ nullable: true });
+      }
+
       // Jobs and Logs.job_id exist and work; enums hold every value in the contract's order.
       const catalog = await readCatalogSnapshot(store.db, dialect);
       expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
       for (const [name, contract] of Object.entries(CONTRACT_TABLES)) {
-        // 2.0.x made the whitelist NOT NULL; SCHEMA.md keeps it so (we always write '[]').
-        const expected = contract.columns.map((c) => [c.name, c.nullable && !(shape.whitelistNotNull && name === 'Triggers' && c.name === 'scheduler_whitelist')]);
+        // Also where 2.0.x made the whitelist NOT NULL: upgrade relaxed it (oo-012).
+        const expected = contract.columns.map((c) => [c.name, c.nullable]);
         expect(catalog.tables[name]!.columns.map((c) => [c.name, c.nullable]), name).toEqual(expected);
         expect(catalog.tables[name]!.indexes, name).toEqual(contract.indexes);
       }
@@ -366,5 +395,71 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-010-retention'`).execute(store.db);
     expect((await upgrade(store)).result.steps).toEqual(['record the retention table']);
     expect((await checkSchemaInUse(store.db, store.dialect)).current).toBe(true);
+  });
+});
+
+describe('the SQLite table rebuild of oo-012-whitelist-nullable', () => {
+  let database: TestDatabase;
+  let store: Store;
+  beforeEach(async () => {
+    database = await createTestDatabase('sqlite');
+    store = openStore(database.url);
+  });
+  afterEach(async () => {
+    await closeStore(store);
+    await database.drop();
+  });
+
+  const master = async (tableName: string) =>
+    (await sql<{ type: string; name: string; sql: string }>`SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ${tableName} AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY name`.execute(store.db)).rows;
+
+  it('keeps every row, every index and every trigger on Triggers (and triggers elsewhere that name it), with foreign keys on again', async () => {
+    const shape = SHAPES.find((s) => s.whitelistNotNull && s.revision === '1c87ed320c78')!;
+    await buildShape(store.db, 'sqlite', shape);
+    await insertPythonRows(store.db, 'sqlite', shape.revision, shape);
+    // As later migrations of ours (or a team's own) may leave them: an index and triggers on Triggers,
+    // and a trigger on another table that reads Triggers.
+    await sql.raw('CREATE INDEX ix_test_triggers_name ON "Triggers" (trigger_name)').execute(store.db);
+    await sql.raw(`CREATE TABLE test_trigger_log (what VARCHAR(100))`).execute(store.db);
+    await sql.raw(`CREATE TRIGGER tr_test_triggers_status AFTER UPDATE OF process_status ON "Triggers" BEGIN INSERT INTO test_trigger_log (what) VALUES (NEW.trigger_name || ' ' || NEW.process_status); END`).execute(store.db);
+    await sql.raw(`CREATE TRIGGER tr_test_queues_name BEFORE INSERT ON "Queues" WHEN NEW.queue_name = 'refused' BEGIN SELECT RAISE(ABORT, 'refused') FROM "Triggers" LIMIT 1; END`).execute(store.db);
+    const before = await master('Triggers');
+    const rows = await readAllRows(store.db, 'sqlite', ['Triggers', 'Scheduled_Triggers']);
+    expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(store.db)).rows[0]!.foreign_keys).toBe(1);
+
+    const { result } = await upgrade(store);
+    expect(result.steps).toContain(RELAX_WHITELIST_STEP);
+
+    expect(await master('Triggers')).toEqual(before);
+    expect((await master('Queues')).map((o) => o.name)).toContain('tr_test_queues_name');
+    expect(await readAllRows(store.db, 'sqlite', ['Triggers', 'Scheduled_Triggers'])).toEqual(rows);
+    const whitelist = await sql<{ notnull: number; dflt_value: string | null }>`SELECT "notnull", dflt_value FROM pragma_table_info('Triggers') WHERE name = 'scheduler_whitelist'`.execute(store.db);
+    expect(whitelist.rows).toEqual([{ notnull: 0, dflt_value: "'[]'" }]);
+    // The recreated trigger fires; foreign keys are enforced again and still hold.
+    await setTriggerStatus(store, PYTHON_IDS.trigger, 'PAUSED');
+    expect((await sql<{ what: string }>`SELECT what FROM test_trigger_log`.execute(store.db)).rows).toEqual([{ what: 'Nightly report PAUSED' }]);
+    expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(store.db)).rows[0]!.foreign_keys).toBe(1);
+    expect((await sql`SELECT * FROM pragma_foreign_key_check`.execute(store.db)).rows).toEqual([]);
+    await expect(sql.raw(`INSERT INTO "Single_Triggers" (id, next_run) VALUES ('00000000000040008000000000000000', '2030-01-01 00:00:00.000000')`).execute(store.db)).rejects.toThrow(/FOREIGN KEY/);
+    await pythonCreatesTrigger(store, 'sqlite', PYTHON_NEW_TRIGGER, 'from Python');
+    expect((await getTrigger(store, PYTHON_NEW_TRIGGER)).schedulerWhitelist).toEqual([]);
+  });
+
+  it('leaves the table as it was when the rebuild fails', async () => {
+    const shape = SHAPES.find((s) => s.whitelistNotNull && s.revision === '1c87ed320c78')!;
+    await buildShape(store.db, 'sqlite', shape);
+    await insertPythonRows(store.db, 'sqlite', shape.revision, shape);
+    // A sub-table row whose trigger is gone: the rebuild's foreign key check refuses to commit.
+    await sql.raw('PRAGMA foreign_keys = OFF').execute(store.db);
+    await sql.raw(`INSERT INTO "Single_Triggers" (id, next_run) VALUES ('00000000000040008000000000000000', '2030-01-01 00:00:00.000000')`).execute(store.db);
+    await sql.raw('PRAGMA foreign_keys = ON').execute(store.db);
+    const create = async () => (await sql<{ sql: string }>`SELECT sql FROM sqlite_master WHERE name = 'Triggers'`.execute(store.db)).rows[0]!.sql;
+    const before = await create();
+    const rows = await readAllRows(store.db, 'sqlite', ['Triggers']);
+    await expect(upgrade(store)).rejects.toThrow(/rebuilding table Triggers would break 1 foreign key reference/);
+    expect(await create()).toBe(before);
+    expect(before).toMatch(/scheduler_whitelist VARCHAR\(250\) DEFAULT '\[\]' NOT NULL/);
+    expect(await readAllRows(store.db, 'sqlite', ['Triggers'])).toEqual(rows);
+    expect((await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE name LIKE 'oo_rebuild_%'`.execute(store.db)).rows).toEqual([]);
   });
 });

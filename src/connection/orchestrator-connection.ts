@@ -22,7 +22,7 @@ import * as queues from '../db/store/queues.js';
 import * as retries from '../db/store/retries.js';
 import * as triggers from '../db/store/triggers.js';
 import type { LogLevel, QueueStatus } from '../db/types.js';
-import { checkId, checkText } from '../db/store/validate.js';
+import { NOT_A_COLUMN, checkId, checkText } from '../db/store/validate.js';
 
 export type { Constant } from '../db/store/constants.js';
 export type { Credential } from '../db/store/credentials.js';
@@ -55,15 +55,22 @@ export class OrchestratorConnection {
   #closed = false;
 
   constructor(options: ConnectionOptions) {
-    this.processName = checkText('process name', options.processName, 100);
-    checkText('connection string', options.connectionString, 10_000);
+    checkText(NOT_A_COLUMN, 'connection string', options.connectionString, 10_000);
     validateKey(options.cryptoKey);
     this.#key = options.cryptoKey;
     this.processArguments = options.processArguments ?? '';
     this.triggerId = options.triggerId || undefined;
     // Checked here, so a wrong value names itself instead of failing the first log write.
     this.jobId = options.jobId ? checkId('job id', options.jobId) : undefined;
-    this.#store = openStore(options.connectionString);
+    // Opening connects nothing yet; the store's dialect says how Logs.process_name counts length.
+    const store = openStore(options.connectionString);
+    try {
+      this.processName = checkText(store.dialect, 'process name', options.processName, 100);
+    } catch (error) {
+      void closeStore(store);
+      throw error;
+    }
+    this.#store = store;
   }
 
   /** Runs a store call, turning driver errors into one-line messages without the password. */

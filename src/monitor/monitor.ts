@@ -28,6 +28,7 @@ import {
 } from '../db/store/alerts.js';
 import { monitorBeat, removeMonitor } from '../db/store/monitors.js';
 import { sweepQueues, type SweepResult } from '../db/store/retries.js';
+import { splitToFit } from '../db/store/validate.js';
 import { isUserFacingError, NotFoundError } from '../errors.js';
 import type { ConsoleLog } from '../scheduler/console-log.js';
 import { formatNaive, now } from '../time/clock.js';
@@ -95,10 +96,11 @@ export class Monitor {
   #failing = false;
 
   constructor(options: MonitorOptions, log: ConsoleLog) {
-    this.name = (options.name ?? `monitor@${hostname()}:${process.pid}`).slice(0, 100);
     this.#options = { ...DEFAULTS, ...options };
     this.#log = log;
     this.#store = openStore(options.connectionString);
+    // oo_monitors.name holds 100 as this database counts (SQL Server: UTF-16 units); a long host name is cut.
+    this.name = splitToFit(this.#store.dialect, options.name ?? `monitor@${hostname()}:${process.pid}`, 100)[0] ?? '';
   }
 
   /** Checks the schema once, then ticks every interval until stop(); a failed tick is logged and retried. */

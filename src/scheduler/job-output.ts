@@ -15,6 +15,7 @@
  */
 import { scrubSecrets } from '../config/secrets.js';
 import { OUTPUT_LINE_CHARS, type OutputLine, type OutputStream } from '../db/store/job-output.js';
+import { NOT_A_COLUMN, splitToFit, type TextColumns } from '../db/store/validate.js';
 import { now } from '../time/clock.js';
 
 export interface OutputLimits {
@@ -32,6 +33,7 @@ export class OutputCapture {
   readonly #secrets: () => readonly string[];
   readonly #write: (lines: OutputLine[]) => Promise<void>;
   readonly #limits: OutputLimits;
+  readonly #columns: TextColumns;
   readonly #partial: Record<OutputStream, string> = { stdout: '', stderr: '' };
   /** lines numbered and waiting to be written */
   #pending: OutputLine[] = [];
@@ -45,9 +47,17 @@ export class OutputCapture {
   #timer: NodeJS.Timeout | undefined;
   #onWriteError: ((error: unknown) => void) | undefined;
 
-  /** `onWriteError`: a timed write failed (its lines are kept for the next one). */
-  constructor(secrets: () => readonly string[], write: (lines: OutputLine[]) => Promise<void>, options: { limits?: Partial<OutputLimits>; onWriteError?: (error: unknown) => void } = {}) {
+  /**
+   * `onWriteError`: a timed write failed (its lines are kept for the next one). `columns`: the
+   * store's dialect, how its oo_job_output.line_text counts length (default: characters).
+   */
+  constructor(
+    secrets: () => readonly string[],
+    write: (lines: OutputLine[]) => Promise<void>,
+    options: { limits?: Partial<OutputLimits>; onWriteError?: (error: unknown) => void; columns?: TextColumns } = {},
+  ) {
     this.#secrets = secrets;
+    this.#columns = options.columns ?? NOT_A_COLUMN;
     this.#write = write;
     this.#limits = { ...DEFAULT_OUTPUT_LIMITS, ...options.limits };
     this.#onWriteError = options.onWriteError;
@@ -147,13 +157,8 @@ export class OutputCapture {
     }
   }
 
-  /** Numbers a line for writing, in pieces of at most OUTPUT_LINE_CHARS characters. */
+  /** Numbers a line for writing, in pieces that each fit OUTPUT_LINE_CHARS as the database counts. */
   #number(stream: OutputStream, text: string, at: Date): void {
-    const chars = [...text];
-    if (chars.length <= OUTPUT_LINE_CHARS) {
-      this.#pending.push({ seq: ++this.#seq, stream, at, text });
-      return;
-    }
-    for (let i = 0; i < chars.length; i += OUTPUT_LINE_CHARS) this.#pending.push({ seq: ++this.#seq, stream, at, text: chars.slice(i, i + OUTPUT_LINE_CHARS).join('') });
+    for (const piece of splitToFit(this.#columns, text, OUTPUT_LINE_CHARS)) this.#pending.push({ seq: ++this.#seq, stream, at, text: piece });
   }
 }

@@ -24,6 +24,7 @@ import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '
 import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
 import { closeStore, loginRefused, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
+import { checkText } from '../db/store/validate.js';
 import { newId } from '../db/dialects/encoding.js';
 import { canListen, listenForChanges, type ChangeListener } from '../db/listen.js';
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
@@ -134,11 +135,17 @@ export class Scheduler {
     if (!connectionString) throw new InputError('the Scheduler needs a connection string (--connection-string or OpenOrchestratorConnString)');
     if (!cryptoKey) throw new InputError('the Scheduler needs the encryption key robots use (--key or OpenOrchestratorKey)');
     validateKey(cryptoKey);
-    if (!machineName || machineName.length > 100) throw new InputError('the machine name must be 1 to 100 characters');
     if (!(intervalSeconds > 0)) throw new InputError('the interval must be a number of seconds above 0');
     const config = parseConnectionString(connectionString);
     this.#secrets = [cryptoKey, ...connectionSecrets(config)];
     this.#store = openStore(connectionString);
+    try {
+      // Schedulers.machine_name, counted the way this database counts (SQL Server: UTF-16 units).
+      checkText(this.#store.dialect, 'the machine name', machineName, 100);
+    } catch (error) {
+      void closeStore(this.#store);
+      throw error;
+    }
     this.#log = withSecrets(log, this.#secrets);
     this.#paused = this.options.paused;
     this.#jobsRoot = machineFolder(this.options.workDir, machineName);
@@ -495,7 +502,7 @@ export class Scheduler {
       () => this.#secrets,
       (lines) => appendJobOutput(this.#store, job.jobId, lines),
       // A failed timed write keeps its lines for the next; an outage is the tick's to report.
-      { onWriteError: (error) => this.#outputWriteFailed(error) },
+      { onWriteError: (error) => this.#outputWriteFailed(error), columns: this.#store.dialect },
     );
   }
 

@@ -11,7 +11,7 @@ import { createQueueElement } from '../../src/db/store/queues.js';
 import { listSchedulers } from '../../src/db/store/schedulers.js';
 import { createTrigger, getTrigger, transitionTriggerStatus, type NewTrigger } from '../../src/db/store/triggers.js';
 import { machineFolder } from '../../src/scheduler/work-dir.js';
-import { type LiveDialect } from './databases.js';
+import { type SuiteDialect } from './databases.js';
 import {
   isAlive,
   KEY,
@@ -43,7 +43,7 @@ const soon = (ms: number) => new Date(Date.now() + ms);
 const YEARLY = '0 0 1 1 *';
 
 /** The Scheduler suite on one dialect; each dialect has its own test file so they run in parallel. */
-export function schedulerSuite(dialect: LiveDialect): void {
+export function schedulerSuite(dialect: SuiteDialect): void {
   describe(`Scheduler on ${dialect}`, () => {
     let live: TestStore;
     let tmp: string;

@@ -8,7 +8,7 @@
  */
 import { closeStore, openStore, type Store } from '../../src/db/open.js';
 import { upgradeDatabase } from '../../src/db/schema/upgrade.js';
-import { createTestDatabase, type LiveDialect } from './databases.js';
+import { createTestDatabase, type SuiteDialect } from './databases.js';
 
 export interface TestStore {
   /** the connection string, to open more connections to the same database */
@@ -18,7 +18,7 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-export async function openTestStore(dialect: LiveDialect): Promise<TestStore> {
+export async function openTestStore(dialect: SuiteDialect): Promise<TestStore> {
   const database = await createTestDatabase(dialect);
   const store = openStore(database.url);
   try {

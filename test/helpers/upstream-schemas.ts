@@ -406,3 +406,30 @@ export async function insertPythonRows(db: Kysely<Database>, dialect: LiveDialec
     }
   }
 }
+
+/**
+ * The statements the Python tools (3.0.0's `create_single_trigger`, SQLAlchemy 2.0's ORM flush)
+ * send to create a single trigger without a whitelist: every Triggers column in the model's
+ * order, `scheduler_whitelist` and `git_branch` bound as NULL, then the Single_Triggers row.
+ * On a database whose whitelist is NOT NULL (made by 2.0.0/2.0.1) the first one fails.
+ */
+export function pythonCreateSingleTrigger(dialect: LiveDialect, id: string, name: string): { sql: string; parameters: unknown[] }[] {
+  const encodedId = pyId(dialect, id);
+  return [
+    {
+      sql:
+        `INSERT INTO ${quote(dialect, 'Triggers')} (id, trigger_name, process_name, last_run, process_path, process_args, process_status, is_git_repo, git_branch, is_blocking, scheduler_whitelist, priority, type) ` +
+        `VALUES (${placeholders(dialect, 13)})`,
+      parameters: [encodedId, name, 'report', null, 'C:\\robots\\report.py', '', 'IDLE', pyBool(dialect, false), null, pyBool(dialect, false), null, 0, 'SINGLE'],
+    },
+    {
+      sql: `INSERT INTO ${quote(dialect, 'Single_Triggers')} (id, next_run) VALUES (${placeholders(dialect, 2)})`,
+      parameters: [encodedId, pyDate(dialect, '2030-01-01 00:00:00.000000')],
+    },
+  ];
+}
+
+/** The driver's own placeholders, as psycopg2 / pymysql / sqlite3 receive the statement. */
+function placeholders(dialect: LiveDialect, n: number): string {
+  return Array.from({ length: n }, (_, i) => (dialect === 'postgres' ? `$${i + 1}` : '?')).join(', ');
+}

@@ -1,6 +1,7 @@
 import type { Expression, Kysely, RawBuilder } from 'kysely';
 import type { ConnectionConfig, DialectName } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
+import type { TextFit } from './text-length.js';
 
 /**
  * The logical column types of SCHEMA.md. Each dialect maps them to its physical type; the
@@ -42,6 +43,16 @@ export interface Dialect {
    * `OFFSET m ROWS FETCH NEXT n ROWS ONLY` (SQL Server and Oracle know only the latter).
    */
   readonly paging: 'limit-offset' | 'offset-fetch';
+  /**
+   * How this database's text columns count length (text-length.ts): characters, SQL Server's
+   * UTF-16 code units, Oracle's characters within 4000 bytes. Every length check of the store uses it.
+   */
+  readonly textFit: TextFit;
+  /**
+   * What orders queue elements with equal created_date in the claim (and the peek): `id`, or on
+   * SQLite the `rowid` its index carries, so ties never cost a sort there.
+   */
+  readonly queueTieBreak: 'id' | 'rowid';
 
   /** Opens a Kysely instance. Drivers connect lazily, on the first query. */
   createKysely(config: ConnectionConfig): Kysely<Database>;
@@ -55,10 +66,22 @@ export interface Dialect {
   decodeUuid(value: unknown): string;
   encodeBool(value: boolean): unknown;
   encodeDate(value: Date): unknown;
+  /**
+   * The instant as this database keeps a datetime parameter (SQL Server's DATETIME: 1/300 s;
+   * elsewhere the parameter keeps the millisecond). A "due" decision rounds "now" with it on
+   * both sides, in SQL and in code, so both decide the same whatever the column keeps.
+   */
+  roundDate(value: Date): Date;
   decodeDate(value: unknown): Date;
 
   /** `ALTER TABLE ... ADD` one column, given its full definition (`name TYPE NULL ...`). */
   addColumnSql(table: string, columnDefinition: string): string;
+  /**
+   * Makes a NOT NULL column nullable, keeping its type, its default and every row. The column is
+   * one the Python tools made (`type` as they declare it). ALTER statements, or where ALTER
+   * cannot (SQLite) a function that rebuilds the table with its rows, indexes and triggers.
+   */
+  dropNotNull(table: string, column: string, type: ColumnType, defaultSql: string | undefined): string[] | ((db: Kysely<Database>) => Promise<void>);
   /** Statements to run before tables that use enum types are created (PostgreSQL's CREATE TYPE). */
   createEnumTypeSql(name: EnumName, values: readonly string[]): string[];
   /** Statements that make an enum column (or type) accept `values`, keeping the values it has. */
@@ -68,6 +91,8 @@ export interface Dialect {
   listTables(db: Kysely<Database>): Promise<string[]>;
   /** Column names of one table. */
   listColumns(db: Kysely<Database>, table: string): Promise<string[]>;
+  /** Names of the columns of one table that are NOT NULL. */
+  listNotNullColumns(db: Kysely<Database>, table: string): Promise<string[]>;
   /**
    * Index names of one table (the primary key's own index may be among them). `upgrade` reads
    * them so that an index a half-finished run or an old Python version left out is created.

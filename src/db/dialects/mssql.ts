@@ -13,6 +13,7 @@ import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js
 import { odbcKysely, type OdbcQuery } from './odbc.js';
 import { connectTimeoutMs } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInUtf16Units } from './text-length.js';
 
 // Loaded when a SQL Server database is opened, not when the program starts: every robot
 // imports the dialects, and most never talk to SQL Server.
@@ -224,11 +225,27 @@ function odbcDateText(date: Date): string {
   return formatNaive(date).slice(0, 23).replace(' ', 'T');
 }
 
+/** tedious's factor between milliseconds and DATETIME's 1/300 s ticks. */
+const MS_PER_TICK = 3 + 1 / 3;
+
+/**
+ * A Date as a DATETIME keeps it: tedious sends the milliseconds of the day as whole 1/300 s
+ * ticks (.012 -> 4 ticks) and reads ticks back as rounded milliseconds (4 ticks -> .013).
+ * The same arithmetic as tedious, so the result is exactly what a round trip returns.
+ */
+export function roundToDatetime(value: Date): Date {
+  const msOfDay = ((value.getHours() * 60 + value.getMinutes()) * 60 + value.getSeconds()) * 1000 + value.getMilliseconds();
+  const kept = Math.round(Math.round(msOfDay / MS_PER_TICK) * MS_PER_TICK);
+  return new Date(value.getTime() + (kept - msOfDay));
+}
+
 export const mssqlDialect: Dialect = {
   name: 'mssql',
   maxBindParams: 2_000, // SQL Server's hard limit is 2100 parameters per request
   maxRowsPerInsert: 1_000, // SQL Server's limit for a VALUES list
   paging: 'offset-fetch',
+  textFit: fitsInUtf16Units,
+  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The transport: ODBC for a DSN, odbc_connect or a Windows login; tedious over TCP otherwise.
@@ -280,9 +297,13 @@ export const mssqlDialect: Dialect = {
   decodeUuid: uuidFromDatabase,
   encodeBool: (value) => value,
   encodeDate: (value) => value,
+  roundDate: roundToDatetime,
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE [${table}] ADD ${definition}`,
+  // ALTER COLUMN restates the type: VARCHAR(n), as SQLAlchemy made the Python tools' text
+  // columns (our NVARCHAR is for tables we create). A DEFAULT constraint stays bound.
+  dropNotNull: (table, column, type) => [`ALTER TABLE [${table}] ALTER COLUMN [${column}] ${type.kind === 'string' ? `VARCHAR(${type.length})` : mssqlDialect.columnType(type)} NULL`],
   createEnumTypeSql: () => [],
   extendEnumSql: () => [],
 
@@ -295,6 +316,12 @@ export const mssqlDialect: Dialect = {
     const result = await sql<{ name: string }>`
       SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.COLUMNS
       WHERE TABLE_SCHEMA = SCHEMA_NAME() AND TABLE_NAME = ${table}`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT COLUMN_NAME AS name FROM INFORMATION_SCHEMA.COLUMNS
+      WHERE TABLE_SCHEMA = SCHEMA_NAME() AND TABLE_NAME = ${table} AND IS_NULLABLE = 'NO'`.execute(db);
     return result.rows.map((row) => row.name);
   },
   async listIndexes(db, table) {
@@ -321,9 +348,9 @@ export const mssqlDialect: Dialect = {
         SELECT TOP (1) * FROM [Queues] WITH (ROWLOCK, UPDLOCK, READPAST)
         WHERE queue_name = ${queueName} AND status = 'NEW'
         ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
-        -- created_date alone, as the Python client orders: the index yields the first row
-        -- directly instead of sorting every New element on each claim.
-        ORDER BY created_date
+        -- Oldest first, ties by id: DATETIME keeps 1/300 s, so elements written a few ms apart
+        -- tie, and every claimer must take them in the same order.
+        ORDER BY created_date, id
       )
       UPDATE next SET status = 'IN_PROGRESS', start_date = ${startDate}
       OUTPUT inserted.*`.execute(db);

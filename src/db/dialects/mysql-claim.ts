@@ -29,9 +29,9 @@ async function claimOldest(db: Kysely<Database>, { queueName, startDate }: Claim
     const picked = await sql<{ id: string }>`
       SELECT id FROM \`Queues\`
       WHERE queue_name = ${queueName} AND status = 'NEW'
-      -- created_date alone, as the Python client and the other dialects order (InnoDB's index
-      -- carries the primary key, so ties still come by id here).
-      ORDER BY created_date LIMIT 1
+      -- Oldest first, ties by id as on every dialect (InnoDB's index carries the primary key, so
+      -- the index yields this order without a sort).
+      ORDER BY created_date, id LIMIT 1
       FOR UPDATE SKIP LOCKED`.execute(trx);
     const id = picked.rows[0]?.id;
     return id === undefined ? undefined : take(trx, id, startDate);
@@ -47,7 +47,7 @@ async function claimByReference(
     const candidates = await sql<{ id: string }>`
       SELECT id FROM \`Queues\`
       WHERE queue_name = ${queueName} AND status = 'NEW' AND reference = ${reference}
-      ORDER BY created_date LIMIT ${CANDIDATES}`.execute(db);
+      ORDER BY created_date, id LIMIT ${CANDIDATES}`.execute(db);
     if (candidates.rows.length === 0) return undefined;
     const row = await db.transaction().execute(async (trx) => {
       for (const { id } of candidates.rows) {

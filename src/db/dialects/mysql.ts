@@ -10,6 +10,7 @@ import { claimQueueElementMysql } from './mysql-claim.js';
 import { isPrepared } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInCharacters } from './text-length.js';
 
 /**
  * With lower_case_table_names=1 (the default on Windows) the server stores `Triggers` as
@@ -67,6 +68,8 @@ export const mysqlDialect: Dialect = {
   maxBindParams: 65_535,
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
+  textFit: fitsInCharacters,
+  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = createPool(mysqlPoolConfig(config));
@@ -105,9 +108,14 @@ export const mysqlDialect: Dialect = {
   decodeUuid: uuidFromDatabase,
   encodeBool: (value) => (value ? 1 : 0),
   encodeDate: formatNaive,
+  roundDate: (value) => value,
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE \`${table}\` ADD COLUMN ${definition}`,
+  // MODIFY restates the whole column: its type as the Python tools made it, and its default.
+  dropNotNull: (table, column, type, defaultSql) => [
+    `ALTER TABLE \`${table}\` MODIFY \`${column}\` ${mysqlDialect.columnType(type)} NULL${defaultSql === undefined ? '' : ` DEFAULT ${defaultSql}`}`,
+  ],
   createEnumTypeSql: () => [],
   extendEnumSql: (_name, table, column, nullable, values) => [
     `ALTER TABLE \`${table}\` MODIFY COLUMN \`${column}\` ENUM(${values.map((v) => `'${v}'`).join(',')}) ${nullable ? 'NULL' : 'NOT NULL'}`,
@@ -123,6 +131,12 @@ export const mysqlDialect: Dialect = {
     const result = await sql<{ name: string }>`
       SELECT column_name AS name FROM information_schema.columns
       WHERE table_schema = DATABASE() AND ${tableIs(table)}`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT column_name AS name FROM information_schema.columns
+      WHERE table_schema = DATABASE() AND ${tableIs(table)} AND is_nullable = 'NO'`.execute(db);
     return result.rows.map((row) => row.name);
   },
   async listIndexes(db, table) {

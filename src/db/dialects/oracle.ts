@@ -12,6 +12,7 @@ import { ConnectionStringError } from '../../errors.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { connectTimeoutMs } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInOracleVarchar2 } from './text-length.js';
 
 // Loaded when an Oracle database is opened, not when the program starts: every robot imports
 // the dialects, and most never talk to Oracle.
@@ -108,6 +109,8 @@ export const oracleDialect: Dialect = {
   // Multi-row VALUES needs Oracle 23ai; one row per INSERT works everywhere (slow, but correct).
   maxRowsPerInsert: 1,
   paging: 'offset-fetch',
+  textFit: fitsInOracleVarchar2,
+  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The pool is made on first use so that building queries never needs a server.
@@ -149,9 +152,11 @@ export const oracleDialect: Dialect = {
   decodeUuid: uuidFromDatabase,
   encodeBool: (value) => (value ? 1 : 0),
   encodeDate: (value) => value,
+  roundDate: (value) => value,
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${oracleIdentifier(table)}" ADD (${definition})`,
+  dropNotNull: (table, column) => [`ALTER TABLE "${oracleIdentifier(table)}" MODIFY ("${oracleIdentifier(column)}" NULL)`],
   createEnumTypeSql: () => [],
   extendEnumSql: () => [],
 
@@ -163,6 +168,11 @@ export const oracleDialect: Dialect = {
   async listColumns(db, table) {
     const result = await sql<{ name: string }>`
       SELECT column_name AS "name" FROM user_tab_columns WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
+    return result.rows.map((row) => oracleName(row.name));
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT column_name AS "name" FROM user_tab_columns WHERE table_name = ${oracleIdentifier(table)} AND nullable = 'N'`.execute(db);
     return result.rows.map((row) => oracleName(row.name));
   },
   async listIndexes(db, table) {
@@ -189,7 +199,7 @@ export const oracleDialect: Dialect = {
           sql`SELECT ID AS "id" FROM "Queues"
               WHERE QUEUE_NAME = ${queueName} AND STATUS = 'NEW'
               ${reference === undefined ? sql`` : sql`AND REFERENCE = ${reference}`}
-              ORDER BY CREATED_DATE
+              ORDER BY CREATED_DATE, ID
               FOR UPDATE SKIP LOCKED`.compile(trx),
         );
       const id = picked.rows[0]?.id;

@@ -8,6 +8,7 @@ import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js
 import { isPrepared, markPrepared, statementName } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { fitsInCharacters } from './text-length.js';
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
 
@@ -91,6 +92,8 @@ export const postgresDialect: Dialect = {
   maxBindParams: 65_535,
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
+  textFit: fitsInCharacters,
+  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = new pg.Pool(postgresPoolConfig(config));
@@ -131,9 +134,11 @@ export const postgresDialect: Dialect = {
   decodeUuid: uuidFromDatabase,
   encodeBool: (value) => value,
   encodeDate: formatNaive,
+  roundDate: (value) => value,
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD COLUMN ${definition}`,
+  dropNotNull: (table, column) => [`ALTER TABLE "${table}" ALTER COLUMN "${column}" DROP NOT NULL`],
   createEnumTypeSql: (name, values) => [`CREATE TYPE ${name} AS ENUM (${values.map((v) => `'${v}'`).join(', ')})`],
   extendEnumSql: (name, _table, _column, _nullable, values) => values.map((v) => `ALTER TYPE ${name} ADD VALUE IF NOT EXISTS '${v}'`),
 
@@ -146,6 +151,12 @@ export const postgresDialect: Dialect = {
     const result = await sql<{ column_name: string }>`
       SELECT column_name FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = ${table}`.execute(db);
+    return result.rows.map((row) => row.column_name);
+  },
+  async listNotNullColumns(db, table) {
+    const result = await sql<{ column_name: string }>`
+      SELECT column_name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ${table} AND is_nullable = 'NO'`.execute(db);
     return result.rows.map((row) => row.column_name);
   },
   async listIndexes(db, table) {
@@ -182,10 +193,10 @@ export const postgresDialect: Dialect = {
         SELECT id FROM "Queues"
         WHERE queue_name = ${queueName} AND status = 'NEW'
         ${reference === undefined ? sql`` : sql`AND reference = ${reference}`}
-        -- created_date alone, as the Python client orders: the (queue_name, status, created_date)
-        -- index then yields the first row directly; a tie-breaker on id forces a sort of every
-        -- New element on each claim. Ties (one bulk insert) come in index order instead.
-        ORDER BY created_date LIMIT 1
+        -- Oldest first, as the Python client orders; ties (one bulk insert, or a clock that keeps
+        -- less than the write's precision) by id, so every claimer takes them in the same order.
+        -- The index yields the rows in created_date order; an incremental sort orders only the ties.
+        ORDER BY created_date, id LIMIT 1
         FOR UPDATE SKIP LOCKED
       )
       RETURNING *`;

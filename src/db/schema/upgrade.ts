@@ -46,7 +46,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT];
@@ -64,6 +64,8 @@ export interface UpgradeStep {
   statements: string[];
   /** our migration this step completes, recorded in oo_migrations once its statements ran */
   records?: string;
+  /** run instead of `statements` where no fixed SQL can do it (SQLite's table rebuild) */
+  run?: (db: Kysely<Database>) => Promise<void>;
 }
 
 export interface SchemaState {
@@ -85,6 +87,8 @@ export interface SchemaCatalog extends SchemaState {
    * []), per column on MySQL; no entry where enums are plain text (SQLite, MSSQL, Oracle).
    */
   enumValues: Map<EnumName, string[]>;
+  /** NOT NULL columns of the tables whose nullability upgrade changes (Triggers), where read */
+  notNull?: Map<string, Set<string>>;
 }
 
 export interface UpgradeResult {
@@ -141,6 +145,7 @@ export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promi
     catalog.columns.set(table.name, new Set(await dialect.listColumns(db, table.name)));
     catalog.indexes.set(table.name, new Set(await dialect.listIndexes(db, table.name)));
   }
+  if (state.tables.has(TRIGGERS.name)) catalog.notNull = new Map([[TRIGGERS.name, new Set(await dialect.listNotNullColumns(db, TRIGGERS.name))]]);
   for (const { name, table, column } of ENUM_COLUMNS) {
     // PostgreSQL enums are types that exist without a table; elsewhere they live in a column.
     if (dialect.name !== 'postgres' && !state.tables.has(table)) continue;
@@ -369,6 +374,34 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   steps.push(...retentionSteps(dialect, catalog, missingIndexes));
   // oo-011-audit: who changed what through the Orchestrator.
   steps.push(...tableSteps(dialect, catalog, [{ table: AUDIT, purpose: 'changes made through the Orchestrator' }], 'oo-011-audit', 'record the audit table'));
+  steps.push(...whitelistNullableSteps(dialect, catalog));
+  return steps;
+}
+
+/** The server default the 2.0.0/2.0.1 migration gave Triggers.scheduler_whitelist; it may stay. */
+const WHITELIST_2_0_DEFAULT = "'[]'";
+
+/**
+ * oo-012-whitelist-nullable: the 2.0.0/2.0.1 migration made Triggers.scheduler_whitelist NOT
+ * NULL, and both Python branches write NULL for a trigger without a whitelist, so the Python
+ * tools cannot create triggers there. Relaxed to nullable (3.0's fresh shape), every row kept;
+ * this program still writes '[]'. Checked, not assumed: a column already nullable is left alone.
+ */
+function whitelistNullableSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
+  const migration = 'oo-012-whitelist-nullable';
+  const steps: UpgradeStep[] = [];
+  if (catalog.notNull?.get(TRIGGERS.name)?.has(SCHEDULER_WHITELIST.name)) {
+    const change = dialect.dropNotNull(TRIGGERS.name, SCHEDULER_WHITELIST.name, SCHEDULER_WHITELIST.type, WHITELIST_2_0_DEFAULT);
+    steps.push({
+      description: 'make Triggers.scheduler_whitelist nullable (made NOT NULL by Python 2.0.0/2.0.1; its tools write NULL)',
+      ...(typeof change === 'function' ? { statements: [], run: change } : { statements: change }),
+    });
+  }
+  if (!catalog.ownMigrations.has(migration)) {
+    const last = steps.at(-1);
+    if (last) last.records = migration;
+    else steps.push({ description: 'record the nullable scheduler whitelist', statements: [], records: migration });
+  }
   return steps;
 }
 
@@ -487,6 +520,7 @@ export async function upgradeDatabase(
     // DDL is not transactional on MySQL and Oracle, so statements run one by one; each step
     // re-reads the catalog when planned, which makes an interrupted run safe to repeat.
     for (const statement of step.statements) await sql.raw(statement).execute(db);
+    if (step.run) await step.run(db);
     if (step.records) {
       await db.insertInto('oo_migrations').values({ name: step.records, applied_at: dialect.encodeDate(now()) }).execute();
     }

@@ -12,7 +12,7 @@ import { newId } from '../dialects/encoding.js';
 import type { Store } from '../open.js';
 import { expectOne, whoWins } from './conflict.js';
 import { paged } from './paging.js';
-import { checkEnum, checkId, checkInteger, checkText } from './validate.js';
+import { checkEnum, checkId, checkInteger, checkText, splitToFit } from './validate.js';
 import { inTransaction } from './transaction.js';
 
 export const CHANNEL_KINDS = ['EMAIL', 'WEBHOOK'] as const;
@@ -145,32 +145,32 @@ const date = ({ dialect }: Store, value: unknown): Date | null => (value === nul
 /** A boolean column's value as the driver returns it (true, 1, 1n). */
 export const bool = (value: unknown): boolean => value === true || Number(value) === 1;
 
-function checkChannel(input: AlertChannelInput): AlertChannelInput {
+function checkChannel({ dialect }: Store, input: AlertChannelInput): AlertChannelInput {
   if (typeof input !== 'object' || input === null) throw new InputError('a channel must be an object');
-  checkText('channel name', input.name, 100);
+  checkText(dialect, 'channel name', input.name, 100);
   checkEnum('channel kind', input.kind, CHANNEL_KINDS);
   const s = input.settings as Partial<EmailSettings & WebhookSettings>;
   if (typeof s !== 'object' || s === null) throw new InputError('channel settings must be an object');
   if (input.kind === 'EMAIL') {
-    checkText('SMTP host', s.host, 250);
+    checkText(dialect, 'SMTP host', s.host, 250);
     checkInteger('SMTP port', s.port, 1, 65535);
     checkEnum('SMTP security', s.security, SMTP_SECURITY);
-    checkText('sender address (from)', s.from, 250);
+    checkText(dialect, 'sender address (from)', s.from, 250);
     if (!Array.isArray(s.to) || s.to.length === 0) throw new InputError('give at least one recipient address (to)');
-    s.to.forEach((address) => checkText('recipient address', address, 250));
-    if (s.credential !== null && s.credential !== undefined) checkText('SMTP credential name', s.credential, 100);
+    s.to.forEach((address) => checkText(dialect, 'recipient address', address, 250));
+    if (s.credential !== null && s.credential !== undefined) checkText(dialect, 'SMTP credential name', s.credential, 100);
     if (s.allowLoginWithoutTls !== undefined && typeof s.allowLoginWithoutTls !== 'boolean') throw new InputError('allowLoginWithoutTls must be true or false');
     const problem = plainLoginProblem({ security: s.security!, credential: s.credential ?? null, allowLoginWithoutTls: s.allowLoginWithoutTls === true });
     if (problem) throw new InputError(problem);
   } else {
-    checkText('webhook url', s.url, 1000);
+    checkText(dialect, 'webhook url', s.url, 1000);
     if (!/^https?:\/\/\S+$/i.test(s.url!)) throw new InputError('webhook url must start with http:// or https://');
     const problem = webhookUrlProblem(s.url!);
     if (problem) throw new InputError(problem);
-    if (s.credential !== null && s.credential !== undefined) checkText('webhook credential name', s.credential, 100);
+    if (s.credential !== null && s.credential !== undefined) checkText(dialect, 'webhook credential name', s.credential, 100);
     checkEnum('webhook template', s.template, WEBHOOK_TEMPLATES);
     if (s.template === 'custom') {
-      checkText('webhook body template', s.body, 2000);
+      checkText(dialect, 'webhook body template', s.body, 2000);
       try {
         JSON.parse(s.body!.replace(/\{\{\w+\}\}/g, ''));
       } catch {
@@ -213,7 +213,7 @@ function decodeChannel(store: Store, row: Record<string, unknown>): AlertChannel
 }
 
 export async function createChannel(store: Store, input: AlertChannelInput): Promise<AlertChannel> {
-  checkChannel(input);
+  checkChannel(store, input);
   const id = newId();
   const settings = JSON.stringify(normalizeSettings(input));
   if (settings.length > 4000) throw new InputError('channel settings are too long (4000 characters at most)');
@@ -236,7 +236,7 @@ export async function createChannel(store: Store, input: AlertChannelInput): Pro
 
 export async function updateChannel(store: Store, id: string, input: AlertChannelInput): Promise<AlertChannel> {
   const canonical = checkId('channel id', id);
-  checkChannel(input);
+  checkChannel(store, input);
   const settings = JSON.stringify(normalizeSettings(input));
   if (settings.length > 4000) throw new InputError('channel settings are too long (4000 characters at most)');
   const result = await store.db
@@ -271,11 +271,11 @@ export async function deleteChannel(store: Store, id: string): Promise<void> {
   });
 }
 
-function checkRule(input: AlertRuleInput): AlertRuleInput {
+function checkRule({ dialect }: Store, input: AlertRuleInput): AlertRuleInput {
   if (typeof input !== 'object' || input === null) throw new InputError('a rule must be an object');
-  checkText('rule name', input.name, 100);
+  checkText(dialect, 'rule name', input.name, 100);
   checkEnum('rule kind', input.kind, RULE_KINDS);
-  if (input.target !== null && input.target !== undefined) checkText('rule target', input.target, 100);
+  if (input.target !== null && input.target !== undefined) checkText(dialect, 'rule target', input.target, 100);
   const unit = RULE_THRESHOLDS[input.kind];
   if (unit && (input.threshold === null || input.threshold === undefined)) throw new InputError(`a ${input.kind} rule needs a threshold (${unit})`);
   if (input.threshold !== null && input.threshold !== undefined) checkInteger('threshold', input.threshold, 0, 10_000_000);
@@ -307,7 +307,7 @@ async function checkChannelsExist(store: Store, ids: string[]): Promise<string[]
 }
 
 export async function createRule(store: Store, input: AlertRuleInput): Promise<AlertRule> {
-  checkRule(input);
+  checkRule(store, input);
   const channelIds = await checkChannelsExist(store, input.channelIds);
   const id = newId();
   const stamp = store.dialect.encodeDate(now());
@@ -334,7 +334,7 @@ export async function createRule(store: Store, input: AlertRuleInput): Promise<A
  */
 export async function updateRule(store: Store, id: string, input: AlertRuleInput): Promise<AlertRule> {
   const canonical = checkId('rule id', id);
-  checkRule(input);
+  checkRule(store, input);
   const channelIds = await checkChannelsExist(store, input.channelIds);
   const before = await getRule(store, canonical);
   const encoded = store.dialect.encodeUuid(canonical);
@@ -580,7 +580,7 @@ export async function markNotificationSent(store: Store, notification: ClaimedNo
 export async function markNotificationFailed(store: Store, notification: ClaimedNotification, error: string, retryAt: Date | null): Promise<void> {
   const { db, dialect } = store;
   const stamp = dialect.encodeDate(now());
-  const message = error.split('\n')[0]!.slice(0, 1000);
+  const message = splitToFit(dialect, error.split('\n')[0]!, 1000)[0] ?? '';
   await db
     .updateTable('oo_alert_notifications')
     .set({ status: retryAt ? 'PENDING' : 'FAILED', next_try_at: dialect.encodeDate(retryAt ?? now()), claimed_until: null, last_error: message })

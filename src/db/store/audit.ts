@@ -7,6 +7,7 @@ import { now } from '../../time/clock.js';
 import { newId } from '../dialects/encoding.js';
 import type { Store } from '../open.js';
 import { paged } from './paging.js';
+import { splitToFit, type TextColumns } from './validate.js';
 
 /** Characters kept of a before/after snapshot (the column's width). */
 export const AUDIT_SNAPSHOT_LIMIT = 4000;
@@ -28,11 +29,10 @@ export interface AuditEntry {
 
 export type NewAuditEntry = Omit<AuditEntry, 'id' | 'changedAt'>;
 
-/** `text` cut to `limit` characters (code points), marked when cut. */
-function bounded(text: string | null, limit: number): string | null {
-  if (text === null) return null;
-  const characters = Array.from(text);
-  return characters.length <= limit ? text : `${characters.slice(0, limit - 1).join('')}…`;
+/** `text` cut to fit a column of `limit` as `columns`' database counts (never inside a character), marked when cut. */
+function bounded(columns: TextColumns, text: string | null, limit: number): string | null {
+  if (text === null || columns.textFit(text, limit) === undefined) return text;
+  return `${splitToFit(columns, text, limit - 1)[0] ?? ''}…`;
 }
 
 /**
@@ -48,12 +48,12 @@ export async function recordAudit({ db, dialect }: Store, entry: NewAuditEntry):
     .values({
       id: dialect.encodeUuid(id),
       changed_at: dialect.encodeDate(now()),
-      login: bounded(entry.login, 128) ?? '',
-      action: bounded(entry.action, 100) ?? '',
-      target: bounded(entry.target, 250),
-      client_address: bounded(entry.clientAddress, 100),
-      before_json: bounded(entry.before, AUDIT_SNAPSHOT_LIMIT),
-      after_json: bounded(entry.after, AUDIT_SNAPSHOT_LIMIT),
+      login: bounded(dialect, entry.login, 128) ?? '',
+      action: bounded(dialect, entry.action, 100) ?? '',
+      target: bounded(dialect, entry.target, 250),
+      client_address: bounded(dialect, entry.clientAddress, 100),
+      before_json: bounded(dialect, entry.before, AUDIT_SNAPSHOT_LIMIT),
+      after_json: bounded(dialect, entry.after, AUDIT_SNAPSHOT_LIMIT),
     })
     .execute();
   return id;

@@ -48,7 +48,7 @@ function encryptPassword(key: string, password: string): string {
 }
 
 export async function getCredential({ db, dialect }: Store, key: string, name: string): Promise<Credential> {
-  checkText('credential name', name, NAME_LIMIT);
+  checkText(dialect, 'credential name', name, NAME_LIMIT);
   const row = await db.selectFrom('Credentials').selectAll().where('name', '=', name).executeTakeFirst();
   if (!row) throw new NotFoundError(`no credential named "${name}"`);
   return { name: row.name, username: row.username, password: decryptString(key, row.password), changedAt: dialect.decodeDate(row.changed_at) };
@@ -62,7 +62,7 @@ export async function getCredential({ db, dialect }: Store, key: string, name: s
  */
 export async function findFirstCredential({ db, dialect }: Store, key: string, names: readonly string[]): Promise<Credential | undefined> {
   if (names.length === 0) return undefined;
-  for (const name of names) checkText('credential name', name, NAME_LIMIT);
+  for (const name of names) checkText(dialect, 'credential name', name, NAME_LIMIT);
   const rows = await db.selectFrom('Credentials').selectAll().where('name', 'in', [...names]).execute();
   const row = names.map((name) => rows.find((r) => r.name === name)).find((r) => r !== undefined);
   if (!row) return undefined;
@@ -81,8 +81,8 @@ export async function listCredentials({ db, dialect }: Store): Promise<Credentia
 }
 
 export async function createCredential({ db, dialect }: Store, key: string, name: string, username: string, password: string): Promise<void> {
-  checkText('credential name', name, NAME_LIMIT);
-  checkText('credential username', username, USERNAME_LIMIT, { allowEmpty: true });
+  checkText(dialect, 'credential name', name, NAME_LIMIT);
+  checkText(dialect, 'credential username', username, USERNAME_LIMIT, { allowEmpty: true });
   const token = encryptPassword(key, password);
   const exists = await db.selectFrom('Credentials').select('name').where('name', '=', name).executeTakeFirst();
   if (exists) throw new InputError(`a credential named "${name}" already exists; choose another name or edit the existing one`);
@@ -91,8 +91,8 @@ export async function createCredential({ db, dialect }: Store, key: string, name
 
 /** Changes username and password of an existing credential (the robot API's update_credential). */
 export async function updateCredential({ db, dialect }: Store, key: string, name: string, username: string, password: string): Promise<void> {
-  checkText('credential name', name, NAME_LIMIT);
-  checkText('credential username', username, USERNAME_LIMIT, { allowEmpty: true });
+  checkText(dialect, 'credential name', name, NAME_LIMIT);
+  checkText(dialect, 'credential username', username, USERNAME_LIMIT, { allowEmpty: true });
   const token = encryptPassword(key, password);
   const result = await db
     .updateTable('Credentials')
@@ -102,8 +102,8 @@ export async function updateCredential({ db, dialect }: Store, key: string, name
   if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`no credential named "${name}"`);
 }
 
-export async function deleteCredential({ db }: Store, name: string): Promise<void> {
-  checkText('credential name', name, NAME_LIMIT);
+export async function deleteCredential({ db, dialect }: Store, name: string): Promise<void> {
+  checkText(dialect, 'credential name', name, NAME_LIMIT);
   const result = await db.deleteFrom('Credentials').where('name', '=', name).executeTakeFirst();
   if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`no credential named "${name}"`);
 }

@@ -203,7 +203,7 @@ export interface QueueBucket {
  * element (Failed, then New again) is counted open again only from its next finish.
  */
 export async function countQueueActivity(store: Store, boundaries: Date[], queueName?: string): Promise<QueueBucket[]> {
-  if (queueName !== undefined) checkText('queue name', queueName, 100);
+  if (queueName !== undefined) checkText(store.dialect, 'queue name', queueName, 100);
   const created = await countElementsPerHour(store, 'created_date', boundaries, queueName);
   const finished = await countElementsPerHour(store, 'end_date', boundaries, queueName);
   // Counted from an index alone: ix_Queues_status_start_date, or for one queue ix_Queues_queue_name_status_created_date.

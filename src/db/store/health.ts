@@ -18,7 +18,7 @@ export async function listJobOutcomes(store: Store, since: Date, processName?: s
     .select(['id', 'process_name', 'status', 'end_time'])
     .where('end_time', '>=', store.dialect.encodeDate(since))
     .where('status', 'in', ['DONE', 'FAILED']);
-  if (processName !== undefined) query = query.where('process_name', '=', checkText('process name', processName, 100));
+  if (processName !== undefined) query = query.where('process_name', '=', checkText(store.dialect, 'process name', processName, 100));
   const rows = await query.orderBy('end_time').orderBy('id').execute();
   return rows.map((row) => ({
     id: store.dialect.decodeUuid(row.id),
@@ -62,7 +62,7 @@ export async function listQueueBacklogs(store: Store, queueName?: string): Promi
     .where('status', '=', 'NEW')
     .groupBy('queue_name');
   if (queueName !== undefined) {
-    const one = oldestNew.select(sql<number>`count(*)`.as('n')).where('queue_name', '=', checkText('queue name', queueName, 100));
+    const one = oldestNew.select(sql<number>`count(*)`.as('n')).where('queue_name', '=', checkText(store.dialect, 'queue name', queueName, 100));
     return decode(await one.execute());
   }
   const newCount = (eb: ExpressionBuilder<Database & { q: { queue_name: string | null } }, 'q'>) =>

@@ -39,7 +39,7 @@ export async function appendJobOutput(store: Store, jobId: string, lines: readon
     seq: checkInteger('output line number', line.seq, 1, 2_147_483_647),
     stream: line.stream,
     line_time: dialect.encodeDate(line.at),
-    line_text: line.text === '' ? null : checkText('output line', line.text, OUTPUT_LINE_CHARS),
+    line_text: line.text === '' ? null : checkText(store.dialect, 'output line', line.text, OUTPUT_LINE_CHARS),
   }));
   const maxRows = Math.min(ROWS_PER_STATEMENT, dialect.maxRowsPerInsert, Math.floor(dialect.maxBindParams / 5));
   for (const batch of splitIntoStatements(rows, maxRows, Number.POSITIVE_INFINITY, () => 0)) await db.insertInto('oo_job_output').values(batch).execute();

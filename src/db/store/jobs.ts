@@ -22,8 +22,8 @@ export async function startJob(
   { db, dialect }: Store,
   job: { processName: string; schedulerName: string; triggerId?: string; id?: string },
 ): Promise<string> {
-  checkText('process name', job.processName, 100);
-  checkText('scheduler name', job.schedulerName, 100);
+  checkText(dialect, 'process name', job.processName, 100);
+  checkText(dialect, 'scheduler name', job.schedulerName, 100);
   const id = job.id ? checkId('job id', job.id) : newId();
   await db
     .insertInto('Jobs')

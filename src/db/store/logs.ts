@@ -36,8 +36,8 @@ export async function createLog(
   entry: { level: LogLevel; processName: string; message: string; jobId?: string },
 ): Promise<string> {
   const level = checkEnum('log level', entry.level, LOG_LEVELS);
-  checkText('process name', entry.processName, 100);
-  if (typeof entry.message !== 'string') checkText('log message', entry.message, LOG_MESSAGE_LIMIT);
+  checkText(dialect, 'process name', entry.processName, 100);
+  if (typeof entry.message !== 'string') checkText(dialect, 'log message', entry.message, LOG_MESSAGE_LIMIT);
   const id = newId();
   await db
     .insertInto('Logs')

@@ -16,7 +16,7 @@ export interface MonitorRow {
 
 /** Records that the monitor `name` is alive (insert on its first beat, update after). */
 export async function monitorBeat({ db, dialect }: Store, name: string, intervalSeconds: number, startedAt: Date): Promise<void> {
-  checkText('monitor name', name, 100);
+  checkText(dialect, 'monitor name', name, 100);
   const interval = checkInteger('monitor interval', Math.max(1, Math.round(intervalSeconds)), 1, 2_147_483_647);
   const stamp = dialect.encodeDate(now());
   const update = () => db.updateTable('oo_monitors').set({ last_beat: stamp, interval_seconds: interval }).where('name', '=', name).executeTakeFirst();
@@ -30,8 +30,8 @@ export async function monitorBeat({ db, dialect }: Store, name: string, interval
 }
 
 /** A monitor that stopped cleanly: nothing is missing when it is gone. */
-export async function removeMonitor({ db }: Store, name: string): Promise<void> {
-  await db.deleteFrom('oo_monitors').where('name', '=', checkText('monitor name', name, 100)).execute();
+export async function removeMonitor({ db, dialect }: Store, name: string): Promise<void> {
+  await db.deleteFrom('oo_monitors').where('name', '=', checkText(dialect, 'monitor name', name, 100)).execute();
 }
 
 export async function listMonitors({ db, dialect }: Store): Promise<MonitorRow[]> {

@@ -7,7 +7,7 @@ import { newId } from '../dialects/encoding.js';
 import { prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
 import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
-import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
+import { NOT_A_COLUMN, checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
 import { paged } from './paging.js';
 import { notifyChange, notifyColumn } from './wake.js';
 import { inTransaction } from './transaction.js';
@@ -54,15 +54,15 @@ function elementValues(store: Store, queueName: string, element: NewQueueElement
     id: store.dialect.encodeUuid(newId()),
     queue_name: queueName,
     status: 'NEW' as const,
-    data: checkOptionalText('queue element data', element.data, LIMITS.data),
-    reference: checkOptionalText('queue element reference', element.reference, LIMITS.reference),
+    data: checkOptionalText(store.dialect, 'queue element data', element.data, LIMITS.data),
+    reference: checkOptionalText(store.dialect, 'queue element reference', element.reference, LIMITS.reference),
     created_date: createdDate,
-    created_by: checkOptionalText('queue element created_by', element.createdBy, LIMITS.created_by),
+    created_by: checkOptionalText(store.dialect, 'queue element created_by', element.createdBy, LIMITS.created_by),
   };
 }
 
 export async function createQueueElement(store: Store, queueName: string, element: NewQueueElement = {}): Promise<QueueElement> {
-  checkText('queue name', queueName, LIMITS.queue_name);
+  checkText(store.dialect, 'queue name', queueName, LIMITS.queue_name);
   const values = elementValues(store, queueName, element, store.dialect.encodeDate(now()));
   const insert = store.db.insertInto('Queues').values(values);
   const notify = notifyColumn(store, 'queue');
@@ -122,7 +122,7 @@ export async function bulkCreateQueueElements(
   elements: NewQueueElement[],
   onProgress?: (inserted: number, total: number) => void,
 ): Promise<number> {
-  checkText('queue name', queueName, LIMITS.queue_name);
+  checkText(store.dialect, 'queue name', queueName, LIMITS.queue_name);
   if (!Array.isArray(elements)) throw new InputError('elements must be an array of { reference, data, createdBy }');
   const created = store.dialect.encodeDate(now());
   const rows = elements.map((element, i) => {
@@ -156,13 +156,13 @@ export async function getNextQueueElement(
   queueName: string,
   options: { reference?: string; setStatus?: boolean } = {},
 ): Promise<QueueElement | undefined> {
-  checkText('queue name', queueName, LIMITS.queue_name);
-  if (options.reference !== undefined) checkText('queue element reference', options.reference, LIMITS.reference, { allowEmpty: true });
+  checkText(store.dialect, 'queue name', queueName, LIMITS.queue_name);
+  if (options.reference !== undefined) checkText(store.dialect, 'queue element reference', options.reference, LIMITS.reference, { allowEmpty: true });
   if (options.setStatus === false) {
     let query = store.db.selectFrom('Queues').selectAll().where('queue_name', '=', queueName).where('status', '=', 'NEW');
     if (options.reference !== undefined) query = query.where('reference', '=', options.reference);
     // The same order as the dialects' claim, so a peek shows the element a claim would take.
-    const row = await query.orderBy('created_date').$call(paged(store.dialect, 1)).executeTakeFirst();
+    const row = await query.orderBy('created_date').orderBy(sql.ref(store.dialect.queueTieBreak)).$call(paged(store.dialect, 1)).executeTakeFirst();
     return row ? decodeElement(store, row) : undefined;
   }
   const row = await store.dialect.claimQueueElement(store.db, {
@@ -185,7 +185,7 @@ export interface QueueElementFilter {
 /** Elements of a queue, newest first. */
 export async function getQueueElements(store: Store, queueName: string, filter: QueueElementFilter = {}): Promise<QueueElement[]> {
   const { db, dialect } = store;
-  checkText('queue name', queueName, LIMITS.queue_name);
+  checkText(store.dialect, 'queue name', queueName, LIMITS.queue_name);
   let query = db.selectFrom('Queues').selectAll().where('queue_name', '=', queueName);
   if (filter.reference !== undefined) query = query.where('reference', '=', filter.reference);
   if (filter.status !== undefined) query = query.where('status', '=', checkEnum('status', filter.status, QUEUE_STATUSES));
@@ -212,7 +212,7 @@ export async function setQueueElementStatus(store: Store, id: string, status: Qu
   const { db, dialect } = store;
   const canonical = checkId('queue element id', id);
   checkEnum('queue element status', status, QUEUE_STATUSES);
-  const text = message === undefined ? undefined : checkOptionalText('queue element message', message, LIMITS.message);
+  const text = message === undefined ? undefined : checkOptionalText(store.dialect, 'queue element message', message, LIMITS.message);
   const stamp = dialect.encodeDate(now());
   const update = db
     .updateTable('Queues')
@@ -257,11 +257,11 @@ export async function updateQueueElement(store: Store, id: string, changes: Queu
   if (unknown) throw new InputError(`unknown queue element field "${unknown}"; the fields are ${known.join(', ')}`);
   const date = (field: string, value: Date | null | undefined) => (value === null ? null : dialect.encodeDate(checkDate(field, value)));
   const set: Record<string, unknown> = {};
-  if ('reference' in changes) set.reference = checkOptionalText('queue element reference', changes.reference, LIMITS.reference);
+  if ('reference' in changes) set.reference = checkOptionalText(store.dialect, 'queue element reference', changes.reference, LIMITS.reference);
   if ('status' in changes) set.status = checkEnum('queue element status', changes.status, QUEUE_STATUSES);
-  if ('data' in changes) set.data = checkOptionalText('queue element data', changes.data, LIMITS.data);
-  if ('message' in changes) set.message = checkOptionalText('queue element message', changes.message, LIMITS.message);
-  if ('createdBy' in changes) set.created_by = checkOptionalText('queue element created_by', changes.createdBy, LIMITS.created_by);
+  if ('data' in changes) set.data = checkOptionalText(store.dialect, 'queue element data', changes.data, LIMITS.data);
+  if ('message' in changes) set.message = checkOptionalText(store.dialect, 'queue element message', changes.message, LIMITS.message);
+  if ('createdBy' in changes) set.created_by = checkOptionalText(store.dialect, 'queue element created_by', changes.createdBy, LIMITS.created_by);
   if ('createdDate' in changes) set.created_date = dialect.encodeDate(checkDate('created date', changes.createdDate));
   if ('startDate' in changes) set.start_date = date('start date', changes.startDate);
   if ('endDate' in changes) set.end_date = date('end date', changes.endDate);
@@ -334,13 +334,13 @@ function containsPattern(text: string): string {
 }
 
 function searchedElements({ db, dialect }: Store, queueName: string, search: QueueElementSearch) {
-  checkText('queue name', queueName, LIMITS.queue_name);
+  checkText(dialect, 'queue name', queueName, LIMITS.queue_name);
   let query = db.selectFrom('Queues').where('queue_name', '=', queueName);
   if (search.status !== undefined) query = query.where('status', '=', checkEnum('status', search.status, QUEUE_STATUSES));
   if (search.fromDate) query = query.where('created_date', '>=', dialect.encodeDate(search.fromDate));
   if (search.toDate) query = query.where('created_date', '<=', dialect.encodeDate(search.toDate));
   if (search.text) {
-    const pattern = containsPattern(checkText('search text', search.text, 200));
+    const pattern = containsPattern(checkText(NOT_A_COLUMN, 'search text', search.text, 200));
     query = query.where(({ or }) =>
       or([
         sql<boolean>`lower(${sql.ref('reference')}) like ${pattern} escape '!'`,
@@ -392,7 +392,7 @@ export async function retryQueueElements(store: Store, ids: string[]): Promise<n
 
 /** End dates of a queue's finished elements since `since`: the raw material of the throughput chart. */
 export async function listQueueEndDates(store: Store, queueName: string, since: Date, limit = 200_000): Promise<Date[]> {
-  checkText('queue name', queueName, LIMITS.queue_name);
+  checkText(store.dialect, 'queue name', queueName, LIMITS.queue_name);
   const rows = await store.db
     .selectFrom('Queues')
     .select('end_date')
@@ -463,7 +463,7 @@ function staleInProgress({ db, dialect }: Store) {
 /** Stale In Progress elements (see staleInProgress), oldest claim first, optionally of one queue. */
 export async function listStaleInProgress(store: Store, options: { queueName?: string; limit?: number } = {}): Promise<QueueElement[]> {
   let query = staleInProgress(store).selectAll('Queues');
-  if (options.queueName !== undefined) query = query.where('queue_name', '=', checkText('queue name', options.queueName, LIMITS.queue_name));
+  if (options.queueName !== undefined) query = query.where('queue_name', '=', checkText(store.dialect, 'queue name', options.queueName, LIMITS.queue_name));
   const limit = checkInteger('limit', options.limit ?? 1000, 1, 10_000);
   const rows = await query.orderBy('start_date').orderBy('id').$call(paged(store.dialect, limit)).execute();
   return rows.map((row) => decodeElement(store, row));
@@ -506,7 +506,7 @@ export interface TimedOutElement {
  * `startedBefore`, oldest claim first.
  */
 export async function listInProgressPastTimeout(store: Store, queueName: string, startedBefore: Date, limit = 500): Promise<TimedOutElement[]> {
-  checkText('queue name', queueName, LIMITS.queue_name);
+  checkText(store.dialect, 'queue name', queueName, LIMITS.queue_name);
   const stale = await staleInProgress(store)
     .select(['Queues.id as id', 'Queues.start_date as start_date'])
     .where('Queues.queue_name', '=', queueName)
@@ -543,7 +543,7 @@ export async function listElementsStartedBetween(store: Store, queueName: string
   const rows = await db
     .selectFrom('Queues')
     .selectAll()
-    .where('queue_name', '=', checkText('queue name', queueName, LIMITS.queue_name))
+    .where('queue_name', '=', checkText(store.dialect, 'queue name', queueName, LIMITS.queue_name))
     .where('start_date', '>=', dialect.encodeDate(checkDate('from', from)))
     .where('start_date', '<=', dialect.encodeDate(checkDate('to', to)))
     .orderBy('start_date')

@@ -69,14 +69,14 @@ export const SCOPE_TABLES: Record<RetentionScope, ScopeTable> = {
 
 const FINISHED = ['DONE', 'FAILED', 'ABANDONED'] as const;
 
-function checkPolicy(input: RetentionInput): { scope: RetentionScope; queueName: string; keepDays: number; archive: boolean } {
+function checkPolicy({ dialect }: Store, input: RetentionInput): { scope: RetentionScope; queueName: string; keepDays: number; archive: boolean } {
   const scope = checkEnum('scope', input.scope, RETENTION_SCOPES);
   const queueName = input.queueName ?? null;
   if (queueName !== null && scope !== 'QUEUE_ELEMENTS') throw new InputError(`only QUEUE_ELEMENTS takes a queue name; leave queueName out for ${scope}`);
   if (queueName === NO_QUEUE) throw new InputError(`"${NO_QUEUE}" is not a queue name; leave queueName out to set the period of every queue`);
   return {
     scope,
-    queueName: queueName === null ? NO_QUEUE : checkText('queue name', queueName, 100),
+    queueName: queueName === null ? NO_QUEUE : checkText(dialect, 'queue name', queueName, 100),
     keepDays: checkInteger('keepDays', input.keepDays, 1, MAX_KEEP_DAYS),
     archive: input.archive === true,
   };
@@ -106,7 +106,7 @@ export async function listRetention(store: Store): Promise<RetentionPolicy[]> {
  *   await saveRetention(store, { scope: 'QUEUE_ELEMENTS', queueName: 'invoices', keepDays: 365 });
  */
 export async function saveRetention(store: Store, input: RetentionInput): Promise<RetentionPolicy> {
-  const p = checkPolicy(input);
+  const p = checkPolicy(store, input);
   const values = { keep_days: p.keepDays, archive: store.dialect.encodeBool(p.archive), changed_at: store.dialect.encodeDate(now()) };
   const update = () => store.db.updateTable('oo_retention').set(values).where('scope', '=', p.scope).where('queue_name', '=', p.queueName).executeTakeFirst();
   if (Number((await update()).numUpdatedRows) === 0) {
@@ -123,7 +123,7 @@ export async function saveRetention(store: Store, input: RetentionInput): Promis
 
 /** Removes a period: the scope (or queue) is kept for ever again, or by the period of every queue. */
 export async function deleteRetention(store: Store, scope: RetentionScope, queueName?: string | null): Promise<void> {
-  const p = checkPolicy({ scope, queueName, keepDays: 1 });
+  const p = checkPolicy(store, { scope, queueName, keepDays: 1 });
   const result = await store.db.deleteFrom('oo_retention').where('scope', '=', p.scope).where('queue_name', '=', p.queueName).executeTakeFirst();
   if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`${scope}${queueName ? ` of queue "${queueName}"` : ''} has no retention period`);
 }

@@ -75,9 +75,9 @@ export interface ElementEvent {
 
 const MAX_SECONDS = 30 * 24 * 3600;
 
-function checkSettings(input: QueueSettingsInput): QueueSettingsInput {
+function checkSettings({ dialect }: Store, input: QueueSettingsInput): QueueSettingsInput {
   if (typeof input !== 'object' || input === null) throw new InputError('queue settings must be an object');
-  checkText('queue name', input.queueName, 100);
+  checkText(dialect, 'queue name', input.queueName, 100);
   checkInteger('maxAttempts', input.maxAttempts, 1, 1000);
   checkEnum('delayMode', input.delayMode, DELAY_MODES);
   checkInteger('delaySeconds', input.delaySeconds, 0, MAX_SECONDS);
@@ -105,7 +105,7 @@ function decodeSettings({ dialect }: Store, row: Record<string, unknown>): Queue
 
 /** Creates or replaces a queue's settings. */
 export async function saveQueueSettings(store: Store, input: QueueSettingsInput): Promise<QueueSettings> {
-  const s = checkSettings(input);
+  const s = checkSettings(store, input);
   const values = {
     max_attempts: s.maxAttempts,
     delay_mode: s.delayMode,
@@ -130,7 +130,7 @@ export async function saveQueueSettings(store: Store, input: QueueSettingsInput)
 
 /** A queue's settings, or undefined when it has none (no retries, no timeout). */
 export async function getQueueSettings(store: Store, queueName: string): Promise<QueueSettings | undefined> {
-  checkText('queue name', queueName, 100);
+  checkText(store.dialect, 'queue name', queueName, 100);
   const row = await store.db.selectFrom('oo_queue_settings').selectAll().where('queue_name', '=', queueName).executeTakeFirst();
   return row ? decodeSettings(store, row) : undefined;
 }
@@ -141,7 +141,7 @@ export async function listQueueSettings(store: Store): Promise<QueueSettings[]> 
 }
 
 export async function deleteQueueSettings(store: Store, queueName: string): Promise<void> {
-  checkText('queue name', queueName, 100);
+  checkText(store.dialect, 'queue name', queueName, 100);
   const result = await store.db.deleteFrom('oo_queue_settings').where('queue_name', '=', queueName).executeTakeFirst();
   if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`queue "${queueName}" has no retry settings`);
 }
@@ -264,7 +264,7 @@ export async function failQueueElement(
 ): Promise<FailureOutcome | undefined> {
   const { db, dialect } = store;
   const canonical = checkId('queue element id', id);
-  const message = checkOptionalText('queue element message', options.message, 1000);
+  const message = checkOptionalText(store.dialect, 'queue element message', options.message, 1000);
   const encodedId = dialect.encodeUuid(canonical);
   const element = await db.selectFrom('Queues').select(['queue_name', 'status']).where('id', '=', encodedId).executeTakeFirst();
   if (!element) throw new NotFoundError(`no queue element with id ${canonical}`);

@@ -13,7 +13,7 @@ export interface SchedulerRow {
 
 /** Records that a Scheduler is alive (insert on its first beat, update after). */
 export async function heartbeat({ db, dialect }: Store, machineName: string): Promise<void> {
-  checkText('machine name', machineName, 100);
+  checkText(dialect, 'machine name', machineName, 100);
   const stamp = dialect.encodeDate(now());
   // Every Scheduler runs this once a poll interval: prepared once per connection.
   const result = await db.executeQuery(prepared(db.updateTable('Schedulers').set({ last_update: stamp }).where('machine_name', '=', machineName)));

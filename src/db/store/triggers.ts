@@ -71,25 +71,25 @@ export function parseWhitelist(text: string | null): string[] {
  * Always text, `[]` when empty: databases made by the Python 2.0.0/2.0.1 migrations have this
  * column NOT NULL DEFAULT '[]' (SCHEMA.md), and `[]` reads as "any machine" everywhere.
  */
-function encodeWhitelist(names: string[] | undefined): string {
+function encodeWhitelist({ dialect }: Store, names: string[] | undefined): string {
   if (!names || names.length === 0) return '[]';
-  for (const name of names) checkText('scheduler whitelist entry', name, 100);
+  for (const name of names) checkText(dialect, 'scheduler whitelist entry', name, 100);
   // Python writes json.dumps(list): `["PC1", "PC2"]`, with a space after the comma.
   const text = `[${names.map((n) => JSON.stringify(n)).join(', ')}]`;
-  return checkText('scheduler whitelist', text, 250);
+  return checkText(dialect, 'scheduler whitelist', text, 250);
 }
 
 function baseValues(store: Store, fields: TriggerFields) {
   const { dialect } = store;
   return {
-    trigger_name: checkText('trigger name', fields.triggerName, 100),
-    process_name: checkText('process name', fields.processName, 100),
-    process_path: checkText('process path', fields.processPath, 250),
-    process_args: checkOptionalText('process arguments', fields.processArgs, 1000),
+    trigger_name: checkText(store.dialect, 'trigger name', fields.triggerName, 100),
+    process_name: checkText(store.dialect, 'process name', fields.processName, 100),
+    process_path: checkText(store.dialect, 'process path', fields.processPath, 250),
+    process_args: checkOptionalText(store.dialect, 'process arguments', fields.processArgs, 1000),
     is_git_repo: dialect.encodeBool(fields.isGitRepo ?? false),
-    git_branch: checkOptionalText('git branch', fields.gitBranch || null, 100),
+    git_branch: checkOptionalText(store.dialect, 'git branch', fields.gitBranch || null, 100),
     is_blocking: dialect.encodeBool(fields.isBlocking ?? true),
-    scheduler_whitelist: encodeWhitelist(fields.schedulerWhitelist),
+    scheduler_whitelist: encodeWhitelist(store, fields.schedulerWhitelist),
     priority: checkInteger('priority', fields.priority ?? 0, PRIORITY_RANGE[0], PRIORITY_RANGE[1]),
   };
 }
@@ -133,14 +133,14 @@ function subTableValues(store: Store, trigger: NewTrigger): SubValues {
       return { next_run: dialect.encodeDate(checkDate('next run', trigger.nextRun)) };
     case 'SCHEDULED': {
       // Stored in the 5-field form, which a Python Scheduler on the same database also reads.
-      const cron = normalizeCron(checkText('cron expression', trigger.cronExpr, 200));
+      const cron = normalizeCron(checkText(store.dialect, 'cron expression', trigger.cronExpr, 200));
       const schedule = parseCron(cron);
       const nextRun = trigger.nextRun ? checkDate('next run', trigger.nextRun) : nextCronRun(schedule, now());
       return { cron_expr: cron, next_run: dialect.encodeDate(nextRun) };
     }
     case 'QUEUE':
       return {
-        queue_name: checkText('queue name', trigger.queueName, 200),
+        queue_name: checkText(store.dialect, 'queue name', trigger.queueName, 200),
         min_batch_size: checkInteger('minimum batch size', trigger.minBatchSize ?? 1, 1, PRIORITY_RANGE[1]),
       };
     default:
@@ -210,7 +210,7 @@ export async function getTrigger(store: Store, id: string): Promise<Trigger> {
 }
 
 export async function getTriggerByName(store: Store, name: string): Promise<Trigger> {
-  checkText('trigger name', name, 100);
+  checkText(store.dialect, 'trigger name', name, 100);
   const row = await SELECT_ALL(store).where('t.trigger_name', '=', name).executeTakeFirst();
   if (!row) throw new NotFoundError(`no trigger named "${name}"`);
   return decodeTrigger(store, row);
@@ -320,7 +320,7 @@ type PolledRow = InferResult<ReturnType<typeof pollUnion>>[number];
  * dialect cannot carry it. When nothing is polled, its one row has every trigger column null.
  */
 function carryBeat(store: Store, poll: ReturnType<typeof pollUnion>, machineName: string): CompiledQuery<PolledRow & { beats: unknown }> | undefined {
-  const carried = store.dialect.carryHeartbeat(poll, checkText('machine name', machineName, 100), store.dialect.encodeDate(now()));
+  const carried = store.dialect.carryHeartbeat(poll, checkText(store.dialect, 'machine name', machineName, 100), store.dialect.encodeDate(now()));
   return carried && markPrepared(carried.$castTo<PolledRow & { beats: unknown }>().compile(store.db));
 }
 
@@ -367,6 +367,10 @@ function pollUnion(store: Store, horizon: Date) {
  *   await pollTriggers(store, new Date(), new Date(Date.now() + 6000), 'PC-01'); // and beats
  */
 export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string): Promise<TriggerPoll> {
+  // "Now" as the database keeps a time (SQL Server: 1/300 s), in the SQL and in the code below
+  // alike, so a trigger is due here exactly when the claim's `next_run <= ?` holds.
+  at = store.dialect.roundDate(at);
+  until = store.dialect.roundDate(until);
   const poll = pollUnion(store, until < at ? at : until);
   const beating = beatOf === undefined ? undefined : carryBeat(store, poll, beatOf);
   if (beatOf !== undefined && beating === undefined) await heartbeat(store, beatOf);
@@ -424,7 +428,7 @@ export type ClaimTarget = Pick<Trigger, 'id'> &
 export async function claimTrigger(store: Store, trigger: ClaimTarget, at: Date = now()): Promise<boolean> {
   const { db, dialect } = store;
   const id = dialect.encodeUuid(checkId('trigger id', trigger.id));
-  const stamp = dialect.encodeDate(at);
+  const stamp = dialect.encodeDate(dialect.roundDate(at));
   let query = db
     .updateTable('Triggers')
     .set({ process_status: 'RUNNING', last_run: stamp })
@@ -438,7 +442,7 @@ export async function claimTrigger(store: Store, trigger: ClaimTarget, at: Date 
     // The batch is counted on the queue the caller saw, up to the batch size it saw; the trigger
     // must still name that queue. A batch size raised meanwhile is then not reached (the count
     // stops below it), one lowered is: both right.
-    const queueName = checkText('queue name', trigger.queueName, 100);
+    const queueName = checkText(store.dialect, 'queue name', trigger.queueName, 100);
     const cap = checkInteger('min batch size', trigger.minBatchSize, 1, 2_147_483_647);
     const batch = db
       .selectFrom('Queue_Triggers as q')

@@ -4,41 +4,37 @@
  */
 import { InputError } from '../../errors.js';
 import { isUuid, canonicalUuid } from '../dialects/encoding.js';
+import { fitsInCharacters, type TextFit } from '../dialects/text-length.js';
+
+export { characterCount } from '../dialects/text-length.js';
 
 /**
- * Length in characters (code points) as VARCHAR(n) counts them on PostgreSQL, MySQL (utf8mb4)
- * and Oracle, and as Python's len() does: an emoji is one character, though two UTF-16 units.
+ * Where a checked text goes: the store's dialect, whose columns count length their own way
+ * (characters, SQL Server's UTF-16 code units: dialects/text-length.ts).
  */
-export function characterCount(value: string): number {
-  let count = 0;
-  for (let i = 0; i < value.length; i++) {
-    const unit = value.charCodeAt(i);
-    // A high surrogate followed by a low one is a single character.
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length) {
-      const next = value.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-    }
-    count++;
-  }
-  return count;
+export interface TextColumns {
+  readonly textFit: TextFit;
 }
 
-/** Refuses a string longer than `limit` characters (or not a string at all). */
-export function checkText(field: string, value: unknown, limit: number, options: { allowEmpty?: boolean } = {}): string {
+/** For text that is no column's (a connection string, a search text): counted in characters. */
+export const NOT_A_COLUMN: TextColumns = { textFit: fitsInCharacters };
+
+/**
+ * Refuses a string that does not fit a column declared `limit` long as `columns`' database
+ * counts it (or not a string at all), so input that passes always fits.
+ */
+export function checkText(columns: TextColumns, field: string, value: unknown, limit: number, options: { allowEmpty?: boolean } = {}): string {
   if (typeof value !== 'string') throw new InputError(`${field} must be text, got ${value === null ? 'null' : typeof value}`);
   if (!options.allowEmpty && value.length === 0) throw new InputError(`${field} must not be empty`);
-  // UTF-16 length is never below the character count, so most values need no counting.
-  if (value.length > limit) {
-    const length = characterCount(value);
-    if (length > limit) throw new InputError(`${field} is ${length} characters long; the limit is ${limit}`);
-  }
+  const problem = columns.textFit(value, limit);
+  if (problem !== undefined) throw new InputError(`${field} ${problem}`);
   return value;
 }
 
 /** Like checkText, for columns that may be NULL. */
-export function checkOptionalText(field: string, value: unknown, limit: number): string | null {
+export function checkOptionalText(columns: TextColumns, field: string, value: unknown, limit: number): string | null {
   if (value === undefined || value === null) return null;
-  return checkText(field, value, limit, { allowEmpty: true });
+  return checkText(columns, field, value, limit, { allowEmpty: true });
 }
 
 /** Refuses anything that is not a UUID; returns the canonical dashed form. */
@@ -67,4 +63,28 @@ export function checkInteger(field: string, value: unknown, min: number, max: nu
 export function checkDate(field: string, value: unknown): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new InputError(`${field} must be a valid date and time`);
   return value;
+}
+
+/**
+ * Splits text into the fewest pieces that each fit a column declared `limit` long as `columns`'
+ * database counts it, never inside a character (a long robot output line on SQL Server, where
+ * 1000 emoji do not fit an NVARCHAR(1000)).
+ */
+export function splitToFit(columns: TextColumns, value: string, limit: number): string[] {
+  if (columns.textFit(value, limit) === undefined) return [value];
+  const characters = Array.from(value);
+  const pieces: string[] = [];
+  for (let start = 0; start < characters.length; ) {
+    // The longest run from `start` that fits: at most `limit` characters, at least one.
+    let low = 1;
+    let high = Math.min(limit, characters.length - start);
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      if (columns.textFit(characters.slice(start, start + middle).join(''), limit) === undefined) low = middle;
+      else high = middle - 1;
+    }
+    pieces.push(characters.slice(start, start + low).join(''));
+    start += low;
+  }
+  return pieces;
 }
