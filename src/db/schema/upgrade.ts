@@ -11,6 +11,7 @@ import type { Database } from '../types.js';
 import { addColumnSql, createIndexSql, createTableSql } from './ddl.js';
 import {
   AUDIT,
+  CLAIM_GUARDS,
   ENUM_VALUES,
   EXTRA_INDEXES,
   GIT_BRANCH,
@@ -46,7 +47,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-013-claim-guard'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT];
@@ -85,6 +86,8 @@ export interface SchemaCatalog extends SchemaState {
    * []), per column on MySQL; no entry where enums are plain text (SQLite, MSSQL, Oracle).
    */
   enumValues: Map<EnumName, string[]>;
+  /** Database triggers of the tables a claim guard sits on (a table that exists has an entry). */
+  triggers: Map<string, Set<string>>;
 }
 
 export interface UpgradeResult {
@@ -135,11 +138,14 @@ export function assertKnownRevision(state: SchemaState): void {
 /** Reads the state and, for the tables that exist, their columns, indexes and enum values. */
 export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCatalog> {
   const state = await readSchemaState(db, dialect);
-  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map() };
+  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Map() };
   for (const table of KNOWN_TABLES) {
     if (!state.tables.has(table.name)) continue;
     catalog.columns.set(table.name, new Set(await dialect.listColumns(db, table.name)));
     catalog.indexes.set(table.name, new Set(await dialect.listIndexes(db, table.name)));
+  }
+  for (const table of new Set(CLAIM_GUARDS.map((guard) => guard.table))) {
+    if (state.tables.has(table)) catalog.triggers.set(table, new Set(await dialect.listTriggers(db, table)));
   }
   for (const { name, table, column } of ENUM_COLUMNS) {
     // PostgreSQL enums are types that exist without a table; elsewhere they live in a column.
@@ -159,7 +165,7 @@ export async function planUpgrade(db: Kysely<Database>, dialect: Dialect): Promi
 
 /** A catalog of a database with no tables. */
 export function emptyCatalog(): SchemaCatalog {
-  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map() };
+  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Map() };
 }
 
 /** Where a database stands, as every part that opens one checks it at connect. */
@@ -369,6 +375,26 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   steps.push(...retentionSteps(dialect, catalog, missingIndexes));
   // oo-011-audit: who changed what through the Orchestrator.
   steps.push(...tableSteps(dialect, catalog, [{ table: AUDIT, purpose: 'changes made through the Orchestrator' }], 'oo-011-audit', 'record the audit table'));
+  steps.push(...claimGuardSteps(dialect, catalog));
+  return steps;
+}
+
+/**
+ * oo-013-claim-guard: the database triggers of CLAIM_GUARDS, planned from the catalog, not the
+ * record: a later upstream migration that rebuilds Queues or Triggers (SQLite's batch mode)
+ * drops them, and the next `upgrade` (and the schema check, which plans the same) sees it.
+ */
+function claimGuardSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
+  const recorded = catalog.ownMigrations.has('oo-013-claim-guard');
+  const steps: UpgradeStep[] = CLAIM_GUARDS.filter((guard) => !catalog.triggers.get(guard.table)?.has(guard.name)).map((guard) => ({
+    description: `${recorded ? 'restore' : 'create'} claim guard ${guard.name} on ${guard.table} (${guard.column} becomes ${guard.to} only from ${guard.from}${recorded ? '; something dropped it' : ''})`,
+    statements: dialect.claimGuardSql(guard),
+  }));
+  if (!recorded) {
+    const last = steps.at(-1);
+    if (last) last.records = 'oo-013-claim-guard';
+    else steps.push({ description: 'record the claim guards', statements: [], records: 'oo-013-claim-guard' });
+  }
   return steps;
 }
 
