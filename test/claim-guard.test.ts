@@ -5,6 +5,7 @@
  * twice, the Python-style loser gets the guard's error, and every legitimate transition (ours and
  * the Python tools') still works. Prints the race figures per dialect.
  */
+import { execFileSync } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimGuardRefusal } from '../src/db/dialects/dialect.js';
@@ -335,6 +336,36 @@ describe.each(LIVE_DIALECTS)('the claim guard on %s', (dialect) => {
       await expect(setQueueElementStatus(s, element.id, 'IN_PROGRESS')).rejects.toThrow(ClaimConflictError);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe("the claim guard seen by the Python tools' own sqlite3 (SQLite 3.40 on these machines, older than 3.47)", () => {
+  it('opens the guarded file, and a late claim fails with sqlite3.IntegrityError and the guard line', async () => {
+    const live = await openTestStore('sqlite');
+    try {
+      const element = await createQueueElement(live.store, 'py', { reference: 'PY-1' });
+      await getNextQueueElement(live.store, 'py');
+      const path = live.url.replace(/^sqlite\+pysqlite:\/\/\//, '');
+      // SQLAlchemy's statements for get_next_queue_element's UPDATE, through Python's own module.
+      const script = [
+        'import sqlite3, sys',
+        'con = sqlite3.connect(sys.argv[1])',
+        'print(sqlite3.sqlite_version)',
+        'print(con.execute("SELECT count(*) FROM sqlite_master WHERE type = \'trigger\'").fetchone()[0])',
+        'try:',
+        '    con.execute(\'UPDATE "Queues" SET status=?, start_date=? WHERE "Queues".id = ?\', ("IN_PROGRESS", "2026-01-01 00:00:00.000000", sys.argv[2]))',
+        '    con.commit()',
+        '    print("updated")',
+        'except Exception as e:',
+        '    print(type(e).__module__ + "." + type(e).__name__ + ": " + str(e))',
+      ].join('\n');
+      const out = execFileSync('python3', ['-c', script, path, String(live.store.dialect.encodeUuid(element.id))], { encoding: 'utf8' }).trim().split('\n');
+      console.log(`claim guard: Python's sqlite3 ${out[0]} reads the guarded file; its late claim: ${out[2]}`);
+      expect(out[1]).toBe(String(CLAIM_GUARDS.length));
+      expect(out[2]).toBe('sqlite3.IntegrityError: claim guard: the queue element is no longer NEW: another robot has it');
+    } finally {
+      await live.close();
     }
   });
 });
