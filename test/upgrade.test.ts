@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchemaError } from '../src/errors.js';
 import { closeStore, openStore, type Store } from '../src/db/open.js';
 import { checkSchema, checkSchemaInUse, schemaNotCurrent, upgradeDatabase } from '../src/db/schema/upgrade.js';
+import { CLAIM_GUARDS } from '../src/db/schema/tables.js';
 import { listJobs } from '../src/db/store/jobs.js';
 import { getConstant } from '../src/db/store/constants.js';
 import { createLog, listLogs } from '../src/db/store/logs.js';
@@ -19,7 +20,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-011-audit';
+const LAST_OWN = 'oo-013-claim-guard';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -41,6 +42,11 @@ const RETENTION_STEPS = [
 ];
 /** oo-011-audit: the trail of changes made through the Orchestrator. */
 const AUDIT_STEPS = ['create table oo_audit (changes made through the Orchestrator)'];
+/** oo-013-claim-guard: the database triggers that refuse a second claim. */
+const GUARD_STEPS = [
+  'create claim guard oo_claim_guard_queues on Queues (status becomes IN_PROGRESS only from NEW)',
+  'create claim guard oo_claim_guard_triggers on Triggers (process_status becomes RUNNING only from IDLE)',
+];
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
   'create table oo_queue_settings (queue retry settings)',
@@ -57,6 +63,7 @@ const OPERATIONS_STEPS = [
   ...JOB_OUTPUT_STEPS,
   ...RETENTION_STEPS,
   ...AUDIT_STEPS,
+  ...GUARD_STEPS,
 ];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
@@ -132,7 +139,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-013-claim-guard']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);
@@ -201,6 +208,10 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
       await setTriggerStatus(store, PYTHON_IDS.trigger, 'KILLED');
       await setTriggerStatus(store, PYTHON_IDS.trigger, 'PAUSING');
       expect((await getTrigger(store, PYTHON_IDS.trigger)).status).toBe('PAUSING');
+      // The claim guard is in place: a Python robot's late claim of the element it holds is refused.
+      for (const guard of CLAIM_GUARDS) expect(await store.dialect.listTriggers(store.db, guard.table)).toContain(guard.name);
+      const lateClaim = sql`UPDATE ${sql.table('Queues')} SET status = 'IN_PROGRESS', start_date = ${store.dialect.encodeDate(new Date())} WHERE id = ${store.dialect.encodeUuid(PYTHON_IDS.queueElement)}`;
+      await expect(lateClaim.execute(store.db)).rejects.toThrow(/claim guard: .*another robot has it/);
       await setQueueElementStatus(store, PYTHON_IDS.queueElement, 'ABANDONED');
       expect((await getQueueElement(store, PYTHON_IDS.queueElement)).status).toBe('ABANDONED');
 

@@ -111,8 +111,12 @@ export interface Dialect {
    * them so that an index a half-finished run or an old Python version left out is created.
    */
   listIndexes(db: Kysely<Database>, table: string): Promise<string[]>;
-  /** Names of the database triggers on one table (`upgrade` restores a claim guard that is gone). */
-  listTriggers(db: Kysely<Database>, table: string): Promise<string[]>;
+  /**
+   * Names of the database triggers on one table (`upgrade` restores a claim guard that is gone),
+   * or undefined where this login cannot see them (MySQL shows a table's triggers only to a login
+   * with the TRIGGER right on it).
+   */
+  listTriggers(db: Kysely<Database>, table: string): Promise<string[] | undefined>;
   /** The statements that install one claim guard on a table that has none of that name. */
   claimGuardSql(guard: ClaimGuard): string[];
   /**

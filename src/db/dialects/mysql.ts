@@ -133,6 +133,17 @@ export const mysqlDialect: Dialect = {
     return result.rows.map((row) => row.name);
   },
   async listTriggers(db, table) {
+    // information_schema.triggers is empty, not refused, for a login without TRIGGER there.
+    const who = (await sql<{ u: string }>`SELECT CURRENT_USER() AS u`.execute(db)).rows[0]?.u ?? '';
+    const at = who.lastIndexOf('@');
+    const grantee = `'${who.slice(0, at)}'@'${who.slice(at + 1)}'`;
+    const granted = await sql<{ n: number | string }>`
+      SELECT COUNT(*) AS n FROM (
+        SELECT privilege_type FROM information_schema.user_privileges WHERE grantee = ${grantee}
+        UNION ALL SELECT privilege_type FROM information_schema.schema_privileges WHERE grantee = ${grantee} AND DATABASE() LIKE table_schema
+        UNION ALL SELECT privilege_type FROM information_schema.table_privileges WHERE grantee = ${grantee} AND table_schema = DATABASE() AND ${tableIs(table)}
+      ) AS p WHERE privilege_type = 'TRIGGER'`.execute(db);
+    if (Number(granted.rows[0]?.n ?? 0) === 0) return undefined;
     const result = await sql<{ name: string }>`
       SELECT trigger_name AS name FROM information_schema.triggers
       WHERE trigger_schema = DATABASE() AND (event_object_table = ${table} OR (@@lower_case_table_names = 1 AND event_object_table = ${table.toLowerCase()}))`.execute(db);

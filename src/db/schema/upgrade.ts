@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import { SchemaError } from '../../errors.js';
 import { now } from '../../time/clock.js';
-import type { Dialect, EnumName } from '../dialects/dialect.js';
+import type { ClaimGuard, Dialect, EnumName } from '../dialects/dialect.js';
 import type { Database } from '../types.js';
 import { addColumnSql, createIndexSql, createTableSql } from './ddl.js';
 import {
@@ -86,7 +86,7 @@ export interface SchemaCatalog extends SchemaState {
    * []), per column on MySQL; no entry where enums are plain text (SQLite, MSSQL, Oracle).
    */
   enumValues: Map<EnumName, string[]>;
-  /** Database triggers of the tables a claim guard sits on (a table that exists has an entry). */
+  /** Database triggers of the tables a claim guard sits on: no entry where the table is missing or the login cannot see them. */
   triggers: Map<string, Set<string>>;
 }
 
@@ -145,7 +145,8 @@ export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promi
     catalog.indexes.set(table.name, new Set(await dialect.listIndexes(db, table.name)));
   }
   for (const table of new Set(CLAIM_GUARDS.map((guard) => guard.table))) {
-    if (state.tables.has(table)) catalog.triggers.set(table, new Set(await dialect.listTriggers(db, table)));
+    const triggers = state.tables.has(table) ? await dialect.listTriggers(db, table) : undefined;
+    if (triggers !== undefined) catalog.triggers.set(table, new Set(triggers));
   }
   for (const { name, table, column } of ENUM_COLUMNS) {
     // PostgreSQL enums are types that exist without a table; elsewhere they live in a column.
@@ -386,7 +387,12 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
  */
 function claimGuardSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
   const recorded = catalog.ownMigrations.has('oo-013-claim-guard');
-  const steps: UpgradeStep[] = CLAIM_GUARDS.filter((guard) => !catalog.triggers.get(guard.table)?.has(guard.name)).map((guard) => ({
+  // A login that cannot see the triggers (MySQL without TRIGGER) goes by the record.
+  const missing = (guard: ClaimGuard) => {
+    const seen = catalog.tables.has(guard.table) ? catalog.triggers.get(guard.table) : new Set<string>();
+    return seen === undefined ? !recorded : !seen.has(guard.name);
+  };
+  const steps: UpgradeStep[] = CLAIM_GUARDS.filter(missing).map((guard) => ({
     description: `${recorded ? 'restore' : 'create'} claim guard ${guard.name} on ${guard.table} (${guard.column} becomes ${guard.to} only from ${guard.from}${recorded ? '; something dropped it' : ''})`,
     statements: dialect.claimGuardSql(guard),
   }));
