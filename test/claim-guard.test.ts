@@ -26,15 +26,18 @@ import { saveQueueSettings, sweepQueues } from '../src/db/store/retries.js';
 import { runTriggerNow } from '../src/db/store/run-requests.js';
 import { claimTrigger, createTrigger, getTrigger, setTriggerStatus, transitionTriggerStatus, updateTrigger, type NewTrigger } from '../src/db/store/triggers.js';
 import { ClaimConflictError } from '../src/errors.js';
+import { buildOrchestrator } from '../src/orchestrator/server.js';
 import { setClock } from '../src/time/clock.js';
 import { LIVE_DIALECTS, type LiveDialect } from './helpers/databases.js';
 import { pythonBeginSingleTrigger, pythonEditTrigger, pythonGetNextQueueElement, pythonSetQueueElementStatus, pythonSetTriggerStatus } from './helpers/python-client.js';
+import { KEY } from './helpers/scheduler.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
 
 const ELEMENTS = 400;
 const OUR_ROBOTS = 6;
 const PYTHON_ROBOTS = 4;
 const TRIGGERS = 60;
+const HEADERS = { 'content-type': 'application/json', 'x-openorchestrator-request': '1' };
 
 /** The guard's own message per dialect: SQLite's RAISE takes a literal only (see sqlite.ts). */
 function guardMessage(dialect: LiveDialect, kind: 'element' | 'trigger'): RegExp {
@@ -277,6 +280,28 @@ describe.each(LIVE_DIALECTS)('the claim guard on %s', (dialect) => {
       expect((await getNextQueueElement(store, queue, { reference: 'B' }))?.id).toBe(b.id);
     } finally {
       await closeStore(python);
+    }
+  });
+
+  it("the Orchestrator's element dialog edits a held element's message and answers a refused claim with 409 and the guard's line", async () => {
+    const { app, session } = await buildOrchestrator({ connectionString: live.url, cryptoKey: KEY });
+    try {
+      const patch = (id: string, body: unknown) => app.inject({ method: 'PATCH', url: `/api/queue-elements/${id}`, headers: HEADERS, payload: JSON.stringify(body) });
+      const held = await createQueueElement(store, 'dialog', { reference: 'D-1' });
+      const claimed = (await getNextQueueElement(store, 'dialog'))!;
+      // The dialog sends the status it shows: In Progress, with a new message.
+      const edited = await patch(held.id, { status: 'IN_PROGRESS', message: 'waiting for the customer' });
+      expect(edited.statusCode, edited.body).toBe(200);
+      expect(edited.json()).toMatchObject({ status: 'IN_PROGRESS', message: 'waiting for the customer' });
+      expect((await getQueueElement(store, held.id)).startDate).toEqual(claimed.startDate);
+      expect((await patch(held.id, { status: 'DONE' })).statusCode).toBe(200);
+      const refused = await patch(held.id, { status: 'IN_PROGRESS' });
+      expect(refused.statusCode).toBe(409);
+      // PostgreSQL's aborted transaction allows no read afterwards: the guard's own line, which names the element there.
+      expect(refused.json().error).toMatch(new RegExp(`^claim guard: queue element ${held.id} \\(D-1\\) is DONE: another robot has it(; only a New element can be set In Progress, and one In Progress keeps its start date)?$`));
+    } finally {
+      await app.close();
+      await session.disconnect();
     }
   });
 
