@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrchestratorConnection } from '../src/connection/orchestrator-connection.js';
 import { claimGuardRefusal } from '../src/db/dialects/dialect.js';
 import { closeStore, openStore, toDatabaseError, type Store } from '../src/db/open.js';
 import { checkSchema, upgradeDatabase } from '../src/db/schema/upgrade.js';
@@ -226,6 +227,15 @@ describe.each(LIVE_DIALECTS)('the claim guard on %s', (dialect) => {
       const ours = await setQueueElementStatus(store, held.id, 'IN_PROGRESS').then(() => undefined, (e: unknown) => e as Error);
       expect(ours).toBeInstanceOf(ClaimConflictError);
       expect(ours!.message).toBe(`claim guard: queue element ${held.id} (INV-1) is ABANDONED: another robot has it; only a New element can be set In Progress, and one In Progress keeps its start date`);
+      // The robot API: the same one line, a ClaimConflictError (a DatabaseError).
+      const oc = new OrchestratorConnection({ processName: 'guarded-robot', connectionString: live.url, cryptoKey: KEY });
+      try {
+        const refused = await oc.setQueueElementStatus(held.id, 'IN_PROGRESS').then(() => undefined, (e: unknown) => e as Error);
+        expect(refused).toBeInstanceOf(ClaimConflictError);
+        expect(refused!.message).toBe(ours!.message);
+      } finally {
+        await oc.close();
+      }
       // A driver error that reaches toDatabaseError unexplained is one line too.
       const mapped = toDatabaseError(await late.execute(python.db).then(() => undefined, (e: unknown) => e), store.config);
       expect(mapped).toBeInstanceOf(ClaimConflictError);
