@@ -37,6 +37,14 @@ export class DatabaseError extends Error {
   override name = 'DatabaseError';
 }
 
+/**
+ * A claim guard refused a write (migration oo-013-claim-guard): the queue element is not New, or
+ * the trigger not Idle, because another robot or Scheduler has it.
+ */
+export class ClaimConflictError extends DatabaseError {
+  override name = 'ClaimConflictError';
+}
+
 /** The database refused an action for lack of a right: the login may not do it (HTTP 403). */
 export class AccessDeniedError extends DatabaseError {
   override name = 'AccessDeniedError';

@@ -24,4 +24,4 @@ export { scrubSecrets, connectionSecrets } from './config/secrets.js';
 export { openStore, closeStore, type Store } from './db/open.js';
 export { upgradeDatabase } from './db/schema/upgrade.js';
 export type { LogLevel, QueueStatus, TriggerStatus, TriggerType, JobStatus } from './db/types.js';
-export { InputError, NotFoundError, ConnectionStringError, CryptoError, SchemaError, DatabaseError } from './errors.js';
+export { InputError, NotFoundError, ConnectionStringError, CryptoError, SchemaError, DatabaseError, ClaimConflictError } from './errors.js';

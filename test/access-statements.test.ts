@@ -116,7 +116,7 @@ describe('generated statements', () => {
     expect(scheduler).toContain('GRANT SELECT ON OO_OWNER."Queues" TO OO_SCHED');
     expect(scheduler.some((s) => s.includes('"Credentials"') || s.includes('"Constants"'))).toBe(false);
     expect(grantStatements({ dialect: 'oracle', roles: ['admin'], user: 'oo_owner', schema: 'OO_OWNER' })).toEqual([
-      'GRANT CREATE SESSION, CREATE TABLE TO OO_OWNER',
+      'GRANT CREATE SESSION, CREATE TABLE, CREATE TRIGGER TO OO_OWNER',
       'ALTER USER OO_OWNER QUOTA UNLIMITED ON USERS',
     ]);
     expect(() => grantStatements({ dialect: 'oracle', roles: ['admin'], user: 'someone', schema: 'oo_owner' })).toThrow(/owner of the tables/);
@@ -132,7 +132,7 @@ describe('generated statements', () => {
       'ALTER TYPE "public"."loglevel" OWNER TO "oo_admin"',
     ]);
     expect(grantStatements({ dialect: 'mysql', roles: ['admin'], user: 'oo_admin@10.0.0.%', database: 'orch' })).toEqual([
-      "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON `orch`.* TO 'oo_admin'@'10.0.0.%'",
+      "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES, TRIGGER ON `orch`.* TO 'oo_admin'@'10.0.0.%'",
     ]);
     expect(grantStatements({ dialect: 'mysql', roles: ['robot'], user: 'oo_robot', database: 'orch' })).toContain(
       "GRANT SELECT, UPDATE (`process_status`) ON `orch`.`Triggers` TO 'oo_robot'@'%'",

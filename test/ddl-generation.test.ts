@@ -12,7 +12,7 @@ import { mysqlDialect, mysqlTableName } from '../src/db/dialects/mysql.js';
 import { OracleNamingPlugin, oracleDialect } from '../src/db/dialects/oracle.js';
 import { postgresDialect } from '../src/db/dialects/postgres.js';
 import type { Store } from '../src/db/open.js';
-import { DAILY_TABLES, DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, RETENTION, RETENTION_INDEXES, SCALE_INDEXES } from '../src/db/schema/tables.js';
+import { CLAIM_GUARDS, DAILY_TABLES, DASHBOARD_INDEXES, OPERATIONS_INDEXES, OPERATIONS_TABLES, RETENTION, RETENTION_INDEXES, SCALE_INDEXES } from '../src/db/schema/tables.js';
 import { computeSteps, emptyCatalog, freshSchemaSql, type SchemaCatalog } from '../src/db/schema/upgrade.js';
 import { auditChoices, countAudit, listAudit, recordAudit } from '../src/db/store/audit.js';
 import { createConstant, listConstants } from '../src/db/store/constants.js';
@@ -109,6 +109,8 @@ const OWN_STEPS = [
   'create index ix_oo_incidents_cleared_at on oo_alert_incidents',
   'create table oo_audit (changes made through the Orchestrator)',
   'record the nullable scheduler whitelist',
+  'create claim guard oo_claim_guard_queues on Queues (status becomes IN_PROGRESS only from NEW)',
+  'create claim guard oo_claim_guard_triggers on Triggers (process_status becomes RUNNING only from IDLE)',
 ];
 
 describe('MSSQL DDL', () => {
@@ -160,7 +162,8 @@ describe('MSSQL DDL', () => {
 
   it('creates every table, with [..] quoting only', () => {
     for (const table of Object.keys(CONTRACT_TABLES)) expect(createTable(statements, `[${table}]`), table).toBeDefined();
-    for (const statement of statements) expect(statement).not.toMatch(/["`]/);
+    // The claim guard's message quotes the trigger's name in its text; names are bracketed there too.
+    for (const statement of statements) expect(statement.replace(/N'[^']*'/g, "N''")).not.toMatch(/["`]/);
     expect(statements.some((s) => s.startsWith('CREATE TYPE'))).toBe(false);
   });
 
@@ -196,6 +199,22 @@ describe('MSSQL DDL', () => {
     expect(statements).toContain(`INSERT INTO [alembic_version] ([version_num]) VALUES ('${HEAD}')`);
     // Adding Logs.job_id on a fresh database uses T-SQL's ADD without COLUMN.
     expect(statements).toContain('ALTER TABLE [Logs] ADD [job_id] UNIQUEIDENTIFIER NULL');
+  });
+
+  it('guards claims with AFTER UPDATE triggers that THROW a line naming the element or trigger', () => {
+    const queues = statements.find((s) => s.startsWith('CREATE TRIGGER [oo_claim_guard_queues]'))!;
+    expect(queues).toContain('ON [Queues] AFTER UPDATE AS');
+    expect(queues).toContain('IF NOT (UPDATE([status]) OR UPDATE([start_date])) RETURN;');
+    expect(queues).toContain("WHERE i.[status] = 'IN_PROGRESS' AND d.[status] <> 'NEW' AND NOT (d.[status] = 'IN_PROGRESS'");
+    // The held row may be edited (its claim time kept, another column changed), never claimed again.
+    expect(queues).toContain('AND NOT EXISTS (SELECT i.[start_date] EXCEPT SELECT d.[start_date]) AND EXISTS (SELECT i.[queue_name], i.[data], i.[reference], i.[created_date], i.[end_date], i.[message], i.[created_by] EXCEPT SELECT d.[queue_name]');
+    expect(queues).toContain("CONCAT(N'claim guard: queue element ', LOWER(CONVERT(NVARCHAR(36), d.[id])), N' (', COALESCE(d.[reference], N'no reference'), N')', N' is ', d.[status], N': another robot has it')");
+    expect(queues).toContain('IF @refusal IS NOT NULL THROW 50000, @refusal, 1;');
+    const triggers = statements.find((s) => s.startsWith('CREATE TRIGGER [oo_claim_guard_triggers]'))!;
+    expect(triggers).toContain("WHERE i.[process_status] = 'RUNNING' AND d.[process_status] <> 'IDLE'");
+    expect(triggers).toContain("CONCAT(N'claim guard: trigger \"', d.[trigger_name], N'\"', N' is ', d.[process_status], N': another Scheduler has it')");
+    // CREATE TRIGGER must be alone in its batch: one statement each, nothing before it.
+    expect(statements.filter((s) => s.includes('CREATE TRIGGER'))).toEqual([queues, triggers]);
   });
 
   it('plans the upgrade of a Python database at b67b7649b282', () => {
@@ -286,8 +305,9 @@ describe('Oracle DDL', () => {
     expect(createTable(statements, '"ALEMBIC_VERSION"')).toContain('"VERSION_NUM" VARCHAR2(32 CHAR) NOT NULL');
     expect(statements).toContain('CREATE INDEX "ix_Queues_queue_name" ON "Queues" ("QUEUE_NAME")');
     expect(statements).toContain(`INSERT INTO "ALEMBIC_VERSION" ("VERSION_NUM") VALUES ('${HEAD}')`);
-    // oracledb refuses a statement that ends with a semicolon.
-    for (const statement of statements) expect(statement).not.toMatch(/;\s*$/);
+    // oracledb refuses an SQL statement that ends with a semicolon; a PL/SQL block (the claim
+    // guard's trigger) needs its `END;`.
+    for (const statement of statements.filter((s) => !s.startsWith('CREATE OR REPLACE TRIGGER'))) expect(statement).not.toMatch(/;\s*$/);
   });
 
   it('uses CHAR(32), VARCHAR2(n CHAR), SMALLINT, DATE and a CLOB for log_message', () => {
@@ -315,6 +335,19 @@ describe('Oracle DDL', () => {
     expect(createTable(statements, '"Logs"')).toContain('"LOG_MESSAGE" CLOB NOT NULL');
     expect(createTable(statements, '"Single_Triggers"')).toContain('FOREIGN KEY ("ID") REFERENCES "Triggers" ("ID")');
     expect(statements).toContain('ALTER TABLE "Logs" ADD ("JOB_ID" CHAR(32) NULL)');
+  });
+
+  it('guards claims with BEFORE UPDATE OF triggers whose WHEN decides and RAISE_APPLICATION_ERROR names the row', () => {
+    const queues = statements.find((s) => s.startsWith('CREATE OR REPLACE TRIGGER "OO_CLAIM_GUARD_QUEUES"'))!;
+    expect(queues).toContain('BEFORE UPDATE OF STATUS, START_DATE ON "Queues" FOR EACH ROW');
+    expect(queues).toContain("WHEN (NEW.STATUS = 'IN_PROGRESS' AND OLD.STATUS <> 'NEW' AND NOT (OLD.STATUS = 'IN_PROGRESS' AND DECODE(NEW.START_DATE, OLD.START_DATE, 0, 1) = 0 AND (DECODE(NEW.QUEUE_NAME, OLD.QUEUE_NAME, 0, 1) + ");
+    expect(queues).toContain("RAISE_APPLICATION_ERROR(-20001, 'claim guard: queue element ' || :OLD.ID || ' (' || NVL(:OLD.REFERENCE, 'no reference') || ')' || ' is ' || :OLD.STATUS || ': another robot has it');");
+    expect(queues.endsWith('END;')).toBe(true);
+    const triggers = statements.find((s) => s.startsWith('CREATE OR REPLACE TRIGGER "OO_CLAIM_GUARD_TRIGGERS"'))!;
+    expect(triggers).toContain('BEFORE UPDATE OF PROCESS_STATUS, LAST_RUN ON "Triggers" FOR EACH ROW');
+    expect(triggers).toContain(`'claim guard: trigger "' || :OLD.TRIGGER_NAME || '"' || ' is ' || :OLD.PROCESS_STATUS || ': another Scheduler has it'`);
+    // Oracle before 12.2 allows 30 characters in a name.
+    expect(CLAIM_GUARDS.filter((g) => g.name.length > 30)).toEqual([]);
   });
 
   it('plans the upgrade of a v1.x Python database (no alembic_version, no queue indexes)', () => {

@@ -345,9 +345,13 @@ describe.each(LIVE_DIALECTS)('operations on %s', (dialect: LiveDialect) => {
     await saveQueueSettings(store, { queueName: 'vis-last', maxAttempts: 1, delayMode: 'FIXED', delaySeconds: 0, maxDelaySeconds: null, visibilityMinutes: 5 });
     const claim = async (queue: string, reference: string, startedMinutesAgo?: number) => {
       await createQueueElement(store, queue, { reference });
-      const element = (await getNextQueueElement(store, queue, { reference }))!;
-      if (startedMinutesAgo !== undefined) await updateQueueElement(store, element.id, { startDate: minutesAgo(startedMinutesAgo) });
-      return element.id;
+      // An old claim is made in the past: the claim guard keeps a held element's claim time.
+      const restore = startedMinutesAgo === undefined ? undefined : setClock(() => minutesAgo(startedMinutesAgo));
+      try {
+        return (await getNextQueueElement(store, queue, { reference }))!.id;
+      } finally {
+        restore?.();
+      }
     };
     // Claims and job times are compared to the millisecond: each step waits for the clock to
     // move on, so no claim shares its time with a job's start or end.

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchemaError } from '../src/errors.js';
 import { closeStore, openStore, type Store } from '../src/db/open.js';
 import { checkSchema, checkSchemaInUse, schemaNotCurrent, upgradeDatabase } from '../src/db/schema/upgrade.js';
+import { CLAIM_GUARDS } from '../src/db/schema/tables.js';
 import { listJobs } from '../src/db/store/jobs.js';
 import { getConstant } from '../src/db/store/constants.js';
 import { createLog, listLogs } from '../src/db/store/logs.js';
@@ -19,7 +20,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonCreateSingleTrigger, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-012-whitelist-nullable';
+const LAST_OWN = 'oo-013-claim-guard';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -44,6 +45,11 @@ const AUDIT_STEPS = ['create table oo_audit (changes made through the Orchestrat
 /** oo-012-whitelist-nullable: the column 2.0.0/2.0.1 made NOT NULL is relaxed; elsewhere only recorded. */
 const RELAX_WHITELIST_STEP = 'make Triggers.scheduler_whitelist nullable (made NOT NULL by Python 2.0.0/2.0.1; its tools write NULL)';
 const RECORD_WHITELIST_STEP = 'record the nullable scheduler whitelist';
+/** oo-013-claim-guard: the database triggers that refuse a second claim. */
+const GUARD_STEPS = [
+  'create claim guard oo_claim_guard_queues on Queues (status becomes IN_PROGRESS only from NEW)',
+  'create claim guard oo_claim_guard_triggers on Triggers (process_status becomes RUNNING only from IDLE)',
+];
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
   'create table oo_queue_settings (queue retry settings)',
@@ -82,7 +88,7 @@ async function upgrade(store: Store): Promise<{ lines: string[]; result: Awaited
 /** The steps upgrade must report from `shape` on `dialect`, in order. */
 function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
   const revision = shape.revision;
-  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape)];
+  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape), ...GUARD_STEPS];
   const steps: string[] = [];
   const jobs = hasJobs(shape);
   if (dialect === 'postgres' && !jobs) steps.push('create enum type jobstatus');
@@ -102,7 +108,7 @@ function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
   if (revision !== HEAD) steps.push(`set upstream revision ${revision === 'pre-alembic' ? 'none' : revision} -> ${HEAD}`);
   steps.push(...OWN_STEPS);
   steps.push(jobs ? 'add column Jobs.trigger_id (which trigger started a job)' : 'record column Jobs.trigger_id');
-  return [...steps, RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape)];
+  return [...steps, RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape), ...GUARD_STEPS];
 }
 
 /** Columns the upgrade adds to rows that existed before, with the values they must get. */
@@ -142,7 +148,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);
@@ -216,6 +222,10 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
       await setTriggerStatus(store, PYTHON_IDS.trigger, 'KILLED');
       await setTriggerStatus(store, PYTHON_IDS.trigger, 'PAUSING');
       expect((await getTrigger(store, PYTHON_IDS.trigger)).status).toBe('PAUSING');
+      // The claim guard is in place: a Python robot's late claim of the element it holds is refused.
+      for (const guard of CLAIM_GUARDS) expect(await store.dialect.listTriggers(store.db, guard.table)).toContain(guard.name);
+      const lateClaim = sql`UPDATE ${sql.table('Queues')} SET status = 'IN_PROGRESS', start_date = ${store.dialect.encodeDate(new Date())} WHERE id = ${store.dialect.encodeUuid(PYTHON_IDS.queueElement)}`;
+      await expect(lateClaim.execute(store.db)).rejects.toThrow(/claim guard: .*another robot has it/);
       await setQueueElementStatus(store, PYTHON_IDS.queueElement, 'ABANDONED');
       expect((await getQueueElement(store, PYTHON_IDS.queueElement)).status).toBe('ABANDONED');
 
@@ -423,7 +433,10 @@ describe('the SQLite table rebuild of oo-012-whitelist-nullable', () => {
     await sql.raw(`CREATE TABLE test_trigger_log (what VARCHAR(100))`).execute(store.db);
     await sql.raw(`CREATE TRIGGER tr_test_triggers_status AFTER UPDATE OF process_status ON "Triggers" BEGIN INSERT INTO test_trigger_log (what) VALUES (NEW.trigger_name || ' ' || NEW.process_status); END`).execute(store.db);
     await sql.raw(`CREATE TRIGGER tr_test_queues_name BEFORE INSERT ON "Queues" WHEN NEW.queue_name = 'refused' BEGIN SELECT RAISE(ABORT, 'refused') FROM "Triggers" LIMIT 1; END`).execute(store.db);
+    // Our claim guards too, as if installed before the rebuild: it must keep them (then upgrade plans none).
+    for (const guard of CLAIM_GUARDS) for (const statement of store.dialect.claimGuardSql(guard)) await sql.raw(statement).execute(store.db);
     const before = await master('Triggers');
+    expect(before.map((o) => o.name)).toContain('oo_claim_guard_triggers');
     const rows = await readAllRows(store.db, 'sqlite', ['Triggers', 'Scheduled_Triggers']);
     expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(store.db)).rows[0]!.foreign_keys).toBe(1);
 
@@ -431,7 +444,7 @@ describe('the SQLite table rebuild of oo-012-whitelist-nullable', () => {
     expect(result.steps).toContain(RELAX_WHITELIST_STEP);
 
     expect(await master('Triggers')).toEqual(before);
-    expect((await master('Queues')).map((o) => o.name)).toContain('tr_test_queues_name');
+    expect((await master('Queues')).map((o) => o.name)).toEqual(expect.arrayContaining(['tr_test_queues_name', 'oo_claim_guard_queues']));
     expect(await readAllRows(store.db, 'sqlite', ['Triggers', 'Scheduled_Triggers'])).toEqual(rows);
     const whitelist = await sql<{ notnull: number; dflt_value: string | null }>`SELECT "notnull", dflt_value FROM pragma_table_info('Triggers') WHERE name = 'scheduler_whitelist'`.execute(store.db);
     expect(whitelist.rows).toEqual([{ notnull: 0, dflt_value: "'[]'" }]);

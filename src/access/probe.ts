@@ -137,7 +137,7 @@ async function mysqlRights({ db }: Store): Promise<HeldRights> {
       wide.has(r.privilege) ||
       onTable.has(key(r.table.toLowerCase(), r.privilege)) ||
       (r.column !== undefined && onColumn.has(key(r.table.toLowerCase(), r.privilege, r.column.toLowerCase()))),
-    schemaAdmin: ['CREATE', 'ALTER', 'INDEX'].every((p) => wide.has(p)),
+    schemaAdmin: ['CREATE', 'ALTER', 'INDEX', 'TRIGGER'].every((p) => wide.has(p)),
   };
 }
 

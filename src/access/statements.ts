@@ -125,8 +125,8 @@ function mysql(options: GrantOptions): string[] {
   if (options.database === undefined) throw new InputError('MySQL/MariaDB grants name the database: give a connection string, or --database NAME');
   const database = bq(checkName('the database', options.database));
   if (options.roles.includes('admin')) {
-    // No DROP: `upgrade` never drops a table, so neither may the admin login.
-    return [`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON ${database}.* TO ${account}`];
+    // No DROP: `upgrade` never drops a table, so neither may the admin login. TRIGGER: the claim guard.
+    return [`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES, TRIGGER ON ${database}.* TO ${account}`];
   }
   return dataRights(options.roles).map((entry) => `GRANT ${privilegeList(entry, bq, true)} ON ${database}.${bq(entry.table)} TO ${account}`);
 }
@@ -156,7 +156,8 @@ function oracle(options: GrantOptions): string[] {
     if (user !== owner) {
       throw new InputError(`on Oracle the admin login is the owner of the tables: run the admin grants for ${owner} (--user ${owner}), or give --schema ${user} to make ${user} the owner`);
     }
-    return [`GRANT CREATE SESSION, CREATE TABLE TO ${user}`, `ALTER USER ${user} QUOTA UNLIMITED ON USERS`];
+    // CREATE TRIGGER: the claim guard (oo-013-claim-guard) on the owner's own tables.
+    return [`GRANT CREATE SESSION, CREATE TABLE, CREATE TRIGGER TO ${user}`, `ALTER USER ${user} QUOTA UNLIMITED ON USERS`];
   }
   const out = [`GRANT CREATE SESSION TO ${user}`];
   for (const entry of dataRights(options.roles)) {

@@ -5,7 +5,8 @@
 import type { Kysely } from 'kysely';
 import { assertDriverAvailable, checkSqlitePath, describeConnection, parseConnectionString, type ConnectionConfig } from '../config/connection-string.js';
 import { connectionSecrets, scrubSecrets } from '../config/secrets.js';
-import { AccessDeniedError, DatabaseError, isUserFacingError } from '../errors.js';
+import { AccessDeniedError, ClaimConflictError, DatabaseError, isUserFacingError } from '../errors.js';
+import { claimGuardRefusal } from './dialects/dialect.js';
 import { dialectFor, type Dialect } from './dialects/index.js';
 import { isOdbcError, odbcFailure } from './dialects/odbc.js';
 import type { Database } from './types.js';
@@ -75,6 +76,9 @@ export function toDatabaseError(error: unknown, config: ConnectionConfig): Error
   if (isUserFacingError(error)) return error;
   const err = error as { code?: string; message?: string };
   const where = describeConnection(config);
+  // Before the ODBC and code lookups: every driver carries the guard's own line in its message.
+  const refusal = claimGuardRefusal(error);
+  if (refusal !== undefined) return new ClaimConflictError(`database error (${where}): ${scrubSecrets(refusal, connectionSecrets(config))}`);
   const code = rootCode(error);
   const known = code ? DRIVER_CODES[code] : undefined;
   const firstLine = String(err.message ?? error).split('\n')[0] ?? 'unknown error';

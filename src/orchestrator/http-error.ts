@@ -26,6 +26,7 @@ export function statusOf(error: unknown): number {
     case 'NotFoundError':
       return 404;
     case 'SchemaError':
+    case 'ClaimConflictError':
       return 409;
     case 'DatabaseError':
       return 503;

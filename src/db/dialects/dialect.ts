@@ -18,6 +18,44 @@ export type ColumnType =
 
 export type EnumName = 'loglevel' | 'queuestatus' | 'triggerstatus' | 'triggertype' | 'jobstatus';
 
+/**
+ * A claim guard (migration oo-013-claim-guard): a database trigger that lets `column` of a `table`
+ * row become `to` only from `from`, so a client that claims by a read and then an unconditional
+ * UPDATE (the Python client) cannot take a row another one holds. A write to a row already at
+ * `to` passes only as an edit: its `stamp` (the claim time) unchanged and one of `others`
+ * changed. One that stamps it anew, or changes nothing (a second claim in the same tick of a
+ * column that keeps whole seconds), is refused. Where the database can tell which columns a
+ * statement names, writes that name neither `column` nor `stamp` are not looked at. The
+ * refusal's message starts with CLAIM_GUARD_MARK and names the row by `key` (and `detail`).
+ */
+export interface ClaimGuard {
+  /** the database trigger's name (and on PostgreSQL its function's) */
+  name: string;
+  table: 'Queues' | 'Triggers';
+  column: string;
+  to: string;
+  from: string;
+  stamp: string;
+  /** the row's other columns, whose change makes a write to a held row an edit */
+  others: readonly string[];
+  /** how the message names the row: `queue element <id> (<reference>)`, `trigger "<trigger_name>"` */
+  noun: string;
+  key: string;
+  detail?: string;
+  /** who holds the row when the guard refuses: `another <holder> has it` */
+  holder: string;
+}
+
+/** The start of every claim guard's message: how the program recognises the refusal. */
+export const CLAIM_GUARD_MARK = 'claim guard: ';
+
+/** The claim guard's line in a driver error (from CLAIM_GUARD_MARK to the end of that line), or undefined. */
+export function claimGuardRefusal(error: unknown): string | undefined {
+  const message = String((error as { message?: unknown } | undefined)?.message ?? '');
+  const at = message.indexOf(CLAIM_GUARD_MARK);
+  return at < 0 ? undefined : message.slice(at).split('\n')[0]!.trim();
+}
+
 /** A row claimed from a queue, in the database's own encoding (decoded by the store). */
 export type RawRow = Record<string, unknown>;
 
@@ -98,6 +136,14 @@ export interface Dialect {
    * them so that an index a half-finished run or an old Python version left out is created.
    */
   listIndexes(db: Kysely<Database>, table: string): Promise<string[]>;
+  /**
+   * Names of the database triggers on one table (`upgrade` restores a claim guard that is gone),
+   * or undefined where this login cannot see them (MySQL shows a table's triggers only to a login
+   * with the TRIGGER right on it).
+   */
+  listTriggers(db: Kysely<Database>, table: string): Promise<string[] | undefined>;
+  /** The statements that install one claim guard on a table that has none of that name. */
+  claimGuardSql(guard: ClaimGuard): string[];
   /**
    * The table's row count from the database's statistics (cheap, approximate: PostgreSQL's
    * pg_class.reltuples, MySQL's information_schema.TABLES.TABLE_ROWS, SQL Server's

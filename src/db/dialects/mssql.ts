@@ -8,7 +8,7 @@ import { DEFAULT_POOL_SIZE, describeConnection, type ConnectionConfig } from '..
 import { ConnectionStringError, DatabaseError } from '../../errors.js';
 import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
-import type { ColumnType, Dialect } from './dialect.js';
+import { CLAIM_GUARD_MARK, type ColumnType, type Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
 import { odbcKysely, type OdbcQuery } from './odbc.js';
 import { connectTimeoutMs } from './tls.js';
@@ -330,6 +330,33 @@ export const mssqlDialect: Dialect = {
       SELECT name FROM sys.indexes
       WHERE object_id = OBJECT_ID(QUOTENAME(SCHEMA_NAME()) + '.' + QUOTENAME(${table})) AND name IS NOT NULL`.execute(db);
     return result.rows.map((row) => row.name);
+  },
+  async listTriggers(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT name FROM sys.triggers WHERE parent_id = OBJECT_ID(QUOTENAME(SCHEMA_NAME()) + '.' + QUOTENAME(${table}))`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  // No BEFORE triggers: an AFTER trigger looks at the rows the statement changed and THROWs,
+  // which rolls the statement (and its transaction) back. Error 50000 reaches ODBC as SQLSTATE
+  // 42000, a ProgrammingError to pyodbc, which the Python Scheduler's loop outlives.
+  claimGuardSql: ({ name, table, column, to, from, stamp, others, noun, key, detail, holder }) => {
+    const named =
+      detail === undefined
+        ? `N'${CLAIM_GUARD_MARK}${noun} "', d.[${key}], N'"'`
+        : `N'${CLAIM_GUARD_MARK}${noun} ', LOWER(CONVERT(NVARCHAR(36), d.[${key}])), N' (', COALESCE(d.[${detail}], N'no ${detail}'), N')'`;
+    return [
+      `CREATE TRIGGER [${name}] ON [${table}] AFTER UPDATE AS\n` +
+        `BEGIN\n` +
+        `  SET NOCOUNT ON;\n` +
+        `  IF NOT (UPDATE([${column}]) OR UPDATE([${stamp}])) RETURN;\n` +
+        `  DECLARE @refusal NVARCHAR(2048);\n` +
+        `  SELECT TOP 1 @refusal = CONCAT(${named}, N' is ', d.[${column}], N': another ${holder} has it')\n` +
+        `  FROM inserted i JOIN deleted d ON d.[id] = i.[id]\n` +
+        `  WHERE i.[${column}] = '${to}' AND d.[${column}] <> '${from}' AND NOT (d.[${column}] = '${to}'\n` +
+        `    AND NOT EXISTS (SELECT i.[${stamp}] EXCEPT SELECT d.[${stamp}]) AND EXISTS (SELECT ${others.map((o) => `i.[${o}]`).join(', ')} EXCEPT SELECT ${others.map((o) => `d.[${o}]`).join(', ')}));\n` +
+        `  IF @refusal IS NOT NULL THROW 50000, @refusal, 1;\n` +
+        `END`,
+    ];
   },
   async estimateRows(db, table) {
     // The heap's or clustered index's partitions hold every row once.

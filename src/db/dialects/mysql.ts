@@ -4,7 +4,7 @@ import { DEFAULT_POOL_SIZE, type ConnectionConfig } from '../../config/connectio
 import { formatNaive } from '../../time/clock.js';
 import { ALL_TABLE_NAMES, ENUM_VALUES } from '../schema/tables.js';
 import type { Database } from '../types.js';
-import type { ColumnType, Dialect } from './dialect.js';
+import { CLAIM_GUARD_MARK, type ColumnType, type Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { claimQueueElementMysql } from './mysql-claim.js';
 import { isPrepared } from './prepared.js';
@@ -145,6 +145,43 @@ export const mysqlDialect: Dialect = {
       SELECT DISTINCT index_name AS name FROM information_schema.statistics
       WHERE table_schema = DATABASE() AND ${tableIs(table)}`.execute(db);
     return result.rows.map((row) => row.name);
+  },
+  async listTriggers(db, table) {
+    // information_schema.triggers is empty, not refused, for a login without TRIGGER there.
+    const who = (await sql<{ u: string }>`SELECT CURRENT_USER() AS u`.execute(db)).rows[0]?.u ?? '';
+    const at = who.lastIndexOf('@');
+    const grantee = `'${who.slice(0, at)}'@'${who.slice(at + 1)}'`;
+    const granted = await sql<{ n: number | string }>`
+      SELECT COUNT(*) AS n FROM (
+        SELECT privilege_type FROM information_schema.user_privileges WHERE grantee = ${grantee}
+        UNION ALL SELECT privilege_type FROM information_schema.schema_privileges WHERE grantee = ${grantee} AND DATABASE() LIKE table_schema
+        UNION ALL SELECT privilege_type FROM information_schema.table_privileges WHERE grantee = ${grantee} AND table_schema = DATABASE() AND ${tableIs(table)}
+      ) AS p WHERE privilege_type = 'TRIGGER'`.execute(db);
+    if (Number(granted.rows[0]?.n ?? 0) === 0) return undefined;
+    const result = await sql<{ name: string }>`
+      SELECT trigger_name AS name FROM information_schema.triggers
+      WHERE trigger_schema = DATABASE() AND (event_object_table = ${table} OR (@@lower_case_table_names = 1 AND event_object_table = ${table.toLowerCase()}))`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  // No UPDATE OF on MySQL: the IF decides for every update of the table, with no query. SIGNAL
+  // keeps 128 characters of message, so the names are cut to fit. Error 1644 is an
+  // OperationalError to PyMySQL and mysqlclient, which the Python Scheduler's loop outlives.
+  claimGuardSql: ({ name, table, column, to, from, stamp, others, noun, key, detail, holder }) => {
+    const tail = ` is ', OLD.\`${column}\`, ': another ${holder} has it'`;
+    const named =
+      detail === undefined
+        ? `'${CLAIM_GUARD_MARK}${noun} "', LEFT(OLD.\`${key}\`, 50), '"${tail}`
+        : `'${CLAIM_GUARD_MARK}${noun} ', OLD.\`${key}\`, ' (', LEFT(COALESCE(OLD.\`${detail}\`, 'no ${detail}'), 24), ')${tail}`;
+    return [
+      `CREATE TRIGGER \`${name}\` BEFORE UPDATE ON \`${table}\` FOR EACH ROW\n` +
+        `BEGIN\n` +
+        `  DECLARE refusal VARCHAR(128);\n` +
+        `  IF NEW.\`${column}\` = '${to}' AND OLD.\`${column}\` <> '${from}' AND NOT (OLD.\`${column}\` = '${to}' AND NEW.\`${stamp}\` <=> OLD.\`${stamp}\` AND NOT (${others.map((c) => `NEW.\`${c}\` <=> OLD.\`${c}\``).join(' AND ')})) THEN\n` +
+        `    SET refusal = CONCAT(${named});\n` +
+        `    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = refusal;\n` +
+        `  END IF;\n` +
+        `END`,
+    ];
   },
   async estimateRows(db, table) {
     const result = await sql<{ n: number | string | null }>`

@@ -7,7 +7,7 @@ import { IdentifierNode, Kysely, OperationNodeTransformer, sql } from 'kysely';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import type { Database } from '../types.js';
-import type { ColumnType, Dialect } from './dialect.js';
+import { CLAIM_GUARD_MARK, type ColumnType, type Dialect } from './dialect.js';
 import { ConnectionStringError } from '../../errors.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { connectTimeoutMs } from './tls.js';
@@ -179,6 +179,26 @@ export const oracleDialect: Dialect = {
     const result = await sql<{ name: string }>`
       SELECT index_name AS "name" FROM user_indexes WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
     return result.rows.map((row) => oracleName(row.name));
+  },
+  async listTriggers(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT trigger_name AS "name" FROM user_triggers WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
+    return result.rows.map((row) => oracleName(row.name));
+  },
+  // Columns are stored upper case (oracleIdentifier); -20001 is the first user error number.
+  claimGuardSql: ({ name, table, column, to, from, stamp, others, noun, key, detail, holder }) => {
+    const [c, s, k] = [column, stamp, key].map(oracleIdentifier);
+    const named =
+      detail === undefined
+        ? `'${CLAIM_GUARD_MARK}${noun} "' || :OLD.${k} || '"'`
+        : `'${CLAIM_GUARD_MARK}${noun} ' || :OLD.${k} || ' (' || NVL(:OLD.${oracleIdentifier(detail)}, 'no ${detail}') || ')'`;
+    return [
+      `CREATE OR REPLACE TRIGGER "${oracleIdentifier(name)}" BEFORE UPDATE OF ${c}, ${s} ON "${table}" FOR EACH ROW\n` +
+        `WHEN (NEW.${c} = '${to}' AND OLD.${c} <> '${from}' AND NOT (OLD.${c} = '${to}' AND DECODE(NEW.${s}, OLD.${s}, 0, 1) = 0 AND (${others.map((o) => `DECODE(NEW.${oracleIdentifier(o)}, OLD.${oracleIdentifier(o)}, 0, 1)`).join(' + ')}) > 0))\n` +
+        `BEGIN\n` +
+        `  RAISE_APPLICATION_ERROR(-20001, ${named} || ' is ' || :OLD.${c} || ': another ${holder} has it');\n` +
+        `END;`,
+    ];
   },
   async estimateRows(db, table) {
     // NUM_ROWS is null until statistics are gathered (Oracle's nightly job does).

@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { DEFAULT_POOL_SIZE, type ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
-import type { ColumnType, Dialect } from './dialect.js';
+import { CLAIM_GUARD_MARK, type ColumnType, type Dialect } from './dialect.js';
 import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js';
 import { isPrepared, markPrepared, statementName } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
@@ -164,6 +164,25 @@ export const postgresDialect: Dialect = {
       SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ${table}`.execute(db);
     return result.rows.map((row) => row.indexname);
   },
+  async listTriggers(db, table) {
+    const result = await sql<{ name: string }>`
+      SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace s ON s.oid = c.relnamespace
+      WHERE s.nspname = current_schema() AND c.relname = ${table} AND NOT t.tgisinternal`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  // The WHEN clause decides without calling the function, so a permitted write costs no PL/pgSQL
+  // call. SQLSTATE 55000 (object not in prerequisite state) is an OperationalError to psycopg, the
+  // class the Python Scheduler's loop catches and outlives. EXECUTE PROCEDURE: PostgreSQL 10 too.
+  claimGuardSql: ({ name, table, column, to, from, stamp, noun, key, detail, holder }) => [
+    `CREATE OR REPLACE FUNCTION "${name}"() RETURNS trigger LANGUAGE plpgsql AS $guard$\n` +
+      `BEGIN\n` +
+      `  RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format('${CLAIM_GUARD_MARK}${noun} ${detail === undefined ? '"%s"' : '%s (%s)'} is %s: another ${holder} has it', ` +
+      `OLD."${key}", ${detail === undefined ? '' : `coalesce(OLD."${detail}", 'no ${detail}'), `}OLD."${column}");\n` +
+      `END\n$guard$`,
+    `CREATE TRIGGER "${name}" BEFORE UPDATE OF "${column}", "${stamp}" ON "${table}" FOR EACH ROW\n` +
+      `WHEN (NEW."${column}" = '${to}' AND OLD."${column}" <> '${from}' AND NOT (OLD."${column}" = '${to}' AND NEW."${stamp}" IS NOT DISTINCT FROM OLD."${stamp}" AND NEW IS DISTINCT FROM OLD))\n` +
+      `EXECUTE PROCEDURE "${name}"()`,
+  ],
   async estimateRows(db, table) {
     // -1 until the table's first ANALYZE (autovacuum runs one once it has grown).
     const result = await sql<{ n: number }>`

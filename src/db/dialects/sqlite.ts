@@ -3,7 +3,7 @@ import { Kysely, sql } from 'kysely';
 import type { ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
 import type { Database } from '../types.js';
-import type { ColumnType, Dialect } from './dialect.js';
+import { CLAIM_GUARD_MARK, type ColumnType, type Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { isPrepared, markPrepared } from './prepared.js';
 import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
@@ -108,6 +108,19 @@ export const sqliteDialect: Dialect = {
     const result = await sql<{ name: string }>`SELECT name FROM pragma_index_list(${table})`.execute(db);
     return result.rows.map((row) => row.name);
   },
+  async listTriggers(db, table) {
+    const result = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ${table}`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
+  // RAISE takes a string literal only before SQLite 3.47, and the Python tools' sqlite3 (3.40 on
+  // Debian 12, 3.45 in Python 3.12 for Windows) parses every trigger when it opens the file: an
+  // expression there would make the whole database unreadable to them. So the message names the
+  // kind of row, not the row; the statement the client sent names it.
+  claimGuardSql: ({ name, table, column, to, from, stamp, others, noun, holder }) => [
+    `CREATE TRIGGER "${name}" BEFORE UPDATE OF "${column}", "${stamp}" ON "${table}" FOR EACH ROW\n` +
+      `WHEN NEW."${column}" = '${to}' AND OLD."${column}" <> '${from}' AND NOT (OLD."${column}" = '${to}' AND NEW."${stamp}" IS OLD."${stamp}" AND (${others.map((c) => `NEW."${c}" IS NOT OLD."${c}"`).join(' OR ')}))\n` +
+      `BEGIN SELECT RAISE(ABORT, '${CLAIM_GUARD_MARK}the ${noun} is no longer ${from}: another ${holder} has it'); END`,
+  ],
   // SQLite keeps no row count; sqlite_stat1 exists only after an ANALYZE nobody runs here.
   estimateRows: async () => undefined,
   listEnumValues: async () => undefined,

@@ -2,7 +2,7 @@
  * The tables of SCHEMA.md as data: one list drives table creation on every dialect and the
  * catalog test that checks a created database against the contract.
  */
-import type { ColumnType, EnumName } from '../dialects/dialect.js';
+import type { ClaimGuard, ColumnType, EnumName } from '../dialects/dialect.js';
 import { JOB_STATUSES, LOG_LEVELS, QUEUE_STATUSES, TRIGGER_STATUSES, TRIGGER_TYPES } from '../types.js';
 
 export interface ColumnDef {
@@ -464,3 +464,37 @@ export const MIGRATIONS_TABLE = 'oo_migrations';
 
 /** Every table name this program reads or writes, as the contract spells it. */
 export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name), ...DAILY_TABLES.map((t) => t.name), RETENTION.name, AUDIT.name];
+
+/**
+ * oo-013-claim-guard: a queue element goes In Progress only from New, a trigger Running only from
+ * Idle (the one state both Schedulers start a trigger from: the Python one polls Idle triggers
+ * and re-checks Idle before its UPDATE, ours claims WHERE Idle). Every other move, and every
+ * status that is not the guarded one, is left to the clients.
+ */
+export const CLAIM_GUARDS: readonly ClaimGuard[] = [
+  {
+    name: 'oo_claim_guard_queues',
+    table: 'Queues',
+    column: 'status',
+    to: 'IN_PROGRESS',
+    from: 'NEW',
+    stamp: 'start_date',
+    others: ['queue_name', 'data', 'reference', 'created_date', 'end_date', 'message', 'created_by'],
+    noun: 'queue element',
+    key: 'id',
+    detail: 'reference',
+    holder: 'robot',
+  },
+  {
+    name: 'oo_claim_guard_triggers',
+    table: 'Triggers',
+    column: 'process_status',
+    to: 'RUNNING',
+    from: 'IDLE',
+    stamp: 'last_run',
+    others: ['trigger_name', 'process_name', 'process_path', 'process_args', 'is_git_repo', 'git_branch', 'is_blocking', 'scheduler_whitelist', 'priority', 'type'],
+    noun: 'trigger',
+    key: 'trigger_name',
+    holder: 'Scheduler',
+  },
+];

@@ -6,11 +6,12 @@
 import { sql, type Kysely } from 'kysely';
 import { SchemaError } from '../../errors.js';
 import { now } from '../../time/clock.js';
-import type { Dialect, EnumName } from '../dialects/dialect.js';
+import type { ClaimGuard, Dialect, EnumName } from '../dialects/dialect.js';
 import type { Database } from '../types.js';
 import { addColumnSql, createIndexSql, createTableSql } from './ddl.js';
 import {
   AUDIT,
+  CLAIM_GUARDS,
   ENUM_VALUES,
   EXTRA_INDEXES,
   GIT_BRANCH,
@@ -46,7 +47,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT];
@@ -89,6 +90,8 @@ export interface SchemaCatalog extends SchemaState {
   enumValues: Map<EnumName, string[]>;
   /** NOT NULL columns of the tables whose nullability upgrade changes (Triggers), where read */
   notNull?: Map<string, Set<string>>;
+  /** Database triggers of the tables a claim guard sits on: no entry where the table is missing or the login cannot see them. */
+  triggers: Map<string, Set<string>>;
 }
 
 export interface UpgradeResult {
@@ -139,13 +142,17 @@ export function assertKnownRevision(state: SchemaState): void {
 /** Reads the state and, for the tables that exist, their columns, indexes and enum values. */
 export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCatalog> {
   const state = await readSchemaState(db, dialect);
-  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map() };
+  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Map() };
   for (const table of KNOWN_TABLES) {
     if (!state.tables.has(table.name)) continue;
     catalog.columns.set(table.name, new Set(await dialect.listColumns(db, table.name)));
     catalog.indexes.set(table.name, new Set(await dialect.listIndexes(db, table.name)));
   }
   if (state.tables.has(TRIGGERS.name)) catalog.notNull = new Map([[TRIGGERS.name, new Set(await dialect.listNotNullColumns(db, TRIGGERS.name))]]);
+  for (const table of new Set(CLAIM_GUARDS.map((guard) => guard.table))) {
+    const triggers = state.tables.has(table) ? await dialect.listTriggers(db, table) : undefined;
+    if (triggers !== undefined) catalog.triggers.set(table, new Set(triggers));
+  }
   for (const { name, table, column } of ENUM_COLUMNS) {
     // PostgreSQL enums are types that exist without a table; elsewhere they live in a column.
     if (dialect.name !== 'postgres' && !state.tables.has(table)) continue;
@@ -164,7 +171,7 @@ export async function planUpgrade(db: Kysely<Database>, dialect: Dialect): Promi
 
 /** A catalog of a database with no tables. */
 export function emptyCatalog(): SchemaCatalog {
-  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map() };
+  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Map() };
 }
 
 /** Where a database stands, as every part that opens one checks it at connect. */
@@ -375,6 +382,7 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   // oo-011-audit: who changed what through the Orchestrator.
   steps.push(...tableSteps(dialect, catalog, [{ table: AUDIT, purpose: 'changes made through the Orchestrator' }], 'oo-011-audit', 'record the audit table'));
   steps.push(...whitelistNullableSteps(dialect, catalog));
+  steps.push(...claimGuardSteps(dialect, catalog));
   return steps;
 }
 
@@ -401,6 +409,30 @@ function whitelistNullableSteps(dialect: Dialect, catalog: SchemaCatalog): Upgra
     const last = steps.at(-1);
     if (last) last.records = migration;
     else steps.push({ description: 'record the nullable scheduler whitelist', statements: [], records: migration });
+  }
+  return steps;
+}
+
+/**
+ * oo-013-claim-guard: the database triggers of CLAIM_GUARDS, planned from the catalog, not the
+ * record: a later upstream migration that rebuilds Queues or Triggers (SQLite's batch mode)
+ * drops them, and the next `upgrade` (and the schema check, which plans the same) sees it.
+ */
+function claimGuardSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
+  const recorded = catalog.ownMigrations.has('oo-013-claim-guard');
+  // A login that cannot see the triggers (MySQL without TRIGGER) goes by the record.
+  const missing = (guard: ClaimGuard) => {
+    const seen = catalog.tables.has(guard.table) ? catalog.triggers.get(guard.table) : new Set<string>();
+    return seen === undefined ? !recorded : !seen.has(guard.name);
+  };
+  const steps: UpgradeStep[] = CLAIM_GUARDS.filter(missing).map((guard) => ({
+    description: `${recorded ? 'restore' : 'create'} claim guard ${guard.name} on ${guard.table} (${guard.column} becomes ${guard.to} only from ${guard.from}${recorded ? '; something dropped it' : ''})`,
+    statements: dialect.claimGuardSql(guard),
+  }));
+  if (!recorded) {
+    const last = steps.at(-1);
+    if (last) last.records = 'oo-013-claim-guard';
+    else steps.push({ description: 'record the claim guards', statements: [], records: 'oo-013-claim-guard' });
   }
   return steps;
 }

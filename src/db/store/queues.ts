@@ -1,8 +1,8 @@
 /** Queue elements: the work items robots create, claim and finish. */
 import { sql } from 'kysely';
-import { InputError, NotFoundError } from '../../errors.js';
+import { ClaimConflictError, InputError, NotFoundError } from '../../errors.js';
 import { now } from '../../time/clock.js';
-import type { RawRow } from '../dialects/dialect.js';
+import { claimGuardRefusal, type RawRow } from '../dialects/dialect.js';
 import { newId } from '../dialects/encoding.js';
 import { prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
@@ -224,8 +224,28 @@ export async function setQueueElementStatus(store: Store, id: string, status: Qu
     })
     .where('id', '=', dialect.encodeUuid(canonical));
   // A robot runs this once per element it finishes: prepared once per connection (six shapes at most).
-  const result = await db.executeQuery(prepared(update));
+  const result = await db.executeQuery(prepared(update)).catch((error: unknown) => refusedClaim(store, canonical, error));
   if (Number(result.numAffectedRows ?? 0) === 0) throw new NotFoundError(`no queue element with id ${canonical}`);
+}
+
+/**
+ * Rethrows `error`; a claim guard's refusal (oo-013-claim-guard) as one ClaimConflictError line
+ * that names the element and its status, which SQLite's guard message cannot.
+ */
+async function refusedClaim(store: Store, canonical: string, error: unknown): Promise<never> {
+  const refusal = claimGuardRefusal(error);
+  if (refusal === undefined) throw error;
+  // In an aborted transaction (PostgreSQL) the read fails too: the guard's own line then says it.
+  const row = await store.db
+    .selectFrom('Queues')
+    .select(['status', 'reference'])
+    .where('id', '=', store.dialect.encodeUuid(canonical))
+    .executeTakeFirst()
+    .catch(() => undefined);
+  if (!row) throw new ClaimConflictError(refusal);
+  throw new ClaimConflictError(
+    `claim guard: queue element ${canonical} (${row.reference ?? 'no reference'}) is ${row.status}: another robot has it; only a New element can be set In Progress, and one In Progress keeps its start date`,
+  );
 }
 
 /** The fields `updateQueueElement` may change; a field left out keeps its value. */
@@ -266,7 +286,17 @@ export async function updateQueueElement(store: Store, id: string, changes: Queu
   if ('startDate' in changes) set.start_date = date('start date', changes.startDate);
   if ('endDate' in changes) set.end_date = date('end date', changes.endDate);
   if (Object.keys(set).length > 0) {
-    const result = await db.updateTable('Queues').set(set).where('id', '=', dialect.encodeUuid(canonical)).executeTakeFirst();
+    const result = await db
+      .updateTable('Queues')
+      .set(set)
+      .where('id', '=', dialect.encodeUuid(canonical))
+      .executeTakeFirst()
+      .catch((error: unknown) => {
+        // MariaDB's claim guard cannot tell which columns a statement names: it refuses a write
+        // that changes nothing on a held element. Without status and start date, that is all it was.
+        if (!('status' in set) && !('start_date' in set) && claimGuardRefusal(error) !== undefined) return { numUpdatedRows: 1n };
+        return refusedClaim(store, canonical, error);
+      });
     if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`no queue element with id ${canonical}`);
   }
   return getQueueElement(store, canonical);

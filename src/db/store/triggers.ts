@@ -3,9 +3,10 @@
  * that race (claiming Idle -> Running) are conditional UPDATEs whose affected-row count decides.
  */
 import { sql, type CompiledQuery, type InferResult, type Kysely } from 'kysely';
-import { InputError, NotFoundError } from '../../errors.js';
+import { ClaimConflictError, InputError, NotFoundError } from '../../errors.js';
 import { nextRun as nextCronRun, normalizeCron, parseCron } from '../../cron/cron.js';
 import { now } from '../../time/clock.js';
+import { claimGuardRefusal } from '../dialects/dialect.js';
 import { newId } from '../dialects/encoding.js';
 import { markPrepared, prepared } from '../dialects/prepared.js';
 import type { Store } from '../open.js';
@@ -232,7 +233,16 @@ export async function updateTrigger(store: Store, id: string, trigger: NewTrigge
   await assertNameFree(store, base.trigger_name, encodedId);
   const sub = subTableValues(store, trigger);
   await inTransaction(store, async ({ db: trx }) => {
-    await trx.updateTable('Triggers').set(base).where('id', '=', encodedId).execute();
+    await trx
+      .updateTable('Triggers')
+      .set(base)
+      .where('id', '=', encodedId)
+      .execute()
+      .catch((error: unknown) => {
+        // MariaDB's claim guard cannot tell which columns a statement names: it refuses a write
+        // that changes nothing on a Running trigger. This one names no status, so it changed nothing.
+        if (claimGuardRefusal(error) === undefined) throw error;
+      });
     if (trigger.type === 'SINGLE') await trx.updateTable('Single_Triggers').set({ next_run: sub.next_run }).where('id', '=', encodedId).execute();
     else if (trigger.type === 'SCHEDULED')
       await trx.updateTable('Scheduled_Triggers').set({ cron_expr: sub.cron_expr!, next_run: sub.next_run }).where('id', '=', encodedId).execute();
@@ -279,7 +289,13 @@ export async function transitionTriggerStatus(
   // 'any' names no status: a PostgreSQL enum the Python migrations left without KILLING/KILLED
   // would refuse a list that mentions them.
   if (from !== 'any') query = query.where('process_status', 'in', [...from]);
-  const result = await query.executeTakeFirst();
+  const result = await query.executeTakeFirst().catch(async (error: unknown) => {
+    const refusal = claimGuardRefusal(error);
+    if (refusal === undefined) throw error;
+    // The guard (oo-013-claim-guard) names the trigger on every dialect but SQLite: say it here.
+    const row = await db.selectFrom('Triggers').select(['trigger_name', 'process_status']).where('id', '=', dialect.encodeUuid(canonical)).executeTakeFirst().catch(() => undefined);
+    throw new ClaimConflictError(row ? `claim guard: trigger "${row.trigger_name}" is ${row.process_status}: another Scheduler has it; a trigger becomes Running only from Idle` : refusal);
+  });
   const changed = Number(result.numUpdatedRows) === 1;
   // Idle (enabled, or back from a run) may be due; Killing must reach the Scheduler running it.
   if (changed && WAKES_SCHEDULERS.has(to)) await notifyChange(store, 'trigger');

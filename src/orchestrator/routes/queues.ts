@@ -14,6 +14,7 @@ import {
   retryStaleInProgress,
   searchQueueElements,
   setQueueElementStatus,
+  updateQueueElement,
   type QueueElement,
   type QueueElementSort,
 } from '../../db/store/queues.js';
@@ -258,7 +259,13 @@ export function registerQueueRoutes(app: FastifyInstance, session: Session): voi
     },
     async (request) => {
       const store = session.requireStore();
-      await setQueueElementStatus(store, request.params.id, request.body.status, request.body.message);
+      const { status, message } = request.body;
+      // The dialog sends the status it shows: an In Progress element stays held (its claim time
+      // kept, which the claim guard insists on), only its message changes.
+      if (status === 'IN_PROGRESS' && (await getQueueElement(store, request.params.id)).status === 'IN_PROGRESS') {
+        return toApiElement(message === undefined ? await getQueueElement(store, request.params.id) : await updateQueueElement(store, request.params.id, { message }));
+      }
+      await setQueueElementStatus(store, request.params.id, status, message);
       return toApiElement(await getQueueElement(store, request.params.id));
     },
   );
