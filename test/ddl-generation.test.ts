@@ -111,6 +111,7 @@ const OWN_STEPS = [
   'record the nullable scheduler whitelist',
   'create claim guard oo_claim_guard_queues on Queues (status becomes IN_PROGRESS only from NEW)',
   'create claim guard oo_claim_guard_triggers on Triggers (process_status becomes RUNNING only from IDLE)',
+  'record the claim order index',
 ];
 
 describe('MSSQL DDL', () => {

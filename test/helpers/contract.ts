@@ -82,7 +82,7 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
       indexes: {
         ix_Queues_queue_name: ['queue_name'],
         ix_Queues_created_date: ['created_date'],
-        ix_Queues_queue_name_status_created_date: ['queue_name', 'status', 'created_date'],
+        ix_Queues_queue_name_status_created_date: ['queue_name', 'status', 'created_date', 'id'],
         ix_Queues_end_date: ['end_date'],
         ix_Queues_status_start_date: ['status', 'start_date'],
         ix_Queues_queue_name_end_date: ['queue_name', 'end_date'],

@@ -86,11 +86,6 @@ export interface Dialect {
    * UTF-16 code units, Oracle's characters within 4000 bytes. Every length check of the store uses it.
    */
   readonly textFit: TextFit;
-  /**
-   * What orders queue elements with equal created_date in the claim (and the peek): `id`, or on
-   * SQLite the `rowid` its index carries, so ties never cost a sort there.
-   */
-  readonly queueTieBreak: 'id' | 'rowid';
 
   /** Opens a Kysely instance. Drivers connect lazily, on the first query. */
   createKysely(config: ConnectionConfig): Kysely<Database>;
@@ -114,6 +109,8 @@ export interface Dialect {
 
   /** `ALTER TABLE ... ADD` one column, given its full definition (`name TYPE NULL ...`). */
   addColumnSql(table: string, columnDefinition: string): string;
+  /** `DROP INDEX` in this dialect's form (MySQL and SQL Server name the table). */
+  dropIndexSql(table: string, index: string): string;
   /**
    * Makes a NOT NULL column nullable, keeping its type, its default and every row. The column is
    * one the Python tools made (`type` as they declare it). ALTER statements, or where ALTER

@@ -245,7 +245,6 @@ export const mssqlDialect: Dialect = {
   maxRowsPerInsert: 1_000, // SQL Server's limit for a VALUES list
   paging: 'offset-fetch',
   textFit: fitsInUtf16Units,
-  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The transport: ODBC for a DSN, odbc_connect or a Windows login; tedious over TCP otherwise.
@@ -301,6 +300,7 @@ export const mssqlDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE [${table}] ADD ${definition}`,
+  dropIndexSql: (table, index) => `DROP INDEX [${index}] ON [${table}]`,
   // ALTER COLUMN restates the type: VARCHAR(n), as SQLAlchemy made the Python tools' text
   // columns (our NVARCHAR is for tables we create). A DEFAULT constraint stays bound.
   dropNotNull: (table, column, type) => [`ALTER TABLE [${table}] ALTER COLUMN [${column}] ${type.kind === 'string' ? `VARCHAR(${type.length})` : mssqlDialect.columnType(type)} NULL`],

@@ -69,7 +69,6 @@ export const mysqlDialect: Dialect = {
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
   textFit: fitsInCharacters,
-  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = createPool(mysqlPoolConfig(config));
@@ -112,6 +111,7 @@ export const mysqlDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE \`${table}\` ADD COLUMN ${definition}`,
+  dropIndexSql: (table, index) => `DROP INDEX \`${index}\` ON \`${table}\``,
   // MODIFY restates the whole column: its type as the Python tools made it, and its default.
   dropNotNull: (table, column, type, defaultSql) => [
     `ALTER TABLE \`${table}\` MODIFY \`${column}\` ${mysqlDialect.columnType(type)} NULL${defaultSql === undefined ? '' : ` DEFAULT ${defaultSql}`}`,

@@ -110,7 +110,6 @@ export const oracleDialect: Dialect = {
   maxRowsPerInsert: 1,
   paging: 'offset-fetch',
   textFit: fitsInOracleVarchar2,
-  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     // The pool is made on first use so that building queries never needs a server.
@@ -156,6 +155,7 @@ export const oracleDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${oracleIdentifier(table)}" ADD (${definition})`,
+  dropIndexSql: (_table, index) => `DROP INDEX "${oracleIdentifier(index)}"`,
   dropNotNull: (table, column) => [`ALTER TABLE "${oracleIdentifier(table)}" MODIFY ("${oracleIdentifier(column)}" NULL)`],
   createEnumTypeSql: () => [],
   extendEnumSql: () => [],

@@ -93,7 +93,6 @@ export const postgresDialect: Dialect = {
   maxRowsPerInsert: 5000,
   paging: 'limit-offset',
   textFit: fitsInCharacters,
-  queueTieBreak: 'id',
 
   createKysely(config: ConnectionConfig): Kysely<Database> {
     const pool = new pg.Pool(postgresPoolConfig(config));
@@ -138,6 +137,7 @@ export const postgresDialect: Dialect = {
   decodeDate: dateFromDatabase,
 
   addColumnSql: (table, definition) => `ALTER TABLE "${table}" ADD COLUMN ${definition}`,
+  dropIndexSql: (_table, index) => `DROP INDEX "${index}"`,
   dropNotNull: (table, column) => [`ALTER TABLE "${table}" ALTER COLUMN "${column}" DROP NOT NULL`],
   createEnumTypeSql: (name, values) => [`CREATE TYPE ${name} AS ENUM (${values.map((v) => `'${v}'`).join(', ')})`],
   extendEnumSql: (name, _table, _column, _nullable, values) => values.map((v) => `ALTER TYPE ${name} ADD VALUE IF NOT EXISTS '${v}'`),

@@ -438,12 +438,22 @@ export const RETENTION_INDEXES: { table: string; index: IndexDef }[] = [
   { table: 'oo_alert_incidents', index: { name: 'ix_oo_incidents_cleared_at', columns: ['cleared_at'] } },
 ];
 
+/**
+ * The queue claim's index: a queue's New elements oldest first, ties (one bulk insert shares a
+ * created_date) by id, so every claimer and the Python client's ORDER BY created_date read one
+ * order without sorting the ties. oo-003 made it without `id`; oo-015-claim-order remakes it.
+ */
+export const CLAIM_ORDER_INDEX: { table: string; index: IndexDef } = {
+  table: 'Queues',
+  index: { name: 'ix_Queues_queue_name_status_created_date', columns: ['queue_name', 'status', 'created_date', 'id'] },
+};
+
 /** Ours: indexes the Orchestrator's lists and the queue claim need on large tables. */
 export const EXTRA_INDEXES: { table: string; index: IndexDef }[] = [
   { table: 'Logs', index: { name: 'ix_Logs_log_time', columns: ['log_time'] } },
   { table: 'Logs', index: { name: 'ix_Logs_process_name_log_time', columns: ['process_name', 'log_time'] } },
   { table: 'Logs', index: { name: 'ix_Logs_job_id', columns: ['job_id'] } },
-  { table: 'Queues', index: { name: 'ix_Queues_queue_name_status_created_date', columns: ['queue_name', 'status', 'created_date'] } },
+  CLAIM_ORDER_INDEX,
 ];
 
 /** Upstream tables in creation order (parents before the tables that reference them). */

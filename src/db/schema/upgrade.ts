@@ -12,6 +12,7 @@ import { addColumnSql, createIndexSql, createTableSql } from './ddl.js';
 import {
   AUDIT,
   CLAIM_GUARDS,
+  CLAIM_ORDER_INDEX,
   ENUM_VALUES,
   EXTRA_INDEXES,
   GIT_BRANCH,
@@ -47,7 +48,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-015-claim-order'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT];
@@ -383,6 +384,7 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   steps.push(...tableSteps(dialect, catalog, [{ table: AUDIT, purpose: 'changes made through the Orchestrator' }], 'oo-011-audit', 'record the audit table'));
   steps.push(...whitelistNullableSteps(dialect, catalog));
   steps.push(...claimGuardSteps(dialect, catalog));
+  steps.push(...claimOrderSteps(dialect, catalog, missingIndexes));
   return steps;
 }
 
@@ -559,4 +561,26 @@ export async function upgradeDatabase(
   }
   const after = await readSchemaState(db, dialect);
   return { from: describeRevision(before), to: describeRevision(after), steps: steps.map((s) => s.description) };
+}
+
+/**
+ * oo-015-claim-order: the claim index gets `id` after created_date (CLAIM_ORDER_INDEX), so equal
+ * created_dates (one bulk insert) are taken in id order without a sort of the ties (PostgreSQL
+ * sorted 10,000 tied rows on every claim: 2.8 ms instead of 0.04). Where oo-003 makes the index
+ * in this same run it is made so already; elsewhere it is remade (dropped, then created: a run
+ * interrupted in between creates it next time).
+ */
+function claimOrderSteps(dialect: Dialect, catalog: SchemaCatalog, missingIndexes: (table: string, indexes: IndexDef[]) => IndexDef[]): UpgradeStep[] {
+  const migration = 'oo-015-claim-order';
+  if (catalog.ownMigrations.has(migration)) return [];
+  const { table, index } = CLAIM_ORDER_INDEX;
+  const exists = missingIndexes(table, [index]).length === 0;
+  if (!exists && !catalog.ownMigrations.has('oo-003-indexes')) return [{ description: 'record the claim order index', statements: [], records: migration }];
+  return [
+    {
+      description: `${exists ? 'remake' : 'create'} index ${index.name} on ${table} with id after created_date (one claim order for equal times, without a sort)`,
+      statements: [...(exists ? [dialect.dropIndexSql(table, index.name)] : []), createIndexSql(dialect, table, index)],
+      records: migration,
+    },
+  ];
 }

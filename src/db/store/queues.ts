@@ -162,7 +162,7 @@ export async function getNextQueueElement(
     let query = store.db.selectFrom('Queues').selectAll().where('queue_name', '=', queueName).where('status', '=', 'NEW');
     if (options.reference !== undefined) query = query.where('reference', '=', options.reference);
     // The same order as the dialects' claim, so a peek shows the element a claim would take.
-    const row = await query.orderBy('created_date').orderBy(sql.ref(store.dialect.queueTieBreak)).$call(paged(store.dialect, 1)).executeTakeFirst();
+    const row = await query.orderBy('created_date').orderBy('id').$call(paged(store.dialect, 1)).executeTakeFirst();
     return row ? decodeElement(store, row) : undefined;
   }
   const row = await store.dialect.claimQueueElement(store.db, {
