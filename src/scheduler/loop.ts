@@ -29,7 +29,7 @@ import { canListen, listenForChanges, type ChangeListener } from '../db/listen.j
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
-import { getTriggerStatuses, pollTriggers, type Trigger } from '../db/store/triggers.js';
+import { getTriggerStatuses, pollTriggers, type QueueWatch, type Trigger } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
 import { DatabaseError, InputError, NotFoundError, SchemaError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
@@ -125,6 +125,8 @@ export class Scheduler {
   #nextTimedAt: number | undefined;
   #throttle: NodeJS.Timeout | undefined;
   #probe: NodeJS.Timeout | undefined;
+  /** what the last polls saw of the change counters: an idle poll probes no queue (pollTriggers) */
+  #queueWatch: QueueWatch = {};
   /** the login may not write oo_job_output (grants older than it): output is not kept, said once */
   #outputRefused = false;
 
@@ -155,6 +157,7 @@ export class Scheduler {
     if (!this.#paused) return;
     this.#paused = false;
     this.#log.info('resumed', 'resumed: polling for due triggers again');
+    this.#queueWatch = {};
     this.#wakeUp();
   }
 
@@ -297,6 +300,7 @@ export class Scheduler {
     this.#dbFailures++;
     this.#dbDownSince ??= Date.now();
     this.#nextTimedAt = undefined;
+    this.#queueWatch = {};
     const cap = this.#stopping ? 2 : this.options.maxBackoffSeconds;
     const delay = Math.min(cap, this.options.intervalSeconds * 2 ** (this.#dbFailures - 1));
     this.#dbRetryAt = Date.now() + delay * 1000;
@@ -349,7 +353,7 @@ export class Scheduler {
    */
   async #startDue(at: Date, beat: boolean): Promise<void> {
     const until = new Date(at.getTime() + this.options.intervalSeconds * 1000 + DUE_TIMER_MARGIN_MS);
-    const { due, nextTimedRun } = await pollTriggers(this.#store, at, until, beat ? this.options.machineName : undefined);
+    const { due, nextTimedRun } = await pollTriggers(this.#store, at, until, beat ? this.options.machineName : undefined, this.#queueWatch);
     this.#nextTimedAt = nextTimedRun?.getTime();
     for (const trigger of candidatesHere(due, this.options)) {
       if (this.#paused || this.#stopping) break;

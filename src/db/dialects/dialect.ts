@@ -111,6 +111,15 @@ export interface Dialect {
    */
   changeProbeSql(): RawBuilder<unknown> | undefined;
   /**
+   * The database triggers of change tracking (oo-014, change-tracking.ts): their names (empty
+   * where the dialect does not track, and the Scheduler probes every queue trigger instead) and
+   * the statements that (re)create them all.
+   */
+  readonly trackingTriggers: readonly string[];
+  trackingSql(): string[];
+  /** Names of the triggers in the connected schema (of every table; [] where not tracked). */
+  listTriggers(db: Kysely<Database>): Promise<string[]>;
+  /**
    * `statement` carrying the Scheduler's heartbeat (an UPDATE of its Schedulers row), so that a
    * tick that beats is still one statement and one transaction; undefined where a read cannot
    * carry a write (all but PostgreSQL). Its rows are the statement's, each with `beats` (1, or 0

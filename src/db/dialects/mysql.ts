@@ -10,6 +10,7 @@ import { claimQueueElementMysql } from './mysql-claim.js';
 import { isPrepared } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { mysqlTrackingSql, trackingTriggerNames } from './change-tracking.js';
 
 /**
  * With lower_case_table_names=1 (the default on Windows) the server stores `Triggers` as
@@ -155,5 +156,13 @@ export const mysqlDialect: Dialect = {
   notifyExpression: () => undefined,
   // No counter of commits is cheaper than the poll: see docs/scheduler.md.
   changeProbeSql: () => undefined,
+  trackingTriggers: trackingTriggerNames('mysql'),
+  trackingSql: mysqlTrackingSql,
+  async listTriggers(db) {
+    // Lists only the triggers of tables the login has the TRIGGER privilege on.
+    const result = await sql<{ name: string }>`
+      SELECT trigger_name AS name FROM information_schema.triggers WHERE trigger_schema = DATABASE()`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
   carryHeartbeat: () => undefined,
 };

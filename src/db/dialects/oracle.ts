@@ -204,5 +204,9 @@ export const oracleDialect: Dialect = {
   newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', paging: 'offset-fetch' }),
   notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
+  // No change tracking: the Scheduler probes every queue trigger on each poll.
+  trackingTriggers: [],
+  trackingSql: () => [],
+  listTriggers: async () => [],
   carryHeartbeat: () => undefined,
 };

@@ -8,6 +8,7 @@ import { canonicalUuid, dateFromDatabase, uuidFromDatabase } from './encoding.js
 import { isPrepared, markPrepared, statementName } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { postgresTrackingSql, trackingTriggerNames } from './change-tracking.js';
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
 
@@ -197,6 +198,14 @@ export const postgresDialect: Dialect = {
   notifyExpression: (channel, payload) => sql`pg_notify(${channel}, ${payload})`,
   // Not needed: notifications (notifyExpression) carry changes.
   changeProbeSql: () => undefined,
+  trackingTriggers: trackingTriggerNames('postgres'),
+  trackingSql: postgresTrackingSql,
+  async listTriggers(db) {
+    const result = await sql<{ name: string }>`
+      SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace s ON s.oid = c.relnamespace
+      WHERE s.nspname = current_schema() AND NOT t.tgisinternal`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
   // A beat in its own statement cost an idle backend three wake-ups instead of one: the UPDATE,
   // then the poll, then 10 s later a timer to flush the table statistics that two transactions
   // within a second leave pending. And its commit waited for its own WAL flush (an fdatasync),

@@ -8,6 +8,7 @@ import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
 import { isPrepared, markPrepared } from './prepared.js';
 import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
 import { newElementsOfQueue } from './queue-probe.js';
+import { sqliteTrackingSql, trackingTriggerNames } from './change-tracking.js';
 
 /**
  * How long a writer waits for the file lock before SQLite gives up with "database is locked".
@@ -126,5 +127,11 @@ export const sqliteDialect: Dialect = {
   notifyExpression: () => undefined,
   // Changes when another connection (another process, or another store of this one) commits.
   changeProbeSql: () => sql`PRAGMA data_version`,
+  trackingTriggers: trackingTriggerNames('sqlite'),
+  trackingSql: sqliteTrackingSql,
+  async listTriggers(db) {
+    const result = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'trigger'`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
   carryHeartbeat: () => undefined,
 };

@@ -28,6 +28,7 @@ import {
   RETENTION_INDEXES,
   OPERATIONS_TABLES,
   PRIORITY,
+  QUEUE_CHANGES,
   RUN_REQUESTS,
   SCHEDULERS,
   SCHEDULER_WHITELIST,
@@ -46,10 +47,10 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-014-change-tracking'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
-const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT];
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT, QUEUE_CHANGES];
 
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
 const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
@@ -85,6 +86,8 @@ export interface SchemaCatalog extends SchemaState {
    * []), per column on MySQL; no entry where enums are plain text (SQLite, MSSQL, Oracle).
    */
   enumValues: Map<EnumName, string[]>;
+  /** names of the database triggers in the schema (change tracking's among them, oo-014) */
+  triggers: Set<string>;
 }
 
 export interface UpgradeResult {
@@ -135,7 +138,7 @@ export function assertKnownRevision(state: SchemaState): void {
 /** Reads the state and, for the tables that exist, their columns, indexes and enum values. */
 export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCatalog> {
   const state = await readSchemaState(db, dialect);
-  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map() };
+  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Set(await dialect.listTriggers(db)) };
   for (const table of KNOWN_TABLES) {
     if (!state.tables.has(table.name)) continue;
     catalog.columns.set(table.name, new Set(await dialect.listColumns(db, table.name)));
@@ -159,7 +162,7 @@ export async function planUpgrade(db: Kysely<Database>, dialect: Dialect): Promi
 
 /** A catalog of a database with no tables. */
 export function emptyCatalog(): SchemaCatalog {
-  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map() };
+  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Set() };
 }
 
 /** Where a database stands, as every part that opens one checks it at connect. */
@@ -208,6 +211,13 @@ export async function checkSchemaInUse(db: Kysely<Database>, dialect: Dialect): 
   for (const { table, column, step } of COLUMNS_IN_USE) {
     if (!state.tables.has(table)) continue;
     if (!(await dialect.listColumns(db, table)).includes(column)) return { revision, current: false, firstStep: step };
+  }
+  // Without them an idle Scheduler would not see new elements (it polls only what they track).
+  // MySQL shows a login only the triggers of tables it may alter: none visible says nothing.
+  const triggers = await dialect.listTriggers(db);
+  const untracked = missingTrackingTriggers(dialect, new Set(triggers));
+  if (untracked.length > 0 && !(dialect.name === 'mysql' && untracked.length === dialect.trackingTriggers.length)) {
+    return { revision, current: false, firstStep: `create change-tracking triggers (missing: ${untracked.join(', ')})` };
   }
   return { revision, current: true };
 }
@@ -369,7 +379,35 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   steps.push(...retentionSteps(dialect, catalog, missingIndexes));
   // oo-011-audit: who changed what through the Orchestrator.
   steps.push(...tableSteps(dialect, catalog, [{ table: AUDIT, purpose: 'changes made through the Orchestrator' }], 'oo-011-audit', 'record the audit table'));
+  steps.push(...trackingSteps(dialect, catalog));
   return steps;
+}
+
+/**
+ * oo-014-change-tracking: the counters table and the database triggers that bump it
+ * (src/db/dialects/change-tracking.ts). Triggers are found by name in the catalog: when any is
+ * missing (dropped by hand, or lost when a table was rebuilt), all are put back.
+ */
+function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
+  const steps = tableSteps(dialect, catalog, [{ table: QUEUE_CHANGES, purpose: 'change counters the idle Scheduler reads' }], 'oo-014-change-tracking', 'record the change tracking');
+  const missing = missingTrackingTriggers(dialect, catalog.triggers);
+  if (missing.length > 0) {
+    const step: UpgradeStep = { description: `create change-tracking triggers (missing: ${missing.join(', ')})`, statements: dialect.trackingSql() };
+    // Recorded once the triggers exist: the table's step (or the record-only step) comes first.
+    const record = steps.find((s) => s.records);
+    if (record) {
+      delete record.records;
+      step.records = 'oo-014-change-tracking';
+    }
+    steps.push(step);
+  }
+  return steps;
+}
+
+/** The change-tracking triggers a dialect needs that `present` lacks (names compared case-insensitively). */
+export function missingTrackingTriggers(dialect: Dialect, present: ReadonlySet<string>): string[] {
+  const have = new Set([...present].map((name) => name.toLowerCase()));
+  return dialect.trackingTriggers.filter((name) => !have.has(name));
 }
 
 /**
