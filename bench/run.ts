@@ -9,7 +9,7 @@
  *   npm run bench -- --only=claim only benchmarks whose name contains "claim"
  *   npm run bench -- --dialects=postgres,mysql
  *   npm run bench -- --only=dashboard  the dashboard queries only
- *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~20 min)
+ *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~30 min)
  *   npm run bench -- --only=retention  purging 5M old log rows (SQLite 1M) while 8 robots write
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { benchClaim } from './lib/claim.js';
 import { fmt, type LiveDialect, type Row } from './lib/common.js';
 import { benchDashboard } from './lib/dashboard.js';
 import { benchDispatch } from './lib/dispatch.js';
-import { benchFleetBouncer, benchFleetGrowth, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
+import { benchFleetBouncer, benchFleetGrowth, benchFleetQueueTriggers, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
 import { benchLogsList, benchQueueList } from './lib/lists.js';
 import { benchRetention } from './lib/retention.js';
 import { renderSvg } from './lib/svg.js';
@@ -66,6 +66,7 @@ for (const d of dialects.filter((x): x is FleetDialect => x !== 'sqlite')) {
   tasks.push({ name: `fleet ${d} sizes`, run: () => benchFleetSizes(d, quick) });
   if (d === 'postgres') tasks.push({ name: `fleet ${d} via PgBouncer`, run: () => benchFleetBouncer(quick) });
   tasks.push({ name: `fleet ${d} growth`, run: () => benchFleetGrowth(d, quick) });
+  tasks.push({ name: `fleet ${d} queue triggers`, run: () => benchFleetQueueTriggers(d, quick) });
 }
 const selected = tasks.filter((t) => !only || t.name.includes(only));
 

@@ -94,6 +94,8 @@ const OWN_STEPS = [
   'create index ix_oo_events_event_at on oo_element_events',
   'create index ix_oo_incidents_cleared_at on oo_alert_incidents',
   'create table oo_audit (changes made through the Orchestrator)',
+  // No change-tracking triggers on SQL Server and Oracle: their Scheduler probes every queue.
+  'create table oo_queue_changes (change counters the idle Scheduler reads)',
 ];
 
 describe('MSSQL DDL', () => {

@@ -19,7 +19,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-011-audit';
+const LAST_OWN = 'oo-014-change-tracking';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -41,6 +41,11 @@ const RETENTION_STEPS = [
 ];
 /** oo-011-audit: the trail of changes made through the Orchestrator. */
 const AUDIT_STEPS = ['create table oo_audit (changes made through the Orchestrator)'];
+/** oo-014-change-tracking: the counters, then the database triggers that bump them. */
+const TRACKING_STEPS = [
+  'create table oo_queue_changes (change counters the idle Scheduler reads)',
+  'create change-tracking triggers',
+];
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
   'create table oo_queue_settings (queue retry settings)',
@@ -57,6 +62,7 @@ const OPERATIONS_STEPS = [
   ...JOB_OUTPUT_STEPS,
   ...RETENTION_STEPS,
   ...AUDIT_STEPS,
+  ...TRACKING_STEPS,
 ];
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
@@ -132,7 +138,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-014-change-tracking']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);

@@ -392,7 +392,8 @@ function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] 
   const steps = tableSteps(dialect, catalog, [{ table: QUEUE_CHANGES, purpose: 'change counters the idle Scheduler reads' }], 'oo-014-change-tracking', 'record the change tracking');
   const missing = missingTrackingTriggers(dialect, catalog.triggers);
   if (missing.length > 0) {
-    const step: UpgradeStep = { description: `create change-tracking triggers (missing: ${missing.join(', ')})`, statements: dialect.trackingSql() };
+    const which = missing.length === dialect.trackingTriggers.length ? '' : ` (missing: ${missing.join(', ')})`;
+    const step: UpgradeStep = { description: `create change-tracking triggers${which}`, statements: dialect.trackingSql() };
     // Recorded once the triggers exist: the table's step (or the record-only step) comes first.
     const record = steps.find((s) => s.records);
     if (record) {
