@@ -17,6 +17,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchBulkInsert } from './lib/bulk-insert.js';
 import { benchClaim } from './lib/claim.js';
+import { benchClaimWhileInserting } from './lib/claim-inserts.js';
 import { fmt, type LiveDialect, type Row } from './lib/common.js';
 import { benchDashboard } from './lib/dashboard.js';
 import { benchDispatch } from './lib/dispatch.js';
@@ -44,6 +45,10 @@ for (const d of dialects) {
   for (const w of [8, 32]) {
     for (const n of sizes([2_000, 20_000], [2_000])) tasks.push({ name: `claim ${d} ${w} workers ${n}`, run: () => benchClaim(d, w, n, quick ? 20_000 : 45_000) });
   }
+}
+for (const d of dialects.filter((x): x is FleetDialect => x !== 'sqlite')) {
+  // An element inserted during a claim storm adds no lock waits to the claimers (issue 24).
+  tasks.push({ name: `claims while inserting ${d}`, run: () => benchClaimWhileInserting(d, 8, quick ? 3_000 : 10_000) });
 }
 for (const d of dialects) {
   for (const n of sizes([100_000, 1_000_000], [100_000])) tasks.push({ name: `logs list ${d} ${n}`, run: () => benchLogsList(d, n, quick ? 15 : 40) });

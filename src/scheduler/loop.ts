@@ -29,7 +29,7 @@ import { canListen, listenForChanges, type ChangeListener } from '../db/listen.j
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
-import { getTriggerStatuses, pollTriggers, type QueueWatch, type Trigger } from '../db/store/triggers.js';
+import { getTriggerStatuses, pollTriggers, type QueueWatch, type Trigger, type TriggerPoll } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
 import { DatabaseError, InputError, NotFoundError, SchemaError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
@@ -127,6 +127,8 @@ export class Scheduler {
   #probe: NodeJS.Timeout | undefined;
   /** what the last polls saw of the change counters: an idle poll probes no queue (pollTriggers) */
   #queueWatch: QueueWatch = {};
+  /** the counters cannot be read with this login: every poll probes (said once) */
+  #trackingOff = false;
   /** the login may not write oo_job_output (grants older than it): output is not kept, said once */
   #outputRefused = false;
 
@@ -157,7 +159,7 @@ export class Scheduler {
     if (!this.#paused) return;
     this.#paused = false;
     this.#log.info('resumed', 'resumed: polling for due triggers again');
-    this.#queueWatch = {};
+    this.#queueWatch = { off: this.#trackingOff };
     this.#wakeUp();
   }
 
@@ -300,7 +302,7 @@ export class Scheduler {
     this.#dbFailures++;
     this.#dbDownSince ??= Date.now();
     this.#nextTimedAt = undefined;
-    this.#queueWatch = {};
+    this.#queueWatch = { off: this.#trackingOff };
     const cap = this.#stopping ? 2 : this.options.maxBackoffSeconds;
     const delay = Math.min(cap, this.options.intervalSeconds * 2 ** (this.#dbFailures - 1));
     this.#dbRetryAt = Date.now() + delay * 1000;
@@ -353,12 +355,27 @@ export class Scheduler {
    */
   async #startDue(at: Date, beat: boolean): Promise<void> {
     const until = new Date(at.getTime() + this.options.intervalSeconds * 1000 + DUE_TIMER_MARGIN_MS);
-    const { due, nextTimedRun } = await pollTriggers(this.#store, at, until, beat ? this.options.machineName : undefined, this.#queueWatch);
+    const { due, nextTimedRun } = await this.#poll(at, until, beat);
     this.#nextTimedAt = nextTimedRun?.getTime();
     for (const trigger of candidatesHere(due, this.options)) {
       if (this.#paused || this.#stopping) break;
       if (!mayStartNow(trigger, this.#runningHere())) continue;
       await this.#claimAndRun(trigger);
+    }
+  }
+
+  /** The poll; a login whose grants predate oo-014 (no SELECT on the counters) polls as before, said once. */
+  async #poll(at: Date, until: Date, beat: boolean): Promise<TriggerPoll> {
+    const beatOf = beat ? this.options.machineName : undefined;
+    try {
+      return await pollTriggers(this.#store, at, until, beatOf, this.#queueWatch);
+    } catch (error) {
+      const denied = this.#queueWatch.off ? undefined : permissionDenied(error);
+      if (!denied) throw error;
+      this.#trackingOff = true;
+      this.#queueWatch = { off: true };
+      this.#log.warn('tracking-refused', `cannot read the change counters (${denied}): every poll probes every queue trigger until the grants are renewed`);
+      return pollTriggers(this.#store, at, until, beatOf, this.#queueWatch);
     }
   }
 

@@ -317,6 +317,8 @@ export interface QueueWatch {
   changes?: string;
   /** when they were last probed (epoch ms) */
   probedAt?: number;
+  /** the login may not read the counters (grants older than oo-014): every poll probes every queue trigger */
+  off?: boolean;
 }
 
 /**
@@ -411,7 +413,7 @@ function pollUnion(store: Store, horizon: Date) {
  */
 export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string, watch?: QueueWatch): Promise<TriggerPoll> {
   const horizon = until < at ? at : until;
-  const tracked = watch !== undefined && store.dialect.trackingTriggers.length > 0;
+  const tracked = watch !== undefined && !watch.off && store.dialect.trackingTriggers.length > 0;
   const quiet = tracked && watch.changes !== undefined && Date.now() - (watch.probedAt ?? 0) < QUEUE_PROBE_EVERY_MS;
   const first: Polled | ReturnType<typeof pollUnion> = tracked ? withChanges(store, quiet ? timedUnion(store, horizon) : pollUnion(store, horizon)) : pollUnion(store, horizon);
   let rows = await runPoll(store, first, beatOf);
