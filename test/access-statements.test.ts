@@ -133,7 +133,7 @@ describe('generated statements', () => {
       'ALTER TYPE "public"."loglevel" OWNER TO "oo_admin"',
     ]);
     expect(grantStatements({ dialect: 'mysql', roles: ['admin'], user: 'oo_admin@10.0.0.%', database: 'orch' })).toEqual([
-      "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON `orch`.* TO 'oo_admin'@'10.0.0.%'",
+      "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES, TRIGGER ON `orch`.* TO 'oo_admin'@'10.0.0.%'",
     ]);
     expect(grantStatements({ dialect: 'mysql', roles: ['robot'], user: 'oo_robot', database: 'orch' })).toContain(
       "GRANT SELECT, UPDATE (`process_status`) ON `orch`.`Triggers` TO 'oo_robot'@'%'",

@@ -35,12 +35,16 @@ export const TRACKING_TRIGGERS = [
   'oo_track_queue_triggers_update',
   'oo_track_run_requests_insert',
 ] as const;
-/** PostgreSQL only: a trigger created through our tools or the Python ones wakes the Schedulers. */
-const TRACKING_NOTIFY_ONLY = 'oo_track_triggers_insert';
+/**
+ * PostgreSQL only, wake-ups without a counter: a trigger created, and a single or scheduled
+ * trigger's row written (a writer that inserts it after its Triggers row, in a transaction of
+ * its own, would otherwise wake the Schedulers before its next_run exists).
+ */
+const TRACKING_NOTIFY_ONLY = ['oo_track_triggers_insert', 'oo_track_single_triggers', 'oo_track_scheduled_triggers'];
 
 /** The trigger names a dialect's tracking consists of (empty: the dialect does not track). */
 export function trackingTriggerNames(dialect: 'postgres' | 'mysql' | 'sqlite' | 'mssql' | 'oracle'): readonly string[] {
-  if (dialect === 'postgres') return [...TRACKING_TRIGGERS, TRACKING_NOTIFY_ONLY];
+  if (dialect === 'postgres') return [...TRACKING_TRIGGERS, ...TRACKING_NOTIFY_ONLY];
   if (dialect === 'mysql' || dialect === 'sqlite') return TRACKING_TRIGGERS;
   return [];
 }
@@ -82,6 +86,7 @@ $oo$`;
 ${notify('trigger')}`,
     ),
     fn('oo_track_queue_trigger', `  ${bump(`VALUES (NEW.queue_name, ${slot}, 1)`)};\n${notify('trigger')}`),
+    fn('oo_track_timed_trigger', notify('trigger')),
     fn('oo_track_run_request', `  ${bump(`SELECT q.queue_name, ${slot}, 1 FROM "Queue_Triggers" q WHERE q.id = NEW.trigger_id`)};\n${notify('trigger')}`),
     ...dropAll('postgres'),
     `CREATE TRIGGER oo_track_queues_insert AFTER INSERT ON "Queues" REFERENCING NEW TABLE AS oo_track_new FOR EACH STATEMENT EXECUTE FUNCTION oo_track_new_elements()`,
@@ -92,6 +97,8 @@ ${notify('trigger')}`,
     `CREATE TRIGGER oo_track_queue_triggers_insert AFTER INSERT ON "Queue_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_queue_trigger()`,
     `CREATE TRIGGER oo_track_queue_triggers_update AFTER UPDATE ON "Queue_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_queue_trigger()`,
     `CREATE TRIGGER oo_track_run_requests_insert AFTER INSERT ON oo_run_requests FOR EACH ROW EXECUTE FUNCTION oo_track_run_request()`,
+    `CREATE TRIGGER oo_track_single_triggers AFTER INSERT OR UPDATE ON "Single_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()`,
+    `CREATE TRIGGER oo_track_scheduled_triggers AFTER INSERT OR UPDATE ON "Scheduled_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()`,
   ];
 }
 
@@ -139,6 +146,8 @@ const TRIGGER_TABLE: Record<string, string> = {
   oo_track_queue_triggers_insert: 'Queue_Triggers',
   oo_track_queue_triggers_update: 'Queue_Triggers',
   oo_track_run_requests_insert: 'oo_run_requests',
+  oo_track_single_triggers: 'Single_Triggers',
+  oo_track_scheduled_triggers: 'Scheduled_Triggers',
 };
 
 /** Drops whatever of the tracking triggers exists, so putting back a missing one is repeatable. */

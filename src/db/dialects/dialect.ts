@@ -117,8 +117,12 @@ export interface Dialect {
    */
   readonly trackingTriggers: readonly string[];
   trackingSql(): string[];
-  /** Names of the triggers in the connected schema (of every table; [] where not tracked). */
-  listTriggers(db: Kysely<Database>): Promise<string[]>;
+  /**
+   * Names of the triggers in the connected schema (of every table; [] where not tracked), or
+   * undefined where this login cannot see them all (MySQL shows only those of tables it holds
+   * the TRIGGER privilege on).
+   */
+  listTriggers(db: Kysely<Database>): Promise<string[] | undefined>;
   /**
    * `statement` carrying the Scheduler's heartbeat (an UPDATE of its Schedulers row), so that a
    * tick that beats is still one statement and one transaction; undefined where a read cannot

@@ -159,7 +159,13 @@ export const mysqlDialect: Dialect = {
   trackingTriggers: trackingTriggerNames('mysql'),
   trackingSql: mysqlTrackingSql,
   async listTriggers(db) {
-    // Lists only the triggers of tables the login has the TRIGGER privilege on.
+    // information_schema shows only the triggers of tables the login holds the TRIGGER privilege
+    // on: a login without it on the whole database (the Scheduler's, a robot's) cannot tell.
+    const grantee = sql`CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')`;
+    const privileged = await sql<{ n: number }>`
+      SELECT (SELECT count(*) FROM information_schema.user_privileges WHERE grantee = ${grantee} AND privilege_type = 'TRIGGER')
+           + (SELECT count(*) FROM information_schema.schema_privileges WHERE grantee = ${grantee} AND privilege_type = 'TRIGGER' AND table_schema = DATABASE()) AS n`.execute(db);
+    if (Number(privileged.rows[0]?.n ?? 0) === 0) return undefined;
     const result = await sql<{ name: string }>`
       SELECT trigger_name AS name FROM information_schema.triggers WHERE trigger_schema = DATABASE()`.execute(db);
     return result.rows.map((row) => row.name);

@@ -86,8 +86,8 @@ export interface SchemaCatalog extends SchemaState {
    * []), per column on MySQL; no entry where enums are plain text (SQLite, MSSQL, Oracle).
    */
   enumValues: Map<EnumName, string[]>;
-  /** names of the database triggers in the schema (change tracking's among them, oo-014) */
-  triggers: Set<string>;
+  /** names of the database triggers in the schema (change tracking's among them, oo-014); undefined where the login cannot see them all */
+  triggers: Set<string> | undefined;
 }
 
 export interface UpgradeResult {
@@ -138,7 +138,8 @@ export function assertKnownRevision(state: SchemaState): void {
 /** Reads the state and, for the tables that exist, their columns, indexes and enum values. */
 export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCatalog> {
   const state = await readSchemaState(db, dialect);
-  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Set(await dialect.listTriggers(db)) };
+  const triggers = await dialect.listTriggers(db);
+  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: triggers && new Set(triggers) };
   for (const table of KNOWN_TABLES) {
     if (!state.tables.has(table.name)) continue;
     catalog.columns.set(table.name, new Set(await dialect.listColumns(db, table.name)));
@@ -212,11 +213,11 @@ export async function checkSchemaInUse(db: Kysely<Database>, dialect: Dialect): 
     if (!state.tables.has(table)) continue;
     if (!(await dialect.listColumns(db, table)).includes(column)) return { revision, current: false, firstStep: step };
   }
-  // Without them an idle Scheduler would not see new elements (it polls only what they track).
-  // MySQL shows a login only the triggers of tables it may alter: none visible says nothing.
+  // Without them an idle Scheduler would not see new elements (it polls only what they track);
+  // where the login cannot see them (MySQL), the poll's periodic full probe is the safety net.
   const triggers = await dialect.listTriggers(db);
-  const untracked = missingTrackingTriggers(dialect, new Set(triggers));
-  if (untracked.length > 0 && !(dialect.name === 'mysql' && untracked.length === dialect.trackingTriggers.length)) {
+  const untracked = triggers ? missingTrackingTriggers(dialect, new Set(triggers)) : [];
+  if (untracked.length > 0) {
     return { revision, current: false, firstStep: `create change-tracking triggers (missing: ${untracked.join(', ')})` };
   }
   return { revision, current: true };
@@ -390,7 +391,10 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
  */
 function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
   const steps = tableSteps(dialect, catalog, [{ table: QUEUE_CHANGES, purpose: 'change counters the idle Scheduler reads' }], 'oo-014-change-tracking', 'record the change tracking');
-  const missing = missingTrackingTriggers(dialect, catalog.triggers);
+  // Unseen triggers are taken as there once recorded; before that, creating them is the plan
+  // (and a login that may not create them gets the database's one-line refusal).
+  const unseen = catalog.ownMigrations.has('oo-014-change-tracking') ? [] : [...dialect.trackingTriggers];
+  const missing = catalog.triggers ? missingTrackingTriggers(dialect, catalog.triggers) : unseen;
   if (missing.length > 0) {
     const which = missing.length === dialect.trackingTriggers.length ? '' : ` (missing: ${missing.join(', ')})`;
     const step: UpgradeStep = { description: `create change-tracking triggers${which}`, statements: dialect.trackingSql() };
