@@ -41,7 +41,7 @@ import { findFirstCredential } from '../db/store/credentials.js';
 import { LaunchError } from './launch-error.js';
 import { resolveOptions, type ResolvedOptions, type SchedulerOptions } from './options.js';
 import { recordOutcome, type RunOutcome, type RunRecord } from './outcome.js';
-import { candidatesHere, mayStartNow, type RunningHere } from './poll.js';
+import { candidatesHere, mayRunHere, mayStartNow, type RunningHere } from './poll.js';
 import { reconcileStaleJobs } from './reconcile.js';
 import { launchArgs, robotArgv, secretsInArgvFor } from './robot-argv.js';
 import { installRobotDependencies } from './robot-deps.js';
@@ -126,7 +126,7 @@ export class Scheduler {
   #throttle: NodeJS.Timeout | undefined;
   #probe: NodeJS.Timeout | undefined;
   /** what the last polls saw of the change counters: an idle poll probes no queue (pollTriggers) */
-  #queueWatch: QueueWatch = {};
+  #queueWatch: QueueWatch = { ours: (trigger) => mayRunHere(trigger, this.options) };
   /** the counters cannot be read with this login: every poll probes (said once) */
   #trackingOff = false;
   /** the login may not write oo_job_output (grants older than it): output is not kept, said once */
@@ -159,7 +159,7 @@ export class Scheduler {
     if (!this.#paused) return;
     this.#paused = false;
     this.#log.info('resumed', 'resumed: polling for due triggers again');
-    this.#queueWatch = { off: this.#trackingOff };
+    this.#queueWatch = this.#newWatch();
     this.#wakeUp();
   }
 
@@ -302,7 +302,7 @@ export class Scheduler {
     this.#dbFailures++;
     this.#dbDownSince ??= Date.now();
     this.#nextTimedAt = undefined;
-    this.#queueWatch = { off: this.#trackingOff };
+    this.#queueWatch = this.#newWatch();
     const cap = this.#stopping ? 2 : this.options.maxBackoffSeconds;
     const delay = Math.min(cap, this.options.intervalSeconds * 2 ** (this.#dbFailures - 1));
     this.#dbRetryAt = Date.now() + delay * 1000;
@@ -364,6 +364,11 @@ export class Scheduler {
     }
   }
 
+  /** What the polls remember of the change counters, from scratch (after an outage, on resume). */
+  #newWatch(): QueueWatch {
+    return { off: this.#trackingOff, ours: (trigger) => mayRunHere(trigger, this.options) };
+  }
+
   /** The poll; a login whose grants predate oo-014 (no SELECT on the counters) polls as before, said once. */
   async #poll(at: Date, until: Date, beat: boolean): Promise<TriggerPoll> {
     const beatOf = beat ? this.options.machineName : undefined;
@@ -373,7 +378,7 @@ export class Scheduler {
       const denied = this.#queueWatch.off ? undefined : permissionDenied(error);
       if (!denied) throw error;
       this.#trackingOff = true;
-      this.#queueWatch = { off: true };
+      this.#queueWatch = this.#newWatch();
       this.#log.warn('tracking-refused', `cannot read the change counters (${denied}): every poll probes every queue trigger until the grants are renewed`);
       return pollTriggers(this.#store, at, until, beatOf, this.#queueWatch);
     }

@@ -319,6 +319,8 @@ export interface QueueWatch {
   probedAt?: number;
   /** the login may not read the counters (grants older than oo-014): every poll probes every queue trigger */
   off?: boolean;
+  /** which due queue triggers keep the probes going (default: all); one whitelisted for another machine need not */
+  ours?: (trigger: Trigger) => boolean;
 }
 
 /**
@@ -425,7 +427,8 @@ export async function pollTriggers(store: Store, at: Date, until: Date = at, bea
   const due = await dueOf(store, rows, at);
   if (tracked && (!quiet || watch.changes === undefined)) {
     // A queue trigger found due keeps the probes going until it has started (here or elsewhere).
-    watch.changes = due.due.some((t) => t.type === 'QUEUE') ? undefined : String(rows[0]?.changes);
+    const ours = watch.ours ?? (() => true);
+    watch.changes = due.due.some((t) => t.type === 'QUEUE' && ours(t)) ? undefined : String(rows[0]?.changes);
     watch.probedAt = Date.now();
   }
   return due;
