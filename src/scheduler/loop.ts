@@ -8,9 +8,10 @@
  * answers again, and reconnection attempts back off up to `maxBackoffSeconds`.
  *
  * Between ticks it sleeps the poll interval, but wakes sooner: at the due time of the nearest
- * Idle time-based trigger, when a writer notifies a change (PostgreSQL, db/listen.ts), and when
- * another connection has committed (SQLite's change probe). The poll stays, for writers that do
- * not notify (docs/scheduler.md).
+ * Idle time-based trigger, when the database notifies a change (PostgreSQL: the change-tracking
+ * triggers of oo-014 fire for every writer, db/listen.ts), and when another connection has
+ * committed (SQLite's change probe). The poll stays, for what a notification cannot carry; an
+ * idle one probes no queue unless the change counters moved (docs/scheduler.md).
  *
  * @example
  *   const scheduler = new Scheduler({ connectionString, cryptoKey, intervalSeconds: 6 });
@@ -607,8 +608,8 @@ export class Scheduler {
       {
         onChange: () => this.#notified(),
         onListening: (again) => {
-          if (again) this.#log.info('wake-listening', 'notifications work again: changes made through OpenOrchestrator start at once');
-          else this.#log.debug('wake-listening', 'listening for notifications: changes made through OpenOrchestrator start at once');
+          if (again) this.#log.info('wake-listening', 'notifications work again: changes start at once, whoever makes them');
+          else this.#log.debug('wake-listening', 'listening for notifications: changes start at once, whoever makes them');
         },
         onLost: (reason) => this.#log.warn('wake-lost', `lost the notification connection (${reason}); polling every ${intervalSeconds} s until it is back`),
         onUnsupported: () =>
