@@ -9,7 +9,7 @@
  *   npm run bench -- --only=claim only benchmarks whose name contains "claim"
  *   npm run bench -- --dialects=postgres,mysql
  *   npm run bench -- --only=dashboard  the dashboard queries only
- *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~20 min)
+ *   npm run bench -- --only=fleet      idle Scheduler fleets on PostgreSQL (also via PgBouncer) and MariaDB (~30 min)
  *   npm run bench -- --only=retention  purging 5M old log rows (SQLite 1M) while 8 robots write
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,10 +17,11 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchBulkInsert } from './lib/bulk-insert.js';
 import { benchClaim } from './lib/claim.js';
+import { benchClaimWhileInserting } from './lib/claim-inserts.js';
 import { fmt, type LiveDialect, type Row } from './lib/common.js';
 import { benchDashboard } from './lib/dashboard.js';
 import { benchDispatch } from './lib/dispatch.js';
-import { benchFleetBouncer, benchFleetGrowth, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
+import { benchFleetBouncer, benchFleetGrowth, benchFleetQueueTriggers, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
 import { benchLogsList, benchQueueList } from './lib/lists.js';
 import { benchRetention } from './lib/retention.js';
 import { renderSvg } from './lib/svg.js';
@@ -45,6 +46,10 @@ for (const d of dialects) {
     for (const n of sizes([2_000, 20_000], [2_000])) tasks.push({ name: `claim ${d} ${w} workers ${n}`, run: () => benchClaim(d, w, n, quick ? 20_000 : 45_000) });
   }
 }
+for (const d of dialects.filter((x): x is FleetDialect => x !== 'sqlite')) {
+  // An element inserted during a claim storm adds no lock waits to the claimers (issue 24).
+  tasks.push({ name: `claims while inserting ${d}`, run: () => benchClaimWhileInserting(d, 8, quick ? 3_000 : 10_000) });
+}
 for (const d of dialects) {
   for (const n of sizes([100_000, 1_000_000], [100_000])) tasks.push({ name: `logs list ${d} ${n}`, run: () => benchLogsList(d, n, quick ? 15 : 40) });
 }
@@ -66,6 +71,7 @@ for (const d of dialects.filter((x): x is FleetDialect => x !== 'sqlite')) {
   tasks.push({ name: `fleet ${d} sizes`, run: () => benchFleetSizes(d, quick) });
   if (d === 'postgres') tasks.push({ name: `fleet ${d} via PgBouncer`, run: () => benchFleetBouncer(quick) });
   tasks.push({ name: `fleet ${d} growth`, run: () => benchFleetGrowth(d, quick) });
+  tasks.push({ name: `fleet ${d} queue triggers`, run: () => benchFleetQueueTriggers(d, quick) });
 }
 const selected = tasks.filter((t) => !only || t.name.includes(only));
 

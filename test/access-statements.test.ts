@@ -7,13 +7,13 @@ import { classify } from '../src/access/probe.js';
 import { mergeRoles, parseRoles, ROLE_RIGHTS, ROLES, roleRights } from '../src/access/rights.js';
 import { grantStatements } from '../src/access/statements.js';
 import { permissionDenied } from '../src/db/open.js';
-import { ALL_TABLE_NAMES, AUDIT, DAILY_TABLES, JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, OPERATIONS_TABLES, RETENTION, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
+import { ALL_TABLE_NAMES, AUDIT, DAILY_TABLES, JOBS, LOGS_JOB_ID, MIGRATIONS_TABLE, OPERATIONS_TABLES, QUEUE_CHANGES, RETENTION, RUN_REQUESTS, UPSTREAM_TABLES } from '../src/db/schema/tables.js';
 import { InputError } from '../src/errors.js';
 import { runGrants } from '../src/cli/grants.js';
 import { runCli } from './helpers/cli.js';
 
 const COLUMNS = new Map<string, Set<string>>([
-  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
+  ...[...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT, QUEUE_CHANGES].map((t) => [t.name, new Set(t.columns.map((c) => c.name))] as const),
   ['alembic_version', new Set(['version_num'])],
   [MIGRATIONS_TABLE, new Set(['name', 'applied_at'])],
 ]);
@@ -92,6 +92,7 @@ describe('generated statements', () => {
       'GRANT INSERT ON [dbo].[Logs] TO [oo_sched]',
       'GRANT SELECT, DELETE ON [dbo].[oo_run_requests] TO [oo_sched]',
       'GRANT INSERT ON [dbo].[oo_job_output] TO [oo_sched]',
+      'GRANT SELECT ON [dbo].[oo_queue_changes] TO [oo_sched]',
     ]);
     expect(grantStatements({ dialect: 'mssql', roles: ['admin'], user: 'oo_admin', schema: 'oo' })).toEqual([
       "IF DATABASE_PRINCIPAL_ID(N'oo_admin') IS NULL CREATE USER [oo_admin] FOR LOGIN [oo_admin]",

@@ -276,6 +276,28 @@ export function accessSuite(dialect: Dialect): void {
       expect((await getTrigger(admin, stale)).status).toBe('FAILED');
     });
 
+    it('a scheduler login whose grants predate oo-014 (no SELECT on oo_queue_changes) says so once and polls every queue', async () => {
+      const admin = stores.admin;
+      const machineName = `acc-old-${suffix}`;
+      const table = dialect === 'postgres' ? 'oo_queue_changes' : `\`${database.url.split('/').at(-1)}\`.\`oo_queue_changes\``;
+      const account = dialect === 'postgres' ? login('scheduler') : `'${login('scheduler')}'@'%'`;
+      // PostgreSQL: the admin login owns the table; MariaDB: the server's superuser grants.
+      const asOwner = (statement: string) => (dialect === 'postgres' ? sql.raw(statement).execute(admin.db).then(() => undefined) : serverAdmin(dialect, [statement]));
+      await asOwner(`REVOKE SELECT ON ${table} FROM ${account}`);
+      const s = startScheduler({ connectionString: urls.scheduler, machineName, intervalSeconds: 0.5 });
+      try {
+        await waitFor('the refusal', () => s.lines.some((line) => line.includes('"tracking-refused"')));
+        const id = await createTrigger(admin, { triggerName: 'old-grants', processName: 'old-grants', processPath: ROBOT_MJS, processArgs: '{}', isBlocking: false, type: 'QUEUE', queueName: 'q-old-grants', minBatchSize: 1 });
+        await createQueueElement(admin, 'q-old-grants', { reference: 'x' });
+        await waitFor('the queue trigger to run', async () => (await listJobs(admin, { schedulerName: machineName, status: 'DONE' })).find((job) => job.triggerId === id));
+      } finally {
+        await s.stop();
+        await asOwner(`GRANT SELECT ON ${table} TO ${account}`);
+      }
+      expect(s.lines.filter((line) => line.includes('"tracking-refused"'))).toHaveLength(1);
+      expect(s.lines.filter((line) => /database-unavailable|write-dropped/.test(line))).toEqual([]);
+    });
+
     // What each role must not do, and the right the message must name.
     const forbidden: Array<{ role: RoleName; action: string; run: (store: Store) => Promise<unknown>; expected: Record<Dialect, RegExp>; only?: Dialect }> = [];
     const q = (name: string) => (dialect === 'postgres' ? `"${name}"` : `\`${name}\``);

@@ -111,6 +111,8 @@ const OWN_STEPS = [
   'record the nullable scheduler whitelist',
   'create claim guard oo_claim_guard_queues on Queues (status becomes IN_PROGRESS only from NEW)',
   'create claim guard oo_claim_guard_triggers on Triggers (process_status becomes RUNNING only from IDLE)',
+  // No change-tracking triggers on SQL Server and Oracle: their Scheduler probes every queue.
+  'create table oo_queue_changes (change counters the idle Scheduler reads)',
   'record the claim order index',
 ];
 

@@ -1,8 +1,8 @@
 /**
- * Waking the Scheduler without waiting for the poll: PostgreSQL notifications from our writers
- * (store and robot API), SQLite's change probe, the due-time timer on every live dialect, the
- * poll as the safety net
- * for plain SQL, a dropped listener, and two Schedulers woken together. Real databases, real
+ * Waking the Scheduler without waiting for the poll: PostgreSQL notifications that the
+ * database's change tracking (oo-014) sends for every writer (store, robot API, plain SQL),
+ * SQLite's change probe, the due-time timer on every live dialect, the poll as the safety net
+ * while the listener is down, a dropped listener, and two Schedulers woken together. Real databases, real
  * robot processes; the poll interval is 30 s wherever a run must start without it.
  */
 import { join } from 'node:path';
@@ -169,13 +169,39 @@ describe('wake on change (PostgreSQL notifications)', () => {
     }
   });
 
-  it('starts a trigger inserted with plain SQL (no notification) at the next poll', async () => {
+  it('starts a queue trigger at once when an element is inserted with plain SQL (the database notifies)', async () => {
     const { store, url } = live;
     const file = join(tempDir(), 'events');
-    const s = startScheduler({ connectionString: url, intervalSeconds: 1 });
+    const s = startScheduler({ connectionString: url, intervalSeconds: SLOW_POLL_SECONDS });
+    const client = new pg.Client({ connectionString: postgresUrl(live) });
+    await client.connect();
+    try {
+      const queueName = `q-${newId()}`;
+      await createTrigger(store, robot('python-fed', file, { type: 'QUEUE', queueName, minBatchSize: 1 }));
+      await waitUntilListening(live, s);
+      const added = Date.now();
+      // The statement the Python client's create_queue_element sends (SQLAlchemy, psycopg2), in its transaction.
+      await client.query('BEGIN');
+      await client.query(
+        'INSERT INTO "Queues" (id, queue_name, status, data, reference, created_date, start_date, end_date, message, created_by) VALUES ($1::UUID, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+        [newId(), queueName, 'NEW', null, 'from python', new Date(), null, null, null, null],
+      );
+      await client.query('COMMIT');
+      expect((await startedAt(file, 'python-fed')) - added).toBeLessThan(PROMPT_MS);
+    } finally {
+      await client.end();
+      await s.stop();
+    }
+  });
+
+  it('starts a trigger inserted with plain SQL at once (the database notifies)', async () => {
+    const { store, url } = live;
+    const file = join(tempDir(), 'events');
+    const s = startScheduler({ connectionString: url, intervalSeconds: SLOW_POLL_SECONDS });
     try {
       await waitUntilListening(live, s);
       const id = newId();
+      const inserted = Date.now();
       const { db, dialect } = store;
       // What another program would write: the two rows, and no NOTIFY.
       await db
@@ -197,7 +223,7 @@ describe('wake on change (PostgreSQL notifications)', () => {
         })
         .execute();
       await db.insertInto('Single_Triggers').values({ id: dialect.encodeUuid(id), next_run: dialect.encodeDate(new Date(Date.now() - 1000)) }).execute();
-      await startedAt(file, 'plain');
+      expect((await startedAt(file, 'plain')) - inserted).toBeLessThan(PROMPT_MS);
       expect((await waitForEndedJob(store, id)).status).toBe('DONE');
     } finally {
       await s.stop();

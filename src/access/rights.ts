@@ -47,6 +47,8 @@ const SCHEDULER: TableRights[] = [
   { table: 'oo_run_requests', select: true, delete: true },
   // what robots print, written while they run (the next line's number is counted here, not read)
   { table: 'oo_job_output', insert: true },
+  // the change counters an idle poll reads instead of probing every queue (database triggers write them)
+  { table: 'oo_queue_changes', select: true },
 ];
 
 /**

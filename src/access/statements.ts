@@ -125,7 +125,8 @@ function mysql(options: GrantOptions): string[] {
   if (options.database === undefined) throw new InputError('MySQL/MariaDB grants name the database: give a connection string, or --database NAME');
   const database = bq(checkName('the database', options.database));
   if (options.roles.includes('admin')) {
-    // No DROP: `upgrade` never drops a table, so neither may the admin login. TRIGGER: the claim guard.
+    // No DROP: `upgrade` never drops a table, so neither may the admin login. TRIGGER: the claim
+    // guard (oo-013) and the change tracking (oo-014).
     return [`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES, TRIGGER ON ${database}.* TO ${account}`];
   }
   return dataRights(options.roles).map((entry) => `GRANT ${privilegeList(entry, bq, true)} ON ${database}.${bq(entry.table)} TO ${account}`);

@@ -1,5 +1,6 @@
 /**
- * Listening for the wake-ups our writers send (store/wake.ts): PostgreSQL's LISTEN on a
+ * Listening for the wake-ups the database's change tracking sends for every writer (oo-014,
+ * dialects/change-tracking.ts): PostgreSQL's LISTEN on a
  * connection of its own, outside the pool, with the same options as the pool's. A lost
  * connection is reconnected with backoff; while it is down the caller's poll is the only way
  * changes are seen, so each (re)connection also reports a change (some may have been missed).

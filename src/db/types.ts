@@ -235,6 +235,13 @@ export interface AuditTable {
   after_json: string | null;
 }
 
+/** oo-014-change-tracking: written by database triggers only, read by the Scheduler. */
+export interface QueueChangesTable {
+  queue_name: string;
+  slot: number;
+  changes: number;
+}
+
 export interface Database {
   Constants: ConstantsTable;
   Credentials: CredentialsTable;
@@ -260,4 +267,5 @@ export interface Database {
   oo_monitors: MonitorsTable;
   oo_retention: RetentionTable;
   oo_audit: AuditTable;
+  oo_queue_changes: QueueChangesTable;
 }

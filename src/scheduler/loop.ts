@@ -8,9 +8,10 @@
  * answers again, and reconnection attempts back off up to `maxBackoffSeconds`.
  *
  * Between ticks it sleeps the poll interval, but wakes sooner: at the due time of the nearest
- * Idle time-based trigger, when a writer notifies a change (PostgreSQL, db/listen.ts), and when
- * another connection has committed (SQLite's change probe). The poll stays, for writers that do
- * not notify (docs/scheduler.md).
+ * Idle time-based trigger, when the database notifies a change (PostgreSQL: the change-tracking
+ * triggers of oo-014 fire for every writer, db/listen.ts), and when another connection has
+ * committed (SQLite's change probe). The poll stays, for what a notification cannot carry; an
+ * idle one probes no queue unless the change counters moved (docs/scheduler.md).
  *
  * @example
  *   const scheduler = new Scheduler({ connectionString, cryptoKey, intervalSeconds: 6 });
@@ -30,7 +31,7 @@ import { canListen, listenForChanges, type ChangeListener } from '../db/listen.j
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
-import { getTriggerStatuses, pollTriggers, type Trigger } from '../db/store/triggers.js';
+import { getTriggerStatuses, pollTriggers, type QueueWatch, type Trigger, type TriggerPoll } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
 import { DatabaseError, InputError, NotFoundError, SchemaError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
@@ -42,7 +43,7 @@ import { findFirstCredential } from '../db/store/credentials.js';
 import { LaunchError } from './launch-error.js';
 import { resolveOptions, type ResolvedOptions, type SchedulerOptions } from './options.js';
 import { recordOutcome, type RunOutcome, type RunRecord } from './outcome.js';
-import { candidatesHere, mayStartNow, type RunningHere } from './poll.js';
+import { candidatesHere, mayRunHere, mayStartNow, type RunningHere } from './poll.js';
 import { reconcileStaleJobs } from './reconcile.js';
 import { launchArgs, robotArgv, secretsInArgvFor } from './robot-argv.js';
 import { installRobotDependencies } from './robot-deps.js';
@@ -126,6 +127,10 @@ export class Scheduler {
   #nextTimedAt: number | undefined;
   #throttle: NodeJS.Timeout | undefined;
   #probe: NodeJS.Timeout | undefined;
+  /** what the last polls saw of the change counters: an idle poll probes no queue (pollTriggers) */
+  #queueWatch: QueueWatch = { ours: (trigger) => mayRunHere(trigger, this.options) };
+  /** the counters cannot be read with this login: every poll probes (said once) */
+  #trackingOff = false;
   /** the login may not write oo_job_output (grants older than it): output is not kept, said once */
   #outputRefused = false;
 
@@ -162,6 +167,7 @@ export class Scheduler {
     if (!this.#paused) return;
     this.#paused = false;
     this.#log.info('resumed', 'resumed: polling for due triggers again');
+    this.#queueWatch = this.#newWatch();
     this.#wakeUp();
   }
 
@@ -304,6 +310,7 @@ export class Scheduler {
     this.#dbFailures++;
     this.#dbDownSince ??= Date.now();
     this.#nextTimedAt = undefined;
+    this.#queueWatch = this.#newWatch();
     const cap = this.#stopping ? 2 : this.options.maxBackoffSeconds;
     const delay = Math.min(cap, this.options.intervalSeconds * 2 ** (this.#dbFailures - 1));
     this.#dbRetryAt = Date.now() + delay * 1000;
@@ -356,12 +363,32 @@ export class Scheduler {
    */
   async #startDue(at: Date, beat: boolean): Promise<void> {
     const until = new Date(at.getTime() + this.options.intervalSeconds * 1000 + DUE_TIMER_MARGIN_MS);
-    const { due, nextTimedRun } = await pollTriggers(this.#store, at, until, beat ? this.options.machineName : undefined);
+    const { due, nextTimedRun } = await this.#poll(at, until, beat);
     this.#nextTimedAt = nextTimedRun?.getTime();
     for (const trigger of candidatesHere(due, this.options)) {
       if (this.#paused || this.#stopping) break;
       if (!mayStartNow(trigger, this.#runningHere())) continue;
       await this.#claimAndRun(trigger);
+    }
+  }
+
+  /** What the polls remember of the change counters, from scratch (after an outage, on resume). */
+  #newWatch(): QueueWatch {
+    return { off: this.#trackingOff, ours: (trigger) => mayRunHere(trigger, this.options) };
+  }
+
+  /** The poll; a login whose grants predate oo-014 (no SELECT on the counters) polls as before, said once. */
+  async #poll(at: Date, until: Date, beat: boolean): Promise<TriggerPoll> {
+    const beatOf = beat ? this.options.machineName : undefined;
+    try {
+      return await pollTriggers(this.#store, at, until, beatOf, this.#queueWatch);
+    } catch (error) {
+      const denied = this.#queueWatch.off ? undefined : permissionDenied(error);
+      if (!denied) throw error;
+      this.#trackingOff = true;
+      this.#queueWatch = this.#newWatch();
+      this.#log.warn('tracking-refused', `cannot read the change counters (${denied}): every poll probes every queue trigger until the grants are renewed`);
+      return pollTriggers(this.#store, at, until, beatOf, this.#queueWatch);
     }
   }
 
@@ -588,8 +615,8 @@ export class Scheduler {
       {
         onChange: () => this.#notified(),
         onListening: (again) => {
-          if (again) this.#log.info('wake-listening', 'notifications work again: changes made through OpenOrchestrator start at once');
-          else this.#log.debug('wake-listening', 'listening for notifications: changes made through OpenOrchestrator start at once');
+          if (again) this.#log.info('wake-listening', 'notifications work again: changes start at once, whoever makes them');
+          else this.#log.debug('wake-listening', 'listening for notifications: changes start at once, whoever makes them');
         },
         onLost: (reason) => this.#log.warn('wake-lost', `lost the notification connection (${reason}); polling every ${intervalSeconds} s until it is back`),
         onUnsupported: () =>

@@ -277,6 +277,8 @@ export const CONTRACT_TABLES: Record<string, ContractTable> = {
     ['id'],
     { indexes: { ix_oo_audit_changed_at: ['changed_at'], ix_oo_audit_login_changed_at: ['login', 'changed_at'] } },
   ),
+  // oo-014-change-tracking
+  oo_queue_changes: table([col('queue_name', 'varchar(200)'), col('slot', 'integer'), col('changes', 'integer')], ['queue_name', 'slot']),
 };
 
 const longest = (values: string[]) => Math.max(...values.map((v) => v.length));

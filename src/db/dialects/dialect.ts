@@ -133,12 +133,6 @@ export interface Dialect {
    * them so that an index a half-finished run or an old Python version left out is created.
    */
   listIndexes(db: Kysely<Database>, table: string): Promise<string[]>;
-  /**
-   * Names of the database triggers on one table (`upgrade` restores a claim guard that is gone),
-   * or undefined where this login cannot see them (MySQL shows a table's triggers only to a login
-   * with the TRIGGER right on it).
-   */
-  listTriggers(db: Kysely<Database>, table: string): Promise<string[] | undefined>;
   /** The statements that install one claim guard on a table that has none of that name. */
   claimGuardSql(guard: ClaimGuard): string[];
   /**
@@ -178,6 +172,19 @@ export interface Dialect {
    * such statement is cheaper than the poll itself (docs/scheduler.md has the figures).
    */
   changeProbeSql(): RawBuilder<unknown> | undefined;
+  /**
+   * The database triggers of change tracking (oo-014, change-tracking.ts): their names (empty
+   * where the dialect does not track, and the Scheduler probes every queue trigger instead) and
+   * the statements that (re)create them all.
+   */
+  readonly trackingTriggers: readonly string[];
+  trackingSql(): string[];
+  /**
+   * Names of the database triggers in the connected schema, of every table (`upgrade` puts back
+   * a claim guard or change-tracking trigger that is gone), or undefined where this login cannot
+   * see them all (MySQL shows only those of tables it holds the TRIGGER privilege on).
+   */
+  listTriggers(db: Kysely<Database>): Promise<string[] | undefined>;
   /**
    * `statement` carrying the Scheduler's heartbeat (an UPDATE of its Schedulers row), so that a
    * tick that beats is still one statement and one transaction; undefined where a read cannot

@@ -331,9 +331,9 @@ export const mssqlDialect: Dialect = {
       WHERE object_id = OBJECT_ID(QUOTENAME(SCHEMA_NAME()) + '.' + QUOTENAME(${table})) AND name IS NOT NULL`.execute(db);
     return result.rows.map((row) => row.name);
   },
-  async listTriggers(db, table) {
+  async listTriggers(db) {
     const result = await sql<{ name: string }>`
-      SELECT name FROM sys.triggers WHERE parent_id = OBJECT_ID(QUOTENAME(SCHEMA_NAME()) + '.' + QUOTENAME(${table}))`.execute(db);
+      SELECT t.name FROM sys.triggers t JOIN sys.objects o ON o.object_id = t.parent_id WHERE o.schema_id = SCHEMA_ID()`.execute(db);
     return result.rows.map((row) => row.name);
   },
   // No BEFORE triggers: an AFTER trigger looks at the rows the statement changed and THROWs,
@@ -388,5 +388,8 @@ export const mssqlDialect: Dialect = {
   newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', paging: 'offset-fetch' }),
   notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
+  // No change tracking: the Scheduler probes every queue trigger on each poll.
+  trackingTriggers: [],
+  trackingSql: () => [],
   carryHeartbeat: () => undefined,
 };

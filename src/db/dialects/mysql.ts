@@ -11,6 +11,7 @@ import { isPrepared } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
 import { fitsInCharacters } from './text-length.js';
+import { mysqlTrackingSql, trackingTriggerNames } from './change-tracking.js';
 
 /**
  * With lower_case_table_names=1 (the default on Windows) the server stores `Triggers` as
@@ -146,23 +147,6 @@ export const mysqlDialect: Dialect = {
       WHERE table_schema = DATABASE() AND ${tableIs(table)}`.execute(db);
     return result.rows.map((row) => row.name);
   },
-  async listTriggers(db, table) {
-    // information_schema.triggers is empty, not refused, for a login without TRIGGER there.
-    const who = (await sql<{ u: string }>`SELECT CURRENT_USER() AS u`.execute(db)).rows[0]?.u ?? '';
-    const at = who.lastIndexOf('@');
-    const grantee = `'${who.slice(0, at)}'@'${who.slice(at + 1)}'`;
-    const granted = await sql<{ n: number | string }>`
-      SELECT COUNT(*) AS n FROM (
-        SELECT privilege_type FROM information_schema.user_privileges WHERE grantee = ${grantee}
-        UNION ALL SELECT privilege_type FROM information_schema.schema_privileges WHERE grantee = ${grantee} AND DATABASE() LIKE table_schema
-        UNION ALL SELECT privilege_type FROM information_schema.table_privileges WHERE grantee = ${grantee} AND table_schema = DATABASE() AND ${tableIs(table)}
-      ) AS p WHERE privilege_type = 'TRIGGER'`.execute(db);
-    if (Number(granted.rows[0]?.n ?? 0) === 0) return undefined;
-    const result = await sql<{ name: string }>`
-      SELECT trigger_name AS name FROM information_schema.triggers
-      WHERE trigger_schema = DATABASE() AND (event_object_table = ${table} OR (@@lower_case_table_names = 1 AND event_object_table = ${table.toLowerCase()}))`.execute(db);
-    return result.rows.map((row) => row.name);
-  },
   // No UPDATE OF on MySQL: the IF decides for every update of the table, with no query. SIGNAL
   // keeps 128 characters of message, so the names are cut to fit. Error 1644 is an
   // OperationalError to PyMySQL and mysqlclient, which the Python Scheduler's loop outlives.
@@ -206,5 +190,19 @@ export const mysqlDialect: Dialect = {
   notifyExpression: () => undefined,
   // No counter of commits is cheaper than the poll: see docs/scheduler.md.
   changeProbeSql: () => undefined,
+  trackingTriggers: trackingTriggerNames('mysql'),
+  trackingSql: mysqlTrackingSql,
+  async listTriggers(db) {
+    // information_schema shows only the triggers of tables the login holds the TRIGGER privilege
+    // on: a login without it on the whole database (the Scheduler's, a robot's) cannot tell.
+    const grantee = sql`CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')`;
+    const privileged = await sql<{ n: number }>`
+      SELECT (SELECT count(*) FROM information_schema.user_privileges WHERE grantee = ${grantee} AND privilege_type = 'TRIGGER')
+           + (SELECT count(*) FROM information_schema.schema_privileges WHERE grantee = ${grantee} AND privilege_type = 'TRIGGER' AND DATABASE() LIKE table_schema) AS n`.execute(db);
+    if (Number(privileged.rows[0]?.n ?? 0) === 0) return undefined;
+    const result = await sql<{ name: string }>`
+      SELECT trigger_name AS name FROM information_schema.triggers WHERE trigger_schema = DATABASE()`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
   carryHeartbeat: () => undefined,
 };

@@ -180,9 +180,8 @@ export const oracleDialect: Dialect = {
       SELECT index_name AS "name" FROM user_indexes WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
     return result.rows.map((row) => oracleName(row.name));
   },
-  async listTriggers(db, table) {
-    const result = await sql<{ name: string }>`
-      SELECT trigger_name AS "name" FROM user_triggers WHERE table_name = ${oracleIdentifier(table)}`.execute(db);
+  async listTriggers(db) {
+    const result = await sql<{ name: string }>`SELECT trigger_name AS "name" FROM user_triggers`.execute(db);
     return result.rows.map((row) => oracleName(row.name));
   },
   // Columns are stored upper case (oracleIdentifier); -20001 is the first user error number.
@@ -234,5 +233,8 @@ export const oracleDialect: Dialect = {
   newElementsSql: (queueName, limit) => newElementsOfQueue(queueName, limit, { newStatus: 'equality', paging: 'offset-fetch' }),
   notifyExpression: () => undefined,
   changeProbeSql: () => undefined,
+  // No change tracking: the Scheduler probes every queue trigger on each poll.
+  trackingTriggers: [],
+  trackingSql: () => [],
   carryHeartbeat: () => undefined,
 };

@@ -9,6 +9,7 @@ import { isPrepared, markPrepared, statementName } from './prepared.js';
 import { connectTimeoutMs, nodeTlsOptions } from './tls.js';
 import { newElementsOfQueue } from './queue-probe.js';
 import { fitsInCharacters } from './text-length.js';
+import { postgresTrackingSql, trackingTriggerNames } from './change-tracking.js';
 
 const TIMESTAMP_WITHOUT_TIME_ZONE = 1114;
 
@@ -164,12 +165,6 @@ export const postgresDialect: Dialect = {
       SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ${table}`.execute(db);
     return result.rows.map((row) => row.indexname);
   },
-  async listTriggers(db, table) {
-    const result = await sql<{ name: string }>`
-      SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace s ON s.oid = c.relnamespace
-      WHERE s.nspname = current_schema() AND c.relname = ${table} AND NOT t.tgisinternal`.execute(db);
-    return result.rows.map((row) => row.name);
-  },
   // The WHEN clause decides without calling the function, so a permitted write costs no PL/pgSQL
   // call. SQLSTATE 55000 (object not in prerequisite state) is an OperationalError to psycopg, the
   // class the Python Scheduler's loop catches and outlives. EXECUTE PROCEDURE: PostgreSQL 10 too.
@@ -227,6 +222,14 @@ export const postgresDialect: Dialect = {
   notifyExpression: (channel, payload) => sql`pg_notify(${channel}, ${payload})`,
   // Not needed: notifications (notifyExpression) carry changes.
   changeProbeSql: () => undefined,
+  trackingTriggers: trackingTriggerNames('postgres'),
+  trackingSql: postgresTrackingSql,
+  async listTriggers(db) {
+    const result = await sql<{ name: string }>`
+      SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace s ON s.oid = c.relnamespace
+      WHERE s.nspname = current_schema() AND NOT t.tgisinternal`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
   // A beat in its own statement cost an idle backend three wake-ups instead of one: the UPDATE,
   // then the poll, then 10 s later a timer to flush the table statistics that two transactions
   // within a second leave pending. And its commit waited for its own WAL flush (an fdatasync),

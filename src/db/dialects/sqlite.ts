@@ -10,6 +10,7 @@ import { FileLockedSqliteDialect } from './sqlite-file-lock.js';
 import { newElementsOfQueue } from './queue-probe.js';
 import { fitsInCharacters } from './text-length.js';
 import { dropNotNullInCreate, rebuildSqliteTable } from './sqlite-rebuild.js';
+import { sqliteTrackingSql, trackingTriggerNames } from './change-tracking.js';
 
 /**
  * How long a writer waits for the file lock before SQLite gives up with "database is locked".
@@ -108,10 +109,6 @@ export const sqliteDialect: Dialect = {
     const result = await sql<{ name: string }>`SELECT name FROM pragma_index_list(${table})`.execute(db);
     return result.rows.map((row) => row.name);
   },
-  async listTriggers(db, table) {
-    const result = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ${table}`.execute(db);
-    return result.rows.map((row) => row.name);
-  },
   // RAISE takes a string literal only before SQLite 3.47, and the Python tools' sqlite3 (3.40 on
   // Debian 12, 3.45 in Python 3.12 for Windows) parses every trigger when it opens the file: an
   // expression there would make the whole database unreadable to them. So the message names the
@@ -150,5 +147,11 @@ export const sqliteDialect: Dialect = {
   notifyExpression: () => undefined,
   // Changes when another connection (another process, or another store of this one) commits.
   changeProbeSql: () => sql`PRAGMA data_version`,
+  trackingTriggers: trackingTriggerNames('sqlite'),
+  trackingSql: sqliteTrackingSql,
+  async listTriggers(db) {
+    const result = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'trigger'`.execute(db);
+    return result.rows.map((row) => row.name);
+  },
   carryHeartbeat: () => undefined,
 };

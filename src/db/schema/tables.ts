@@ -378,6 +378,16 @@ export const AUDIT: TableDef = {
   ],
 };
 
+/**
+ * Ours (oo-014-change-tracking): per queue and writer slot, a counter that database triggers
+ * bump on every change that can make a queue trigger due (src/db/dialects/change-tracking.ts).
+ */
+export const QUEUE_CHANGES: TableDef = {
+  name: 'oo_queue_changes',
+  columns: [pk('queue_name', str(200)), pk('slot', integer), col('changes', integer)],
+  indexes: [],
+};
+
 /** Tables of oo-006-operations, in creation order. */
 export const OPERATIONS_TABLES: TableDef[] = [QUEUE_SETTINGS, ELEMENT_ATTEMPTS, ELEMENT_EVENTS, ALERT_CHANNELS, ALERT_RULES, ALERT_INCIDENTS, ALERT_NOTIFICATIONS];
 
@@ -473,7 +483,7 @@ export const UPSTREAM_TABLES: TableDef[] = [
 export const MIGRATIONS_TABLE = 'oo_migrations';
 
 /** Every table name this program reads or writes, as the contract spells it. */
-export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name), ...DAILY_TABLES.map((t) => t.name), RETENTION.name, AUDIT.name];
+export const ALL_TABLE_NAMES: readonly string[] = [...UPSTREAM_TABLES.map((t) => t.name), JOBS.name, 'alembic_version', MIGRATIONS_TABLE, RUN_REQUESTS.name, ...OPERATIONS_TABLES.map((t) => t.name), ...DAILY_TABLES.map((t) => t.name), RETENTION.name, AUDIT.name, QUEUE_CHANGES.name];
 
 /**
  * oo-013-claim-guard: a queue element goes In Progress only from New, a trigger Running only from

@@ -30,6 +30,7 @@ import {
   RETENTION_INDEXES,
   OPERATIONS_TABLES,
   PRIORITY,
+  QUEUE_CHANGES,
   RUN_REQUESTS,
   SCHEDULERS,
   SCHEDULER_WHITELIST,
@@ -48,10 +49,10 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-015-claim-order'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
-const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT];
+const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT, QUEUE_CHANGES];
 
 /** Columns whose type is an enum: their accepted values are completed on every upgrade. */
 const ENUM_COLUMNS = KNOWN_TABLES.flatMap((table) =>
@@ -91,8 +92,8 @@ export interface SchemaCatalog extends SchemaState {
   enumValues: Map<EnumName, string[]>;
   /** NOT NULL columns of the tables whose nullability upgrade changes (Triggers), where read */
   notNull?: Map<string, Set<string>>;
-  /** Database triggers of the tables a claim guard sits on: no entry where the table is missing or the login cannot see them. */
-  triggers: Map<string, Set<string>>;
+  /** names of the database triggers in the schema (change tracking's among them, oo-014); undefined where the login cannot see them all */
+  triggers: Set<string> | undefined;
 }
 
 export interface UpgradeResult {
@@ -143,17 +144,14 @@ export function assertKnownRevision(state: SchemaState): void {
 /** Reads the state and, for the tables that exist, their columns, indexes and enum values. */
 export async function readCatalog(db: Kysely<Database>, dialect: Dialect): Promise<SchemaCatalog> {
   const state = await readSchemaState(db, dialect);
-  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Map() };
+  const triggers = await dialect.listTriggers(db);
+  const catalog: SchemaCatalog = { ...state, columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: triggers && new Set(triggers) };
   for (const table of KNOWN_TABLES) {
     if (!state.tables.has(table.name)) continue;
     catalog.columns.set(table.name, new Set(await dialect.listColumns(db, table.name)));
     catalog.indexes.set(table.name, new Set(await dialect.listIndexes(db, table.name)));
   }
   if (state.tables.has(TRIGGERS.name)) catalog.notNull = new Map([[TRIGGERS.name, new Set(await dialect.listNotNullColumns(db, TRIGGERS.name))]]);
-  for (const table of new Set(CLAIM_GUARDS.map((guard) => guard.table))) {
-    const triggers = state.tables.has(table) ? await dialect.listTriggers(db, table) : undefined;
-    if (triggers !== undefined) catalog.triggers.set(table, new Set(triggers));
-  }
   for (const { name, table, column } of ENUM_COLUMNS) {
     // PostgreSQL enums are types that exist without a table; elsewhere they live in a column.
     if (dialect.name !== 'postgres' && !state.tables.has(table)) continue;
@@ -172,7 +170,7 @@ export async function planUpgrade(db: Kysely<Database>, dialect: Dialect): Promi
 
 /** A catalog of a database with no tables. */
 export function emptyCatalog(): SchemaCatalog {
-  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Map() };
+  return { tables: new Set(), ownMigrations: new Set(), columns: new Map(), indexes: new Map(), enumValues: new Map(), triggers: new Set() };
 }
 
 /** Where a database stands, as every part that opens one checks it at connect. */
@@ -221,6 +219,13 @@ export async function checkSchemaInUse(db: Kysely<Database>, dialect: Dialect): 
   for (const { table, column, step } of COLUMNS_IN_USE) {
     if (!state.tables.has(table)) continue;
     if (!(await dialect.listColumns(db, table)).includes(column)) return { revision, current: false, firstStep: step };
+  }
+  // Without them an idle Scheduler would not see new elements (it polls only what they track);
+  // where the login cannot see them (MySQL), the poll's periodic full probe is the safety net.
+  const triggers = await dialect.listTriggers(db);
+  const untracked = triggers ? missingTrackingTriggers(dialect, new Set(triggers)) : [];
+  if (untracked.length > 0) {
+    return { revision, current: false, firstStep: `create change-tracking triggers (missing: ${untracked.join(', ')})` };
   }
   return { revision, current: true };
 }
@@ -384,6 +389,7 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   steps.push(...tableSteps(dialect, catalog, [{ table: AUDIT, purpose: 'changes made through the Orchestrator' }], 'oo-011-audit', 'record the audit table'));
   steps.push(...whitelistNullableSteps(dialect, catalog));
   steps.push(...claimGuardSteps(dialect, catalog));
+  steps.push(...trackingSteps(dialect, catalog));
   steps.push(...claimOrderSteps(dialect, catalog, missingIndexes));
   return steps;
 }
@@ -424,8 +430,8 @@ function claimGuardSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[
   const recorded = catalog.ownMigrations.has('oo-013-claim-guard');
   // A login that cannot see the triggers (MySQL without TRIGGER) goes by the record.
   const missing = (guard: ClaimGuard) => {
-    const seen = catalog.tables.has(guard.table) ? catalog.triggers.get(guard.table) : new Set<string>();
-    return seen === undefined ? !recorded : !seen.has(guard.name);
+    if (!catalog.tables.has(guard.table)) return true;
+    return catalog.triggers === undefined ? !recorded : !catalog.triggers.has(guard.name);
   };
   const steps: UpgradeStep[] = CLAIM_GUARDS.filter(missing).map((guard) => ({
     description: `${recorded ? 'restore' : 'create'} claim guard ${guard.name} on ${guard.table} (${guard.column} becomes ${guard.to} only from ${guard.from}${recorded ? '; something dropped it' : ''})`,
@@ -437,6 +443,37 @@ function claimGuardSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[
     else steps.push({ description: 'record the claim guards', statements: [], records: 'oo-013-claim-guard' });
   }
   return steps;
+}
+
+/**
+ * oo-014-change-tracking: the counters table and the database triggers that bump it
+ * (src/db/dialects/change-tracking.ts). Triggers are found by name in the catalog: when any is
+ * missing (dropped by hand, or lost when a table was rebuilt), all are put back.
+ */
+function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
+  const steps = tableSteps(dialect, catalog, [{ table: QUEUE_CHANGES, purpose: 'change counters the idle Scheduler reads' }], 'oo-014-change-tracking', 'record the change tracking');
+  // Unseen triggers are taken as there once recorded; before that, creating them is the plan
+  // (and a login that may not create them gets the database's one-line refusal).
+  const unseen = catalog.ownMigrations.has('oo-014-change-tracking') ? [] : [...dialect.trackingTriggers];
+  const missing = catalog.triggers ? missingTrackingTriggers(dialect, catalog.triggers) : unseen;
+  if (missing.length > 0) {
+    const which = missing.length === dialect.trackingTriggers.length ? '' : ` (missing: ${missing.join(', ')})`;
+    const step: UpgradeStep = { description: `create change-tracking triggers${which}`, statements: dialect.trackingSql() };
+    // Recorded once the triggers exist: the table's step (or the record-only step) comes first.
+    const record = steps.find((s) => s.records);
+    if (record) {
+      delete record.records;
+      step.records = 'oo-014-change-tracking';
+    }
+    steps.push(step);
+  }
+  return steps;
+}
+
+/** The change-tracking triggers a dialect needs that `present` lacks (names compared case-insensitively). */
+export function missingTrackingTriggers(dialect: Dialect, present: ReadonlySet<string>): string[] {
+  const have = new Set([...present].map((name) => name.toLowerCase()));
+  return dialect.trackingTriggers.filter((name) => !have.has(name));
 }
 
 /**

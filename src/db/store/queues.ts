@@ -9,7 +9,6 @@ import type { Store } from '../open.js';
 import { QUEUE_STATUSES, type QueueStatus } from '../types.js';
 import { NOT_A_COLUMN, checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
 import { paged } from './paging.js';
-import { notifyChange, notifyColumn } from './wake.js';
 import { inTransaction } from './transaction.js';
 
 export interface QueueElement {
@@ -64,9 +63,8 @@ function elementValues(store: Store, queueName: string, element: NewQueueElement
 export async function createQueueElement(store: Store, queueName: string, element: NewQueueElement = {}): Promise<QueueElement> {
   checkText(store.dialect, 'queue name', queueName, LIMITS.queue_name);
   const values = elementValues(store, queueName, element, store.dialect.encodeDate(now()));
-  const insert = store.db.insertInto('Queues').values(values);
-  const notify = notifyColumn(store, 'queue');
-  await (notify ? insert.returning(notify) : insert).execute();
+  // The database's change tracking (oo-014) wakes the Schedulers, for every writer alike.
+  await store.db.insertInto('Queues').values(values).execute();
   return decodeElement(store, values);
 }
 
@@ -142,7 +140,6 @@ export async function bulkCreateQueueElements(
       inserted += batch.length;
       onProgress?.(inserted, rows.length);
     }
-    await notifyChange({ ...store, db: trx }, 'queue');
   });
   return rows.length;
 }
@@ -415,9 +412,7 @@ export async function retryQueueElements(store: Store, ids: string[]): Promise<n
     .where('id', 'in', encoded)
     .where('status', '=', 'FAILED')
     .executeTakeFirst();
-  const retried = Number(result.numUpdatedRows);
-  if (retried > 0) await notifyChange(store, 'queue');
-  return retried;
+  return Number(result.numUpdatedRows);
 }
 
 /** End dates of a queue's finished elements since `since`: the raw material of the throughput chart. */

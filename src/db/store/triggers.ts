@@ -14,7 +14,6 @@ import { heartbeat } from './schedulers.js';
 import type { Database, TriggerStatus, TriggerType } from '../types.js';
 import { TRIGGER_STATUSES } from '../types.js';
 import { checkDate, checkEnum, checkId, checkInteger, checkOptionalText, checkText } from './validate.js';
-import { notifyChange } from './wake.js';
 import { inTransaction } from './transaction.js';
 
 interface TriggerBase {
@@ -120,7 +119,6 @@ export async function createTrigger(store: Store, trigger: NewTrigger, options: 
       .execute();
     await insertSubRow(trx, trigger.type, encodedId, sub);
     if (runNow && trigger.type === 'QUEUE') await trx.insertInto('oo_run_requests').values({ trigger_id: encodedId, requested_at: dialect.encodeDate(runNow) }).execute();
-    await notifyChange({ ...store, db: trx }, 'trigger');
   });
   return id;
 }
@@ -248,7 +246,6 @@ export async function updateTrigger(store: Store, id: string, trigger: NewTrigge
       await trx.updateTable('Scheduled_Triggers').set({ cron_expr: sub.cron_expr!, next_run: sub.next_run }).where('id', '=', encodedId).execute();
     else
       await trx.updateTable('Queue_Triggers').set({ queue_name: sub.queue_name!, min_batch_size: sub.min_batch_size! }).where('id', '=', encodedId).execute();
-    await notifyChange({ ...store, db: trx }, 'trigger');
   });
 }
 
@@ -296,13 +293,10 @@ export async function transitionTriggerStatus(
     const row = await db.selectFrom('Triggers').select(['trigger_name', 'process_status']).where('id', '=', dialect.encodeUuid(canonical)).executeTakeFirst().catch(() => undefined);
     throw new ClaimConflictError(row ? `claim guard: trigger "${row.trigger_name}" is ${row.process_status}: another Scheduler has it; a trigger becomes Running only from Idle` : refusal);
   });
-  const changed = Number(result.numUpdatedRows) === 1;
-  // Idle (enabled, or back from a run) may be due; Killing must reach the Scheduler running it.
-  if (changed && WAKES_SCHEDULERS.has(to)) await notifyChange(store, 'trigger');
-  return changed;
+  // Idle (enabled, or back from a run) may be due, Killing must reach the Scheduler running it:
+  // the database's change tracking (oo-014) wakes the Schedulers for both, whoever writes.
+  return Number(result.numUpdatedRows) === 1;
 }
-
-const WAKES_SCHEDULERS: ReadonlySet<TriggerStatus> = new Set(['IDLE', 'KILLING']);
 
 /** Sets a trigger's status whatever it was; unknown ids are an error. */
 export async function setTriggerStatus(store: Store, id: string, status: TriggerStatus): Promise<void> {
@@ -329,6 +323,45 @@ export function pollStatement(store: Store, horizon: Date) {
   return prepared(pollUnion(store, horizon));
 }
 
+/**
+ * What a Scheduler remembers between polls so that an idle one probes no queue (see
+ * pollTriggers). Start with `{}`; forget it (a new `{}`) whenever the Scheduler may have missed
+ * something: after a database outage, on resume.
+ */
+export interface QueueWatch {
+  /** the sum of the change counters (oo_queue_changes) when the queue triggers were last probed */
+  changes?: string;
+  /** when they were last probed (epoch ms) */
+  probedAt?: number;
+  /** the login may not read the counters (grants older than oo-014): every poll probes every queue trigger */
+  off?: boolean;
+  /** which due queue triggers keep the probes going (default: all); one whitelisted for another machine need not */
+  ours?: (trigger: Trigger) => boolean;
+}
+
+/**
+ * Even with change tracking, every queue trigger is probed this often: a safety net for
+ * tracking triggers dropped while Schedulers run (the schema check finds them missing only at
+ * a Scheduler's start). About 4% of an idle tick with 60 queue triggers at a 6 s poll.
+ */
+export const QUEUE_PROBE_EVERY_MS = 10 * 60_000;
+
+/** The sum of the change counters, as text (each database types a SUM its own way). */
+function changesSum(store: Store) {
+  return store.db.selectFrom('oo_queue_changes').select(sql<string | number>`COALESCE(SUM(changes), 0)`.as('changes'));
+}
+
+/** `poll` with the change counters' sum on every row (and one row of nulls but the sum when it finds nothing). */
+function withChanges(store: Store, poll: ReturnType<typeof pollUnion> | ReturnType<typeof timedUnion>) {
+  return store.db
+    .selectFrom(changesSum(store).as('w'))
+    .leftJoin(poll.as('p'), (join) => join.onTrue())
+    .selectAll('p')
+    .select('w.changes');
+}
+
+type Polled = ReturnType<typeof withChanges>;
+
 type PolledRow = InferResult<ReturnType<typeof pollUnion>>[number];
 
 /**
@@ -340,12 +373,17 @@ function carryBeat(store: Store, poll: ReturnType<typeof pollUnion>, machineName
   return carried && markPrepared(carried.$castTo<PolledRow & { beats: unknown }>().compile(store.db));
 }
 
-function pollUnion(store: Store, horizon: Date) {
-  const { dialect } = store;
-  const upTo = dialect.encodeDate(horizon);
+/** Idle single and scheduled triggers due by `horizon` (through the next_run indexes). */
+function timedUnion(store: Store, horizon: Date) {
+  const upTo = store.dialect.encodeDate(horizon);
   const noRequest = sql<number>`0`.as('requested');
   const single = SELECT_ALL(store).select(noRequest).where('t.process_status', '=', 'IDLE').where('t.type', '=', 'SINGLE').where('s.next_run', '<=', upTo);
   const scheduled = SELECT_ALL(store).select(noRequest).where('t.process_status', '=', 'IDLE').where('t.type', '=', 'SCHEDULED').where('c.next_run', '<=', upTo);
+  return single.unionAll(scheduled);
+}
+
+function pollUnion(store: Store, horizon: Date) {
+  const { dialect } = store;
   const queue = SELECT_ALL(store)
     .select((eb) =>
       eb
@@ -366,7 +404,7 @@ function pollUnion(store: Store, horizon: Date) {
         eb.exists(eb.selectFrom('oo_run_requests as r').select(sql<number>`1`.as('one')).whereRef('r.trigger_id', '=', 't.id')),
       ]),
     );
-  return single.unionAll(scheduled).unionAll(queue);
+  return timedUnion(store, horizon).unionAll(queue);
 }
 
 /**
@@ -378,21 +416,59 @@ function pollUnion(store: Store, horizon: Date) {
  * that stops at min_batch_size, so no poll ever counts a whole queue. With `beatOf`, it also
  * writes that Scheduler's heartbeat, in the same statement where the dialect can carry it.
  *
+ * With a `watch`, where the database tracks changes (oo-014, dialects/change-tracking.ts), the
+ * queue triggers are probed only when the sum of the change counters moved since they were
+ * last probed (or QUEUE_PROBE_EVERY_MS passed): an idle poll reads the timed triggers and that
+ * sum, whatever the number of queue triggers. A poll that finds the sum moved probes them at
+ * once, in a second statement; one that finds a queue trigger due keeps probing on the next
+ * poll too (it may not start here, being blocked, or be lost to another Scheduler).
+ *
  * @example
  *   const { due, nextTimedRun } = await pollTriggers(store, new Date(), new Date(Date.now() + 6000));
  *   await pollTriggers(store, new Date(), new Date(Date.now() + 6000), 'PC-01'); // and beats
+ *   const watch: QueueWatch = {};
+ *   await pollTriggers(store, new Date(), new Date(Date.now() + 6000), 'PC-01', watch); // each tick
  */
-export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string): Promise<TriggerPoll> {
+export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string, watch?: QueueWatch): Promise<TriggerPoll> {
   // "Now" as the database keeps a time (SQL Server: 1/300 s), in the SQL and in the code below
   // alike, so a trigger is due here exactly when the claim's `next_run <= ?` holds.
   at = store.dialect.roundDate(at);
   until = store.dialect.roundDate(until);
-  const poll = pollUnion(store, until < at ? at : until);
-  const beating = beatOf === undefined ? undefined : carryBeat(store, poll, beatOf);
+  const horizon = until < at ? at : until;
+  const tracked = watch !== undefined && !watch.off && store.dialect.trackingTriggers.length > 0;
+  const quiet = tracked && watch.changes !== undefined && Date.now() - (watch.probedAt ?? 0) < QUEUE_PROBE_EVERY_MS;
+  const first: Polled | ReturnType<typeof pollUnion> = tracked ? withChanges(store, quiet ? timedUnion(store, horizon) : pollUnion(store, horizon)) : pollUnion(store, horizon);
+  let rows = await runPoll(store, first, beatOf);
+  if (quiet && String(rows[0]?.changes) !== watch.changes) {
+    // Something changed since the last probe: the queue triggers are probed now, not a poll later.
+    rows = await runPoll(store, withChanges(store, pollUnion(store, horizon)), undefined);
+    watch.changes = undefined;
+  }
+  const due = await dueOf(store, rows, at);
+  if (tracked && (!quiet || watch.changes === undefined)) {
+    // A queue trigger found due keeps the probes going until it has started (here or elsewhere).
+    const ours = watch.ours ?? (() => true);
+    watch.changes = due.due.some((t) => t.type === 'QUEUE' && ours(t)) ? undefined : String(rows[0]?.changes);
+    watch.probedAt = Date.now();
+  }
+  return due;
+}
+
+type PollRow = PolledRow & { beats?: unknown; changes?: unknown };
+
+/** Runs one poll statement, carrying the heartbeat of `beatOf` where the dialect can. */
+async function runPoll(store: Store, poll: Polled | ReturnType<typeof pollUnion>, beatOf: string | undefined): Promise<PollRow[]> {
+  const statement = poll as ReturnType<typeof pollUnion>;
+  const beating = beatOf === undefined ? undefined : carryBeat(store, statement, beatOf);
   if (beatOf !== undefined && beating === undefined) await heartbeat(store, beatOf);
-  const rows: Array<PolledRow & { beats?: unknown }> = (await store.db.executeQuery(beating ?? prepared(poll))).rows;
+  const rows: PollRow[] = (await store.db.executeQuery(beating ?? prepared(statement))).rows;
   // The carried beat found no row (a first beat, or the row was deleted): the insert is heartbeat's.
   if (beatOf !== undefined && beating !== undefined && Number(rows[0]?.beats ?? 0) === 0) await heartbeat(store, beatOf);
+  return rows;
+}
+
+/** The due triggers among a poll's rows, in the Scheduler's order, and the next timed run. */
+async function dueOf(store: Store, rows: PollRow[], at: Date): Promise<TriggerPoll> {
   const due: Trigger[] = [];
   let nextTimedRun: Date | undefined;
   for (const row of rows) {
