@@ -348,8 +348,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     await upgrade(store);
     const complete = await readCatalogSnapshot(store.db, dialect);
     // As if a run stopped after CREATE TABLE "Queues" and after the first extra index.
-    const dropIndex = (table: string, index: string) =>
-      sql.raw(dialect === 'mysql' ? `DROP INDEX \`${index}\` ON \`${table}\`` : `DROP INDEX "${index}"`).execute(store.db);
+    const dropIndex = (table: string, index: string) => sql.raw(store.dialect.dropIndexSql(table, index)).execute(store.db);
     await dropIndex('Queues', 'ix_Queues_queue_name');
     await dropIndex('Logs', 'ix_Logs_process_name_log_time');
     await dropIndex('Queues', 'ix_Queues_queue_name_status_created_date');
@@ -364,8 +363,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
   it('brings a database at oo-007-dashboard to the newest: the Scheduler is told to upgrade, which adds only the indexes and the tables of oo-009', async () => {
     await upgrade(store);
     const complete = await readCatalogSnapshot(store.db, dialect);
-    const dropIndex = (table: string, index: string) =>
-      sql.raw(dialect === 'mysql' ? `DROP INDEX \`${index}\` ON \`${table}\`` : `DROP INDEX "${index}"`).execute(store.db);
+    const dropIndex = (table: string, index: string) => sql.raw(store.dialect.dropIndexSql(table, index)).execute(store.db);
     for (const step of SCALE_STEPS) {
       const [, index, table] = /^create index (\S+) on (\S+)$/.exec(step)!;
       await dropIndex(table!, index!);
@@ -396,7 +394,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     const complete = await readCatalogSnapshot(store.db, dialect);
     for (const step of RETENTION_STEPS.slice(1)) {
       const [, index, table] = /^create index (\S+) on (\S+)$/.exec(step)!;
-      await sql.raw(dialect === 'mysql' ? `DROP INDEX \`${index}\` ON \`${table}\`` : `DROP INDEX "${index}"`).execute(store.db);
+      await sql.raw(store.dialect.dropIndexSql(table!, index!)).execute(store.db);
     }
     await sql.raw(`DROP TABLE ${q(dialect, 'oo_retention')}`).execute(store.db);
     await sql.raw(`DELETE FROM oo_migrations WHERE name = 'oo-010-retention'`).execute(store.db);
