@@ -1,8 +1,10 @@
 /**
- * Change tracking (oo-014): database triggers count every change that can make a queue trigger
- * due, whoever writes it, so an idle poll reads one sum instead of probing every queue; an
- * element inserted with plain SQL (as the Python client writes it) is still seen by the next
- * poll, and starts its trigger within one poll. The same assertions on every live dialect.
+ * Change tracking (oo-014, oo-016): database triggers count every change that can make a trigger
+ * due, whoever writes it, so an idle poll reads one sum instead of the trigger tables and every
+ * queue; an element, a trigger or a next run written with plain SQL (as the Python tools write
+ * them) is still seen by the next poll, a timed trigger falling due with no write at all is
+ * found in time, and an element starts its trigger within one poll. The same assertions on every
+ * live dialect.
  */
 import { join } from 'node:path';
 import { sql, type CompiledQuery } from 'kysely';
@@ -11,7 +13,7 @@ import { newId } from '../src/db/dialects/encoding.js';
 import type { Store } from '../src/db/open.js';
 import { checkSchema, checkSchemaInUse, upgradeDatabase } from '../src/db/schema/upgrade.js';
 import { createQueueElement, setQueueElementStatus } from '../src/db/store/queues.js';
-import { claimTrigger, createTrigger, getTrigger, pollTriggers, type QueueWatch } from '../src/db/store/triggers.js';
+import { claimTrigger, createTrigger, getTrigger, pollTriggers, type ChangeWatch } from '../src/db/store/triggers.js';
 import { LIVE_DIALECTS } from './helpers/databases.js';
 import { readEvents, resetTables, ROBOTS, startScheduler, tempDir, waitFor } from './helpers/scheduler.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
@@ -49,6 +51,8 @@ async function insertLikePython(store: Store, queueName: string, reference: stri
 }
 
 const mentionsQueues = (text: string) => /\bQueues\b/.test(text);
+const mentionsTriggerTables = (text: string) => /\b(Triggers|Single_Triggers|Scheduled_Triggers|Queue_Triggers|oo_run_requests)\b/.test(text);
+const inHours = (hours: number) => new Date(Date.now() + hours * 3_600_000);
 
 describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
   let live: TestStore;
@@ -58,15 +62,19 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
   afterAll(() => live?.close());
   beforeEach(() => resetTables(live.store));
 
-  it('an idle poll is one statement that probes no queue, however many queue triggers there are', async () => {
+  it('an idle poll is one statement that reads only the change counters, however many triggers there are', async () => {
     const { store } = live;
+    for (let i = 0; i < 10; i++) {
+      await createTrigger(store, { type: 'SCHEDULED', triggerName: `s-${i}`, processName: 'p', processPath: ROBOT_MJS, cronExpr: '0 3 * * *', nextRun: inHours(3 + i) });
+      await createTrigger(store, { type: 'SINGLE', triggerName: `o-${i}`, processName: 'p', processPath: ROBOT_MJS, nextRun: inHours(2 + i) });
+    }
     for (let i = 0; i < 30; i++) {
       const queueName = `history-${i}`;
       await createTrigger(store, { type: 'QUEUE', triggerName: `q-${i}`, processName: 'p', processPath: ROBOT_MJS, queueName });
       const element = await createQueueElement(store, queueName, { reference: 'done' });
       await setQueueElementStatus(store, element.id, 'DONE');
     }
-    const watch: QueueWatch = {};
+    const watch: ChangeWatch = {};
     const { store: watched, statements } = recording(store);
     expect((await pollTriggers(watched, new Date(), new Date(), undefined, watch)).due).toEqual([]);
     // The first poll probes every queue trigger once (and learns the counters' sum).
@@ -76,14 +84,72 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
       expect((await pollTriggers(watched, new Date(), new Date(), undefined, watch)).due).toEqual([]);
       expect(statements).toHaveLength(1);
       expect(statements.filter(mentionsQueues)).toEqual([]);
+      expect(statements.filter(mentionsTriggerTables)).toEqual([]);
     }
+  });
+
+  it('sees, at the next poll, a timed trigger written with plain SQL: created, its next run moved, enabled again', async () => {
+    const { store } = live;
+    const { db, dialect } = store;
+    const idle = await createTrigger(store, { type: 'SINGLE', triggerName: 'later', processName: 'p', processPath: ROBOT_MJS, nextRun: inHours(5) });
+    const watch: ChangeWatch = {};
+    const poll = async () => (await pollTriggers(store, new Date(), new Date(), undefined, watch)).due.map((t) => t.triggerName).sort();
+    expect(await poll()).toEqual([]);
+    expect(await poll()).toEqual([]);
+
+    // Its next run moved to a minute ago, as the Python Orchestrator's edit writes it.
+    const past = dialect.encodeDate(new Date(Date.now() - 60_000));
+    await sql`UPDATE ${sql.table('Single_Triggers')} SET ${sql.id('next_run')} = ${past} WHERE ${sql.id('id')} = ${dialect.encodeUuid(idle)}`.execute(db);
+    expect(await poll()).toEqual(['later']);
+    await sql`UPDATE ${sql.table('Triggers')} SET ${sql.id('process_status')} = ${'PAUSED'} WHERE ${sql.id('id')} = ${dialect.encodeUuid(idle)}`.execute(db);
+    expect(await poll()).toEqual([]);
+    expect(await poll()).toEqual([]);
+
+    // A trigger created as the Python Orchestrator creates one: its Triggers row, then its Single_Triggers row.
+    const id = newId();
+    await sql`INSERT INTO ${sql.table('Triggers')} (${sql.id('id')}, ${sql.id('trigger_name')}, ${sql.id('process_name')}, ${sql.id('process_path')}, ${sql.id('process_status')}, ${sql.id('type')}, ${sql.id('is_git_repo')}, ${sql.id('is_blocking')}, ${sql.id('priority')})
+      VALUES (${dialect.encodeUuid(id)}, ${'python'}, ${'p'}, ${ROBOT_MJS}, ${'IDLE'}, ${'SINGLE'}, ${0}, ${0}, ${0})`.execute(db);
+    expect(await poll()).toEqual([]);
+    await sql`INSERT INTO ${sql.table('Single_Triggers')} (${sql.id('id')}, ${sql.id('next_run')}) VALUES (${dialect.encodeUuid(id)}, ${past})`.execute(db);
+    expect(await poll()).toEqual(['python']);
+
+    // Enabled again (paused -> Idle), its next run long past: due at the next poll.
+    await sql`DELETE FROM ${sql.table('Single_Triggers')} WHERE ${sql.id('id')} = ${dialect.encodeUuid(id)}`.execute(db);
+    await sql`DELETE FROM ${sql.table('Triggers')} WHERE ${sql.id('id')} = ${dialect.encodeUuid(id)}`.execute(db);
+    expect(await poll()).toEqual([]);
+    expect(await poll()).toEqual([]);
+    await sql`UPDATE ${sql.table('Triggers')} SET ${sql.id('process_status')} = ${'IDLE'} WHERE ${sql.id('id')} = ${dialect.encodeUuid(idle)}`.execute(db);
+    expect(await poll()).toEqual(['later']);
+  });
+
+  it('a timed trigger that falls due with no write at all is read in time: by the poll whose horizon reaches its next run', async () => {
+    const { store } = live;
+    const start = Date.now();
+    const nextRun = new Date(start + 60_000);
+    await createTrigger(store, { type: 'SINGLE', triggerName: 'soon', processName: 'p', processPath: ROBOT_MJS, nextRun });
+    await createTrigger(store, { type: 'SCHEDULED', triggerName: 'nightly', processName: 'p', processPath: ROBOT_MJS, cronExpr: '0 3 * * *', nextRun: inHours(6) });
+    const watch: ChangeWatch = {};
+    const { store: watched, statements } = recording(store);
+    // Polls as a Scheduler's clock would run them (every 6 s, looking 6 s ahead), without waiting.
+    const pollAt = (ms: number) => pollTriggers(watched, new Date(start + ms), new Date(start + ms + 6_000), undefined, watch);
+    expect(await pollAt(0)).toEqual({ due: [] });
+    for (const ms of [6_000, 12_000, 48_000]) {
+      statements.length = 0;
+      expect(await pollAt(ms)).toEqual({ due: [] });
+      expect(statements.filter(mentionsTriggerTables)).toEqual([]);
+    }
+    // 54 s: the next run falls within this poll's horizon: the tables are read and the timer armed.
+    statements.length = 0;
+    expect((await pollAt(54_000)).nextTimedRun).toEqual(store.dialect.roundDate(nextRun));
+    expect(statements.filter(mentionsTriggerTables)).toHaveLength(1);
+    expect((await pollAt(60_000)).due.map((t) => t.triggerName)).toEqual(['soon']);
   });
 
   it('sees, at the next poll, an element inserted with plain SQL, a trigger set back to Idle and an element set back to New', async () => {
     const { store } = live;
     const queueName = `plain-${newId()}`;
     const id = await createTrigger(store, { type: 'QUEUE', triggerName: 'consumer', processName: 'p', processPath: ROBOT_MJS, queueName });
-    const watch: QueueWatch = {};
+    const watch: ChangeWatch = {};
     const poll = async () => (await pollTriggers(store, new Date(), new Date(), undefined, watch)).due.map((t) => t.triggerName);
     expect(await poll()).toEqual([]);
     expect(await poll()).toEqual([]);
@@ -112,7 +178,7 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
     const queueName = `waiting-${newId()}`;
     await createTrigger(store, { type: 'QUEUE', triggerName: 'waiting', processName: 'p', processPath: ROBOT_MJS, queueName });
     await createQueueElement(store, queueName, { reference: 'one' });
-    const watch: QueueWatch = {};
+    const watch: ChangeWatch = {};
     for (let tick = 0; tick < 3; tick++) expect((await pollTriggers(store, new Date(), new Date(), undefined, watch)).due.map((t) => t.triggerName)).toEqual(['waiting']);
   });
 
@@ -129,10 +195,42 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
     // And it counts again.
     const queueName = `back-${newId()}`;
     await createTrigger(store, { type: 'QUEUE', triggerName: 'back', processName: 'p', processPath: ROBOT_MJS, queueName });
-    const watch: QueueWatch = {};
+    const watch: ChangeWatch = {};
     await pollTriggers(store, new Date(), new Date(), undefined, watch);
     await insertLikePython(store, queueName, 'again');
     expect((await pollTriggers(store, new Date(), new Date(), undefined, watch)).due.map((t) => t.triggerName)).toEqual(['back']);
+  });
+
+  it('upgrade from oo-015 remakes the tracking so timed triggers count (oo-016-timed-tracking)', async () => {
+    const { store } = live;
+    const { db, dialect } = store;
+    // The database as oo-014 left it: no counting of the timed tables (PostgreSQL: notify-only triggers there).
+    for (const name of ['oo_track_single_triggers_insert', 'oo_track_single_triggers_update', 'oo_track_scheduled_triggers_insert', 'oo_track_scheduled_triggers_update']) {
+      const table = name.includes('single') ? 'Single_Triggers' : 'Scheduled_Triggers';
+      await sql.raw(dialect.name === 'postgres' ? `DROP TRIGGER ${name} ON "${table}"` : `DROP TRIGGER ${name}`).execute(db);
+    }
+    if (dialect.name === 'postgres') {
+      await sql.raw('CREATE TRIGGER oo_track_single_triggers AFTER INSERT OR UPDATE ON "Single_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()').execute(db);
+      await sql.raw('CREATE TRIGGER oo_track_scheduled_triggers AFTER INSERT OR UPDATE ON "Scheduled_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()').execute(db);
+    }
+    await sql`DELETE FROM oo_migrations WHERE name = ${'oo-016-timed-tracking'}`.execute(db);
+    const remake = 'remake change-tracking triggers (changes to single and scheduled triggers counted too)';
+    expect(await checkSchema(db, store.dialect)).toMatchObject({ current: false, firstStep: remake });
+    try {
+      expect((await upgradeDatabase(db, store.dialect)).steps).toEqual([remake]);
+    } finally {
+      // Whatever happened, later tests (and files) find the whole tracking.
+      await upgradeDatabase(db, store.dialect);
+    }
+    const present = [...((await store.dialect.listTriggers(db)) ?? [])].map((name) => name.toLowerCase());
+    expect(store.dialect.trackingTriggers.filter((name) => !present.includes(name))).toEqual([]);
+    expect(present.filter((name) => ['oo_track_single_triggers', 'oo_track_scheduled_triggers'].includes(name))).toEqual([]);
+    // And a next run moved by plain SQL is seen by the next poll.
+    const id = await createTrigger(store, { type: 'SINGLE', triggerName: 'moved', processName: 'p', processPath: ROBOT_MJS, nextRun: inHours(4) });
+    const watch: ChangeWatch = {};
+    await pollTriggers(store, new Date(), new Date(), undefined, watch);
+    await sql`UPDATE ${sql.table('Single_Triggers')} SET ${sql.id('next_run')} = ${dialect.encodeDate(new Date(Date.now() - 1000))} WHERE ${sql.id('id')} = ${dialect.encodeUuid(id)}`.execute(db);
+    expect((await pollTriggers(store, new Date(), new Date(), undefined, watch)).due.map((t) => t.triggerName)).toEqual(['moved']);
   });
 
   it('a Scheduler starts the queue trigger of an element inserted with plain SQL within one poll', async () => {

@@ -113,6 +113,7 @@ const OWN_STEPS = [
   'create claim guard oo_claim_guard_triggers on Triggers (process_status becomes RUNNING only from IDLE)',
   // No change-tracking triggers on SQL Server and Oracle: their Scheduler probes every queue.
   'create table oo_queue_changes (change counters the idle Scheduler reads)',
+  'record the tracking of timed triggers',
   'record the claim order index',
 ];
 

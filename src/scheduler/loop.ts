@@ -11,7 +11,8 @@
  * Idle time-based trigger, when the database notifies a change (PostgreSQL: the change-tracking
  * triggers of oo-014 fire for every writer, db/listen.ts), and when another connection has
  * committed (SQLite's change probe). The poll stays, for what a notification cannot carry; an
- * idle one probes no queue unless the change counters moved (docs/scheduler.md).
+ * idle one reads only the change counters' sum, and the trigger tables only when that moved or a
+ * timed trigger falls due (docs/scheduler.md).
  *
  * @example
  *   const scheduler = new Scheduler({ connectionString, cryptoKey, intervalSeconds: 6 });
@@ -31,7 +32,7 @@ import { canListen, listenForChanges, type ChangeListener } from '../db/listen.j
 import { checkSchemaInUse, schemaNotCurrent } from '../db/schema/upgrade.js';
 import { claimRun, releaseUncertainRun } from '../db/store/runs.js';
 import { heartbeat } from '../db/store/schedulers.js';
-import { getTriggerStatuses, pollTriggers, type QueueWatch, type Trigger, type TriggerPoll } from '../db/store/triggers.js';
+import { getTriggerStatuses, pollTriggers, type ChangeWatch, type Trigger, type TriggerPoll } from '../db/store/triggers.js';
 import { createLog } from '../db/store/logs.js';
 import { DatabaseError, InputError, NotFoundError, SchemaError } from '../errors.js';
 import { metrics } from '../metrics/metrics.js';
@@ -127,9 +128,9 @@ export class Scheduler {
   #nextTimedAt: number | undefined;
   #throttle: NodeJS.Timeout | undefined;
   #probe: NodeJS.Timeout | undefined;
-  /** what the last polls saw of the change counters: an idle poll probes no queue (pollTriggers) */
-  #queueWatch: QueueWatch = { ours: (trigger) => mayRunHere(trigger, this.options) };
-  /** the counters cannot be read with this login: every poll probes (said once) */
+  /** what the last polls saw of the change counters and timed triggers: an idle poll reads only the counters (pollTriggers) */
+  #changeWatch: ChangeWatch = { ours: (trigger) => mayRunHere(trigger, this.options) };
+  /** the counters cannot be read with this login: every poll reads the trigger tables (said once) */
   #trackingOff = false;
   /** the login may not write oo_job_output (grants older than it): output is not kept, said once */
   #outputRefused = false;
@@ -167,7 +168,7 @@ export class Scheduler {
     if (!this.#paused) return;
     this.#paused = false;
     this.#log.info('resumed', 'resumed: polling for due triggers again');
-    this.#queueWatch = this.#newWatch();
+    this.#changeWatch = this.#newWatch();
     this.#wakeUp();
   }
 
@@ -310,7 +311,7 @@ export class Scheduler {
     this.#dbFailures++;
     this.#dbDownSince ??= Date.now();
     this.#nextTimedAt = undefined;
-    this.#queueWatch = this.#newWatch();
+    this.#changeWatch = this.#newWatch();
     const cap = this.#stopping ? 2 : this.options.maxBackoffSeconds;
     const delay = Math.min(cap, this.options.intervalSeconds * 2 ** (this.#dbFailures - 1));
     this.#dbRetryAt = Date.now() + delay * 1000;
@@ -373,7 +374,7 @@ export class Scheduler {
   }
 
   /** What the polls remember of the change counters, from scratch (after an outage, on resume). */
-  #newWatch(): QueueWatch {
+  #newWatch(): ChangeWatch {
     return { off: this.#trackingOff, ours: (trigger) => mayRunHere(trigger, this.options) };
   }
 
@@ -381,14 +382,14 @@ export class Scheduler {
   async #poll(at: Date, until: Date, beat: boolean): Promise<TriggerPoll> {
     const beatOf = beat ? this.options.machineName : undefined;
     try {
-      return await pollTriggers(this.#store, at, until, beatOf, this.#queueWatch);
+      return await pollTriggers(this.#store, at, until, beatOf, this.#changeWatch);
     } catch (error) {
-      const denied = this.#queueWatch.off ? undefined : permissionDenied(error);
+      const denied = this.#changeWatch.off ? undefined : permissionDenied(error);
       if (!denied) throw error;
       this.#trackingOff = true;
-      this.#queueWatch = this.#newWatch();
+      this.#changeWatch = this.#newWatch();
       this.#log.warn('tracking-refused', `cannot read the change counters (${denied}): every poll probes every queue trigger until the grants are renewed`);
-      return pollTriggers(this.#store, at, until, beatOf, this.#queueWatch);
+      return pollTriggers(this.#store, at, until, beatOf, this.#changeWatch);
     }
   }
 

@@ -1,20 +1,24 @@
 /**
- * Change tracking (our migration oo-014-change-tracking): database triggers that every writer
- * fires, ours, the Python tools' and plain SQL alike, so that an idle Scheduler learns what
- * changed with one small read instead of one queue probe per queue trigger (docs/scheduler.md).
+ * Change tracking (our migrations oo-014-change-tracking and oo-016-timed-tracking): database
+ * triggers that every writer fires, ours, the Python tools' and plain SQL alike, so that an idle
+ * Scheduler learns whether anything changed with one read of one small table, instead of
+ * reading the trigger tables and probing every queue trigger's queue (docs/scheduler.md).
  *
- * Each change that can make a queue trigger due adds one to a counter of the queue in
- * `oo_queue_changes`: a New element (inserted, or set back to New), a queue trigger created or
- * pointed at a queue, a queue trigger that is Idle after an update (a run ended, it was
- * enabled or edited), a "run now" request of a queue trigger. A counter row is keyed by queue and a slot of the writing connection
- * (its id modulo TRACKING_SLOTS), so writers on different connections rarely share a row lock,
- * and claims (New -> In progress) never touch the table. Counters only grow (modulo
- * COUNTER_WRAP), so their sum moves whenever a counter does: the Scheduler reads that one sum
- * per tick, and the counters themselves only when it moved.
+ * Each change that can make a trigger due sooner adds one to a counter in `oo_queue_changes`: a
+ * New element (inserted, or set back to New) and a queue trigger created or pointed at a queue
+ * count on the queue's row; a single or scheduled trigger's row written (created, next run
+ * moved) counts on the row of TIMED_KEY; a trigger that is Idle after an update (a run ended, it
+ * was enabled or edited) and a "run now" request count on its queue's row, or TIMED_KEY's. A
+ * counter row is keyed by that and a slot of the writing connection (its id modulo
+ * TRACKING_SLOTS), so writers on different connections rarely share a row lock, and claims of
+ * queue elements (New -> In progress) never touch the table. Counters only grow (modulo
+ * COUNTER_WRAP), so their sum moves whenever a counter does: the Scheduler reads that one sum per
+ * idle tick, and the trigger tables only when it moved or a timed trigger it knows of falls due.
  *
  * On PostgreSQL the same triggers send the Schedulers' wake-up (pg_notify on the channel they
  * LISTEN on), so a change made by any writer starts its trigger at once. SQL Server and Oracle
- * have no tracking (their Scheduler probes every queue trigger on each poll).
+ * have no tracking (their Scheduler reads the trigger tables and probes every queue trigger on
+ * each poll).
  */
 
 /** The table of counters. */
@@ -26,6 +30,12 @@ const COUNTER_WRAP = 1_000_000_000;
 /** The PostgreSQL channel the Schedulers LISTEN on (db/listen.ts). */
 export const WAKE_CHANNEL = 'openorchestrator_wake';
 
+/**
+ * The counter key of changes to single and scheduled triggers. A queue may be named '' too; it
+ * then shares the row, which only makes its changes count twice in the one sum that is read.
+ */
+export const TIMED_KEY = '';
+
 /** Trigger names on every dialect that tracks; PostgreSQL adds TRACKING_NOTIFY_ONLY. */
 export const TRACKING_TRIGGERS = [
   'oo_track_queues_insert',
@@ -34,13 +44,18 @@ export const TRACKING_TRIGGERS = [
   'oo_track_queue_triggers_insert',
   'oo_track_queue_triggers_update',
   'oo_track_run_requests_insert',
+  'oo_track_single_triggers_insert',
+  'oo_track_single_triggers_update',
+  'oo_track_scheduled_triggers_insert',
+  'oo_track_scheduled_triggers_update',
 ] as const;
-/**
- * PostgreSQL only, wake-ups without a counter: a trigger created, and a single or scheduled
- * trigger's row written (a writer that inserts it after its Triggers row, in a transaction of
- * its own, would otherwise wake the Schedulers before its next_run exists).
- */
-const TRACKING_NOTIFY_ONLY = ['oo_track_triggers_insert', 'oo_track_single_triggers', 'oo_track_scheduled_triggers'];
+/** PostgreSQL only, a wake-up without a counter: a trigger created (its sub-table's row counts). */
+const TRACKING_NOTIFY_ONLY = ['oo_track_triggers_insert'];
+/** Triggers of oo-014 that oo-016 replaced (PostgreSQL's notify-only ones of the timed tables): dropped when the tracking is made. */
+const RETIRED_TRIGGERS: { name: string; table: string }[] = [
+  { name: 'oo_track_single_triggers', table: 'Single_Triggers' },
+  { name: 'oo_track_scheduled_triggers', table: 'Scheduled_Triggers' },
+];
 
 /** The trigger names a dialect's tracking consists of (empty: the dialect does not track). */
 export function trackingTriggerNames(dialect: 'postgres' | 'mysql' | 'sqlite' | 'mssql' | 'oracle'): readonly string[] {
@@ -81,13 +96,13 @@ $oo$`;
     fn(
       'oo_track_trigger',
       `  IF TG_OP = 'UPDATE' AND NEW.process_status = 'IDLE' THEN
-    ${bump(`SELECT q.queue_name, ${slot}, 1 FROM "Queue_Triggers" q WHERE q.id = NEW.id`)};
+    ${bump(`VALUES (${keyOf('NEW.id', '"Queue_Triggers"')}, ${slot}, 1)`)};
   END IF;
 ${notify('trigger')}`,
     ),
     fn('oo_track_queue_trigger', `  ${bump(`VALUES (NEW.queue_name, ${slot}, 1)`)};\n${notify('trigger')}`),
-    fn('oo_track_timed_trigger', notify('trigger')),
-    fn('oo_track_run_request', `  ${bump(`SELECT q.queue_name, ${slot}, 1 FROM "Queue_Triggers" q WHERE q.id = NEW.trigger_id`)};\n${notify('trigger')}`),
+    fn('oo_track_timed_trigger', `  ${bump(`VALUES ('${TIMED_KEY}', ${slot}, 1)`)};\n${notify('trigger')}`),
+    fn('oo_track_run_request', `  ${bump(`VALUES (${keyOf('NEW.trigger_id', '"Queue_Triggers"')}, ${slot}, 1)`)};\n${notify('trigger')}`),
     ...dropAll('postgres'),
     `CREATE TRIGGER oo_track_queues_insert AFTER INSERT ON "Queues" REFERENCING NEW TABLE AS oo_track_new FOR EACH STATEMENT EXECUTE FUNCTION oo_track_new_elements()`,
     `CREATE TRIGGER oo_track_queues_update AFTER UPDATE ON "Queues" FOR EACH ROW WHEN (NEW.status = 'NEW' AND (OLD.status <> 'NEW' OR OLD.queue_name <> NEW.queue_name)) EXECUTE FUNCTION oo_track_new_element()`,
@@ -97,8 +112,9 @@ ${notify('trigger')}`,
     `CREATE TRIGGER oo_track_queue_triggers_insert AFTER INSERT ON "Queue_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_queue_trigger()`,
     `CREATE TRIGGER oo_track_queue_triggers_update AFTER UPDATE ON "Queue_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_queue_trigger()`,
     `CREATE TRIGGER oo_track_run_requests_insert AFTER INSERT ON oo_run_requests FOR EACH ROW EXECUTE FUNCTION oo_track_run_request()`,
-    `CREATE TRIGGER oo_track_single_triggers AFTER INSERT OR UPDATE ON "Single_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()`,
-    `CREATE TRIGGER oo_track_scheduled_triggers AFTER INSERT OR UPDATE ON "Scheduled_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()`,
+    ...['Single_Triggers', 'Scheduled_Triggers'].flatMap((table) =>
+      ['insert', 'update'].map((event) => `CREATE TRIGGER oo_track_${table.toLowerCase()}_${event} AFTER ${event.toUpperCase()} ON "${table}" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()`),
+    ),
   ];
 }
 
@@ -115,10 +131,11 @@ export function mysqlTrackingSql(): string[] {
     ...dropAll('mysql'),
     `CREATE TRIGGER oo_track_queues_insert AFTER INSERT ON \`Queues\` FOR EACH ROW BEGIN IF NEW.status = 'NEW' THEN ${bump(values)}; END IF; END`,
     `CREATE TRIGGER oo_track_queues_update AFTER UPDATE ON \`Queues\` FOR EACH ROW BEGIN IF NEW.status = 'NEW' AND (OLD.status <> 'NEW' OR OLD.queue_name <> NEW.queue_name) THEN ${bump(values)}; END IF; END`,
-    `CREATE TRIGGER oo_track_triggers_update AFTER UPDATE ON \`Triggers\` FOR EACH ROW BEGIN IF NEW.process_status = 'IDLE' THEN ${bump(`SELECT q.queue_name, ${slot}, 1 FROM \`Queue_Triggers\` q WHERE q.id = NEW.id`)}; END IF; END`,
+    `CREATE TRIGGER oo_track_triggers_update AFTER UPDATE ON \`Triggers\` FOR EACH ROW BEGIN IF NEW.process_status = 'IDLE' THEN ${bump(`SELECT ${keyOf('NEW.id', '`Queue_Triggers`')}, ${slot}, 1 FROM DUAL`)}; END IF; END`,
     `CREATE TRIGGER oo_track_queue_triggers_insert AFTER INSERT ON \`Queue_Triggers\` FOR EACH ROW BEGIN ${bump(values)}; END`,
     `CREATE TRIGGER oo_track_queue_triggers_update AFTER UPDATE ON \`Queue_Triggers\` FOR EACH ROW BEGIN ${bump(values)}; END`,
-    `CREATE TRIGGER oo_track_run_requests_insert AFTER INSERT ON oo_run_requests FOR EACH ROW BEGIN ${bump(`SELECT q.queue_name, ${slot}, 1 FROM \`Queue_Triggers\` q WHERE q.id = NEW.trigger_id`)}; END`,
+    `CREATE TRIGGER oo_track_run_requests_insert AFTER INSERT ON oo_run_requests FOR EACH ROW BEGIN ${bump(`SELECT ${keyOf('NEW.trigger_id', '`Queue_Triggers`')}, ${slot}, 1 FROM DUAL`)}; END`,
+    ...timedTriggers((table) => `\`${table}\``, `BEGIN ${bump(`SELECT '${TIMED_KEY}', ${slot}, 1 FROM DUAL`)}; END`),
   ];
 }
 
@@ -131,11 +148,24 @@ export function sqliteTrackingSql(): string[] {
     ...dropAll('sqlite'),
     `CREATE TRIGGER oo_track_queues_insert AFTER INSERT ON "Queues" WHEN NEW.status = 'NEW' BEGIN ${bump(values)}; END`,
     `CREATE TRIGGER oo_track_queues_update AFTER UPDATE ON "Queues" WHEN NEW.status = 'NEW' AND (OLD.status <> 'NEW' OR OLD.queue_name <> NEW.queue_name) BEGIN ${bump(values)}; END`,
-    `CREATE TRIGGER oo_track_triggers_update AFTER UPDATE ON "Triggers" WHEN NEW.process_status = 'IDLE' BEGIN ${bump(`SELECT q.queue_name, 0, 1 FROM "Queue_Triggers" q WHERE q.id = NEW.id`)}; END`,
+    `CREATE TRIGGER oo_track_triggers_update AFTER UPDATE ON "Triggers" WHEN NEW.process_status = 'IDLE' BEGIN ${bump(`SELECT ${keyOf('NEW.id', '"Queue_Triggers"')}, 0, 1 WHERE true`)}; END`,
     `CREATE TRIGGER oo_track_queue_triggers_insert AFTER INSERT ON "Queue_Triggers" BEGIN ${bump(values)}; END`,
     `CREATE TRIGGER oo_track_queue_triggers_update AFTER UPDATE ON "Queue_Triggers" BEGIN ${bump(values)}; END`,
-    `CREATE TRIGGER oo_track_run_requests_insert AFTER INSERT ON oo_run_requests BEGIN ${bump(`SELECT q.queue_name, 0, 1 FROM "Queue_Triggers" q WHERE q.id = NEW.trigger_id`)}; END`,
+    `CREATE TRIGGER oo_track_run_requests_insert AFTER INSERT ON oo_run_requests BEGIN ${bump(`SELECT ${keyOf('NEW.trigger_id', '"Queue_Triggers"')}, 0, 1 WHERE true`)}; END`,
+    ...timedTriggers((table) => `"${table}"`, `BEGIN ${bump(`SELECT '${TIMED_KEY}', 0, 1 WHERE true`)}; END`),
   ];
+}
+
+/** The counter key of the trigger `id` names: its queue for a queue trigger, TIMED_KEY otherwise. */
+function keyOf(id: string, queueTriggers: string): string {
+  return `COALESCE((SELECT q.queue_name FROM ${queueTriggers} q WHERE q.id = ${id}), '${TIMED_KEY}')`;
+}
+
+/** MySQL/MariaDB and SQLite: a row trigger per timed table and event, each running `body`. */
+function timedTriggers(quote: (table: string) => string, body: string): string[] {
+  return ['Single_Triggers', 'Scheduled_Triggers'].flatMap((table) =>
+    ['insert', 'update'].map((event) => `CREATE TRIGGER oo_track_${table.toLowerCase()}_${event} AFTER ${event.toUpperCase()} ON ${quote(table)} FOR EACH ROW ${body}`),
+  );
 }
 
 const TRIGGER_TABLE: Record<string, string> = {
@@ -146,13 +176,14 @@ const TRIGGER_TABLE: Record<string, string> = {
   oo_track_queue_triggers_insert: 'Queue_Triggers',
   oo_track_queue_triggers_update: 'Queue_Triggers',
   oo_track_run_requests_insert: 'oo_run_requests',
-  oo_track_single_triggers: 'Single_Triggers',
-  oo_track_scheduled_triggers: 'Scheduled_Triggers',
+  oo_track_single_triggers_insert: 'Single_Triggers',
+  oo_track_single_triggers_update: 'Single_Triggers',
+  oo_track_scheduled_triggers_insert: 'Scheduled_Triggers',
+  oo_track_scheduled_triggers_update: 'Scheduled_Triggers',
 };
 
 /** Drops whatever of the tracking triggers exists, so putting back a missing one is repeatable. */
 function dropAll(dialect: 'postgres' | 'mysql' | 'sqlite'): string[] {
-  return trackingTriggerNames(dialect).map((name) =>
-    dialect === 'postgres' ? `DROP TRIGGER IF EXISTS ${name} ON "${TRIGGER_TABLE[name]}"` : `DROP TRIGGER IF EXISTS ${name}`,
-  );
+  const all = [...trackingTriggerNames(dialect).map((name) => ({ name, table: TRIGGER_TABLE[name]! })), ...(dialect === 'postgres' ? RETIRED_TRIGGERS : [])];
+  return all.map(({ name, table }) => (dialect === 'postgres' ? `DROP TRIGGER IF EXISTS ${name} ON "${table}"` : `DROP TRIGGER IF EXISTS ${name}`));
 }

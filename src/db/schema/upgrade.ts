@@ -49,7 +49,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT, QUEUE_CHANGES];
@@ -449,9 +449,18 @@ function claimGuardSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[
  * oo-014-change-tracking: the counters table and the database triggers that bump it
  * (src/db/dialects/change-tracking.ts). Triggers are found by name in the catalog: when any is
  * missing (dropped by hand, or lost when a table was rebuilt), all are put back.
+ * oo-016-timed-tracking: the same triggers count changes to single and scheduled triggers too
+ * (so an idle poll reads only the counters): made anew once, on a database that had oo-014's.
  */
 function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
   const steps = tableSteps(dialect, catalog, [{ table: QUEUE_CHANGES, purpose: 'change counters the idle Scheduler reads' }], 'oo-014-change-tracking', 'record the change tracking');
+  const timed = 'oo-016-timed-tracking';
+  if (catalog.ownMigrations.has('oo-014-change-tracking') && !catalog.ownMigrations.has(timed)) {
+    // Every trigger is made again (some keep their names and change their bodies).
+    const remake = dialect.trackingTriggers.length > 0;
+    const description = remake ? 'remake change-tracking triggers (changes to single and scheduled triggers counted too)' : 'record the tracking of timed triggers';
+    return [...steps, { description, statements: dialect.trackingSql(), records: timed }];
+  }
   // Unseen triggers are taken as there once recorded; before that, creating them is the plan
   // (and a login that may not create them gets the database's one-line refusal).
   const unseen = catalog.ownMigrations.has('oo-014-change-tracking') ? [] : [...dialect.trackingTriggers];
@@ -467,6 +476,8 @@ function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] 
     }
     steps.push(step);
   }
+  // On a database without oo-014, the triggers made above are oo-016's already.
+  if (!catalog.ownMigrations.has(timed) && steps.some((s) => s.records === 'oo-014-change-tracking')) steps.push({ description: 'record the tracking of timed triggers', statements: [], records: timed });
   return steps;
 }
 

@@ -2,7 +2,7 @@
  * Triggers: one `Triggers` row plus one row in the sub-table its type names. Status changes
  * that race (claiming Idle -> Running) are conditional UPDATEs whose affected-row count decides.
  */
-import { sql, type CompiledQuery, type InferResult, type Kysely } from 'kysely';
+import { sql, type Compilable, type CompiledQuery, type Expression, type InferResult, type Kysely } from 'kysely';
 import { ClaimConflictError, InputError, NotFoundError } from '../../errors.js';
 import { nextRun as nextCronRun, normalizeCron, parseCron } from '../../cron/cron.js';
 import { now } from '../../time/clock.js';
@@ -324,53 +324,70 @@ export function pollStatement(store: Store, horizon: Date) {
 }
 
 /**
- * What a Scheduler remembers between polls so that an idle one probes no queue (see
- * pollTriggers). Start with `{}`; forget it (a new `{}`) whenever the Scheduler may have missed
- * something: after a database outage, on resume.
+ * What a Scheduler remembers between polls so that an idle one reads only the change counters
+ * (see pollTriggers). Start with `{}`; forget it (a new `{}`) whenever the Scheduler may have
+ * missed something: after a database outage, on resume.
  */
-export interface QueueWatch {
-  /** the sum of the change counters (oo_queue_changes) when the queue triggers were last probed */
+export interface ChangeWatch {
+  /** the sum of the change counters (oo_queue_changes) when the trigger tables were last read */
   changes?: string;
-  /** when they were last probed (epoch ms) */
-  probedAt?: number;
-  /** the login may not read the counters (grants older than oo-014): every poll probes every queue trigger */
+  /** when they were last read (epoch ms) */
+  readAt?: number;
+  /** the earliest next run (epoch ms) of an Idle single or scheduled trigger then, if any: from a poll whose `until` reaches it, the tables are read again */
+  timedAt?: number;
+  /** the login may not read the counters (grants older than oo-014): every poll reads the trigger tables and probes every queue trigger */
   off?: boolean;
-  /** which due queue triggers keep the probes going (default: all); one whitelisted for another machine need not */
+  /** which due triggers keep the reads going (default: all); one whitelisted for another machine need not */
   ours?: (trigger: Trigger) => boolean;
 }
 
 /**
- * Even with change tracking, every queue trigger is probed this often: a safety net for
- * tracking triggers dropped while Schedulers run (the schema check finds them missing only at
- * a Scheduler's start). About 4% of an idle tick with 60 queue triggers at a 6 s poll.
+ * Even with change tracking, the trigger tables are read this often: a safety net for tracking
+ * triggers dropped while Schedulers run (the schema check finds them missing only at a
+ * Scheduler's start). About 1% more per idle tick at a 6 s poll.
  */
-export const QUEUE_PROBE_EVERY_MS = 10 * 60_000;
+export const FULL_POLL_EVERY_MS = 10 * 60_000;
 
 /** The sum of the change counters, as text (each database types a SUM its own way). */
 function changesSum(store: Store) {
   return store.db.selectFrom('oo_queue_changes').select(sql<string | number>`COALESCE(SUM(changes), 0)`.as('changes'));
 }
 
-/** `poll` with the change counters' sum on every row (and one row of nulls but the sum when it finds nothing). */
-function withChanges(store: Store, poll: ReturnType<typeof pollUnion> | ReturnType<typeof timedUnion>) {
-  return store.db
-    .selectFrom(changesSum(store).as('w'))
-    .leftJoin(poll.as('p'), (join) => join.onTrue())
-    .selectAll('p')
-    .select('w.changes');
+/**
+ * The earliest next run after `horizon` of an Idle single or scheduled trigger (through the
+ * next_run indexes: each branch stops at its first Idle row).
+ */
+function laterTimedRun(store: Store, horizon: Date) {
+  const { db, dialect } = store;
+  const after = dialect.encodeDate(horizon);
+  const single = db.selectFrom('Single_Triggers as n').innerJoin('Triggers as t', 't.id', 'n.id').select('n.next_run').where('t.process_status', '=', 'IDLE').where('n.next_run', '>', after);
+  const scheduled = db.selectFrom('Scheduled_Triggers as n').innerJoin('Triggers as t', 't.id', 'n.id').select('n.next_run').where('t.process_status', '=', 'IDLE').where('n.next_run', '>', after);
+  return db.selectFrom(single.orderBy('n.next_run').limit(1).as('a')).select('a.next_run').unionAll(db.selectFrom(scheduled.orderBy('n.next_run').limit(1).as('b')).select('b.next_run'));
 }
 
-type Polled = ReturnType<typeof withChanges>;
+/** `poll` with the change counters' sum and the later timed run on every row (and one row of nulls but those when it finds nothing). */
+function withChanges(store: Store, poll: ReturnType<typeof pollUnion>, horizon: Date) {
+  const later = store.db.selectFrom(laterTimedRun(store, horizon).as('l')).select((eb) => eb.fn.min('l.next_run').as('later'));
+  return store.db
+    .selectFrom(changesSum(store).as('w'))
+    .crossJoin(later.as('x'))
+    .leftJoin(poll.as('p'), (join) => join.onTrue())
+    .selectAll('p')
+    .select(['w.changes', 'x.later']);
+}
 
 type PolledRow = InferResult<ReturnType<typeof pollUnion>>[number];
+
+/** What runPoll runs: the counters' sum alone, or a poll (with or without the sum). */
+type PollStatement = Compilable<unknown> & Expression<unknown>;
 
 /**
  * `poll` carrying the heartbeat of `machineName` (Dialect.carryHeartbeat), or undefined where the
  * dialect cannot carry it. When nothing is polled, its one row has every trigger column null.
  */
-function carryBeat(store: Store, poll: ReturnType<typeof pollUnion>, machineName: string): CompiledQuery<PolledRow & { beats: unknown }> | undefined {
+function carryBeat(store: Store, poll: PollStatement, machineName: string): CompiledQuery<PollRow & { beats: unknown }> | undefined {
   const carried = store.dialect.carryHeartbeat(poll, checkText(store.dialect, 'machine name', machineName, 100), store.dialect.encodeDate(now()));
-  return carried && markPrepared(carried.$castTo<PolledRow & { beats: unknown }>().compile(store.db));
+  return carried && markPrepared(carried.$castTo<PollRow & { beats: unknown }>().compile(store.db));
 }
 
 /** Idle single and scheduled triggers due by `horizon` (through the next_run indexes). */
@@ -416,52 +433,54 @@ function pollUnion(store: Store, horizon: Date) {
  * that stops at min_batch_size, so no poll ever counts a whole queue. With `beatOf`, it also
  * writes that Scheduler's heartbeat, in the same statement where the dialect can carry it.
  *
- * With a `watch`, where the database tracks changes (oo-014, dialects/change-tracking.ts), the
- * queue triggers are probed only when the sum of the change counters moved since they were
- * last probed (or QUEUE_PROBE_EVERY_MS passed): an idle poll reads the timed triggers and that
- * sum, whatever the number of queue triggers. A poll that finds the sum moved probes them at
- * once, in a second statement; one that finds a queue trigger due keeps probing on the next
- * poll too (it may not start here, being blocked, or be lost to another Scheduler).
+ * With a `watch`, where the database tracks changes (oo-014 and oo-016,
+ * dialects/change-tracking.ts), an idle poll reads only the sum of the change counters: the
+ * trigger tables are read when that sum moved since they were last read, when a timed trigger
+ * then known falls due by `until`, when a trigger found due has not started yet (it may be
+ * blocked here, or lost to another Scheduler), and every FULL_POLL_EVERY_MS anyway. A poll that
+ * finds the sum moved reads the tables at once, in a second statement.
  *
  * @example
  *   const { due, nextTimedRun } = await pollTriggers(store, new Date(), new Date(Date.now() + 6000));
  *   await pollTriggers(store, new Date(), new Date(Date.now() + 6000), 'PC-01'); // and beats
- *   const watch: QueueWatch = {};
+ *   const watch: ChangeWatch = {};
  *   await pollTriggers(store, new Date(), new Date(Date.now() + 6000), 'PC-01', watch); // each tick
  */
-export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string, watch?: QueueWatch): Promise<TriggerPoll> {
+export async function pollTriggers(store: Store, at: Date, until: Date = at, beatOf?: string, watch?: ChangeWatch): Promise<TriggerPoll> {
   // "Now" as the database keeps a time (SQL Server: 1/300 s), in the SQL and in the code below
   // alike, so a trigger is due here exactly when the claim's `next_run <= ?` holds.
   at = store.dialect.roundDate(at);
   until = store.dialect.roundDate(until);
   const horizon = until < at ? at : until;
   const tracked = watch !== undefined && !watch.off && store.dialect.trackingTriggers.length > 0;
-  const quiet = tracked && watch.changes !== undefined && Date.now() - (watch.probedAt ?? 0) < QUEUE_PROBE_EVERY_MS;
-  const first: Polled | ReturnType<typeof pollUnion> = tracked ? withChanges(store, quiet ? timedUnion(store, horizon) : pollUnion(store, horizon)) : pollUnion(store, horizon);
-  let rows = await runPoll(store, first, beatOf);
-  if (quiet && String(rows[0]?.changes) !== watch.changes) {
-    // Something changed since the last probe: the queue triggers are probed now, not a poll later.
-    rows = await runPoll(store, withChanges(store, pollUnion(store, horizon)), undefined);
-    watch.changes = undefined;
+  const quiet = tracked && watch.changes !== undefined && Date.now() - (watch.readAt ?? 0) < FULL_POLL_EVERY_MS && (watch.timedAt === undefined || watch.timedAt > horizon.getTime());
+  if (quiet) {
+    const [row] = await runPoll(store, changesSum(store), beatOf);
+    if (String(row?.changes) === watch.changes) return { due: [] };
+    // Something changed since the last read: the trigger tables are read now, not a poll later.
+    beatOf = undefined;
   }
-  const due = await dueOf(store, rows, at);
-  if (tracked && (!quiet || watch.changes === undefined)) {
-    // A queue trigger found due keeps the probes going until it has started (here or elsewhere).
+  const rows = await runPoll(store, tracked ? withChanges(store, pollUnion(store, horizon), horizon) : pollUnion(store, horizon), beatOf);
+  const polled = await dueOf(store, rows, at);
+  if (tracked) {
+    // A trigger found due keeps the reads going until it has started (here or elsewhere).
     const ours = watch.ours ?? (() => true);
-    watch.changes = due.due.some((t) => t.type === 'QUEUE' && ours(t)) ? undefined : String(rows[0]?.changes);
-    watch.probedAt = Date.now();
+    const later = rows[0]?.later;
+    const timedAt = [polled.nextTimedRun?.getTime(), later === null || later === undefined ? undefined : store.dialect.decodeDate(later).getTime()].filter((t) => t !== undefined);
+    watch.changes = polled.due.some(ours) ? undefined : String(rows[0]?.changes);
+    watch.readAt = Date.now();
+    watch.timedAt = timedAt.length > 0 ? Math.min(...timedAt) : undefined;
   }
-  return due;
+  return polled;
 }
 
-type PollRow = PolledRow & { beats?: unknown; changes?: unknown };
+type PollRow = Partial<PolledRow> & { beats?: unknown; changes?: unknown; later?: unknown };
 
 /** Runs one poll statement, carrying the heartbeat of `beatOf` where the dialect can. */
-async function runPoll(store: Store, poll: Polled | ReturnType<typeof pollUnion>, beatOf: string | undefined): Promise<PollRow[]> {
-  const statement = poll as ReturnType<typeof pollUnion>;
+async function runPoll(store: Store, statement: PollStatement, beatOf: string | undefined): Promise<PollRow[]> {
   const beating = beatOf === undefined ? undefined : carryBeat(store, statement, beatOf);
   if (beatOf !== undefined && beating === undefined) await heartbeat(store, beatOf);
-  const rows: PollRow[] = (await store.db.executeQuery(beating ?? prepared(statement))).rows;
+  const rows = (await store.db.executeQuery(beating ?? (prepared(statement) as CompiledQuery<PollRow>))).rows;
   // The carried beat found no row (a first beat, or the row was deleted): the insert is heartbeat's.
   if (beatOf !== undefined && beating !== undefined && Number(rows[0]?.beats ?? 0) === 0) await heartbeat(store, beatOf);
   return rows;
@@ -473,7 +492,7 @@ async function dueOf(store: Store, rows: PollRow[], at: Date): Promise<TriggerPo
   let nextTimedRun: Date | undefined;
   for (const row of rows) {
     if (row.id === null || row.id === undefined) continue; // the carried beat's row when nothing was polled
-    const trigger = decodeTrigger(store, row);
+    const trigger = decodeTrigger(store, row as PolledRow);
     if (trigger.type === 'QUEUE') {
       if (Number(row.requested) === 1 || trigger.minBatchSize <= 1 || (await hasBatch(store, trigger.queueName, trigger.minBatchSize))) due.push(trigger);
     } else if (trigger.nextRun <= at) due.push(trigger);
