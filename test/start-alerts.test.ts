@@ -39,7 +39,8 @@ describe('alerts under `openorchestrator start`', () => {
   it('with its defaults, a "job failed" rule fires into a webhook with no other command, and the monitor is shown alive', async () => {
     const started = await quickStart();
     try {
-      expect(started.output()).toContain('a monitor runs here too');
+      // Printed right after the Scheduler's line quickStart waits for, maybe in the next read of the pipe.
+      await waitUntil(() => started.output().includes('a monitor runs here too'), 'the monitor line', 10_000);
       const channel = await createChannel(started.store, { name: 'hook', kind: 'WEBHOOK', settings: { url: `${http.url}/start`, template: 'json', body: null } });
       await createRule(started.store, { name: 'any failure', kind: 'JOB_FAILED', target: null, threshold: null, channelIds: [channel.id] });
       await createTrigger(started.store, { type: 'SINGLE', nextRun: new Date(), triggerName: 'fails', processName: 'fails', processPath: join(ROBOTS, 'fails.mjs'), isBlocking: false });
