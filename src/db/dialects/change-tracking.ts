@@ -112,9 +112,7 @@ ${notify('trigger')}`,
     `CREATE TRIGGER oo_track_queue_triggers_insert AFTER INSERT ON "Queue_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_queue_trigger()`,
     `CREATE TRIGGER oo_track_queue_triggers_update AFTER UPDATE ON "Queue_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_queue_trigger()`,
     `CREATE TRIGGER oo_track_run_requests_insert AFTER INSERT ON oo_run_requests FOR EACH ROW EXECUTE FUNCTION oo_track_run_request()`,
-    ...['Single_Triggers', 'Scheduled_Triggers'].flatMap((table) =>
-      ['insert', 'update'].map((event) => `CREATE TRIGGER oo_track_${table.toLowerCase()}_${event} AFTER ${event.toUpperCase()} ON "${table}" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()`),
-    ),
+    ...timedTriggers((table) => `"${table}"`, 'EXECUTE FUNCTION oo_track_timed_trigger()'),
   ];
 }
 
@@ -161,7 +159,7 @@ function keyOf(id: string, queueTriggers: string): string {
   return `COALESCE((SELECT q.queue_name FROM ${queueTriggers} q WHERE q.id = ${id}), '${TIMED_KEY}')`;
 }
 
-/** MySQL/MariaDB and SQLite: a row trigger per timed table and event, each running `body`. */
+/** A row trigger per timed table and event, each running `body` (PostgreSQL: its EXECUTE FUNCTION). */
 function timedTriggers(quote: (table: string) => string, body: string): string[] {
   return ['Single_Triggers', 'Scheduled_Triggers'].flatMap((table) =>
     ['insert', 'update'].map((event) => `CREATE TRIGGER oo_track_${table.toLowerCase()}_${event} AFTER ${event.toUpperCase()} ON ${quote(table)} FOR EACH ROW ${body}`),

@@ -466,10 +466,10 @@ export async function pollTriggers(store: Store, at: Date, until: Date = at, bea
     // A trigger found due keeps the reads going until it has started (here or elsewhere).
     const ours = watch.ours ?? (() => true);
     const later = rows[0]?.later;
-    const timedAt = [polled.nextTimedRun?.getTime(), later === null || later === undefined ? undefined : store.dialect.decodeDate(later).getTime()].filter((t) => t !== undefined);
     watch.changes = polled.due.some(ours) ? undefined : String(rows[0]?.changes);
     watch.readAt = Date.now();
-    watch.timedAt = timedAt.length > 0 ? Math.min(...timedAt) : undefined;
+    // A next run up to the horizon comes before any `later` one (which is after it).
+    watch.timedAt = polled.nextTimedRun?.getTime() ?? (later === null || later === undefined ? undefined : store.dialect.decodeDate(later).getTime());
   }
   return polled;
 }
