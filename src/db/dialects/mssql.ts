@@ -391,5 +391,6 @@ export const mssqlDialect: Dialect = {
   // No change tracking: the Scheduler probes every queue trigger on each poll.
   trackingTriggers: [],
   trackingSql: () => [],
+  heartbeatFunctionSql: () => [],
   carryHeartbeat: () => undefined,
 };
