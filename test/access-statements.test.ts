@@ -133,15 +133,11 @@ describe('generated statements', () => {
       'ALTER TYPE "public"."loglevel" OWNER TO "oo_admin"',
     ]);
     expect(grantStatements({ dialect: 'mysql', roles: ['admin'], user: 'oo_admin@10.0.0.%', database: 'orch' })).toEqual([
-      "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES, TRIGGER, CREATE ROUTINE, ALTER ROUTINE, EXECUTE ON `orch`.* TO 'oo_admin'@'10.0.0.%'",
+      "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES, TRIGGER ON `orch`.* TO 'oo_admin'@'10.0.0.%'",
     ]);
-    const robot = grantStatements({ dialect: 'mysql', roles: ['robot'], user: 'oo_robot', database: 'orch' });
-    expect(robot).toContain("GRANT SELECT, UPDATE (`process_status`) ON `orch`.`Triggers` TO 'oo_robot'@'%'");
-    // The heartbeat function (oo-017) is the Scheduler's alone, granted once when roles are merged.
-    const execute = "GRANT EXECUTE ON FUNCTION `orch`.`oo_scheduler_beat` TO 'oo_sched'@'%'";
-    expect(robot.some((s) => s.includes('EXECUTE'))).toBe(false);
-    expect(grantStatements({ dialect: 'mysql', roles: ['scheduler'], user: 'oo_sched', database: 'orch' }).at(-1)).toBe(execute);
-    expect(grantStatements({ dialect: 'mysql', roles: ['scheduler', 'robot'], user: 'oo_sched', database: 'orch' }).filter((s) => s.includes('EXECUTE'))).toEqual([execute]);
+    expect(grantStatements({ dialect: 'mysql', roles: ['robot'], user: 'oo_robot', database: 'orch' })).toContain(
+      "GRANT SELECT, UPDATE (`process_status`) ON `orch`.`Triggers` TO 'oo_robot'@'%'",
+    );
   });
 
   it('the viewer on every dialect: SELECT on each table, nothing else', () => {

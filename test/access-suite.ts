@@ -21,7 +21,6 @@ import { createConstant, updateConstant } from '../src/db/store/constants.js';
 import { ALL_TABLE_NAMES } from '../src/db/schema/tables.js';
 import { createCredential, getCredential } from '../src/db/store/credentials.js';
 import { getJob, listJobs, startJob } from '../src/db/store/jobs.js';
-import { listSchedulers } from '../src/db/store/schedulers.js';
 import { listLogs } from '../src/db/store/logs.js';
 import { createQueueElement, getQueueElements } from '../src/db/store/queues.js';
 import { createTrigger, deleteTrigger, getTrigger, transitionTriggerStatus, type NewTrigger } from '../src/db/store/triggers.js';
@@ -265,7 +264,7 @@ export function accessSuite(dialect: Dialect): void {
       } finally {
         await s.stop();
       }
-      const problems = s.lines.filter((line) => /database-unavailable|write-dropped|beat-apart|"level":"error"/.test(line));
+      const problems = s.lines.filter((line) => /database-unavailable|write-dropped|"level":"error"/.test(line));
       expect(problems).toEqual([]);
       expect(s.lines.join('\n')).not.toContain(password);
       expect((await getTrigger(admin, ids[0]!)).status).toBe('DONE');
@@ -298,31 +297,6 @@ export function accessSuite(dialect: Dialect): void {
       expect(s.lines.filter((line) => line.includes('"tracking-refused"'))).toHaveLength(1);
       expect(s.lines.filter((line) => /database-unavailable|write-dropped/.test(line))).toEqual([]);
     });
-
-    // MariaDB/MySQL: the poll writes the heartbeat through a function (oo-017) that needs EXECUTE.
-    if (dialect === 'mysql') {
-      it('a scheduler login without EXECUTE on the heartbeat function says so once and beats in a statement of its own', async () => {
-        const admin = stores.admin;
-        const machineName = `acc-beat-${suffix}`;
-        const routine = `\`${database.url.split('/').at(-1)}\`.\`oo_scheduler_beat\``;
-        const account = `'${login('scheduler')}'@'%'`;
-        await serverAdmin(dialect, [`REVOKE EXECUTE ON FUNCTION ${routine} FROM ${account}`]);
-        const beatOf = async () => (await listSchedulers(admin)).find((row) => row.machineName === machineName)?.lastUpdate.getTime();
-        const s = startScheduler({ connectionString: urls.scheduler, machineName, intervalSeconds: 0.5 });
-        try {
-          await waitFor('the refusal', () => s.lines.some((line) => line.includes('"beat-apart"')));
-          const first = await waitFor('a heartbeat', beatOf);
-          await waitFor('a later heartbeat', async () => ((await beatOf()) ?? 0) > first);
-        } finally {
-          await s.stop();
-          await serverAdmin(dialect, [`GRANT EXECUTE ON FUNCTION ${routine} TO ${account}`]);
-        }
-        const refusals = s.lines.filter((line) => line.includes('"beat-apart"'));
-        expect(refusals).toHaveLength(1);
-        expect(refusals[0]).toContain('lacks the EXECUTE right on function oo_scheduler_beat');
-        expect(s.lines.filter((line) => /database-unavailable|write-dropped|tracking-refused/.test(line))).toEqual([]);
-      });
-    }
 
     // What each role must not do, and the right the message must name.
     const forbidden: Array<{ role: RoleName; action: string; run: (store: Store) => Promise<unknown>; expected: Record<Dialect, RegExp>; only?: Dialect }> = [];

@@ -115,7 +115,6 @@ const OWN_STEPS = [
   'create table oo_queue_changes (change counters the idle Scheduler reads)',
   'record the tracking of timed triggers',
   'record the claim order index',
-  'record the heartbeat function (MySQL/MariaDB only)',
 ];
 
 describe('MSSQL DDL', () => {

@@ -20,7 +20,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonCreateSingleTrigger, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-017-heartbeat-function';
+const LAST_OWN = 'oo-016-timed-tracking';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -76,9 +76,6 @@ const OPERATIONS_STEPS = [
 /** oo-015-claim-order: the claim index made with id last by oo-003 in the same run, or remade where it exists. */
 const RECORD_CLAIM_ORDER_STEP = 'record the claim order index';
 const REMAKE_CLAIM_ORDER_STEP = 'remake index ix_Queues_queue_name_status_created_date on Queues with id after created_date (one claim order for equal times, without a sort)';
-/** oo-017-heartbeat-function: the function MySQL/MariaDB's poll calls to write the heartbeat; elsewhere only recorded. */
-const heartbeatStep = (dialect: LiveDialect) =>
-  dialect === 'mysql' ? "create function oo_scheduler_beat (the Scheduler's heartbeat, written by its poll)" : 'record the heartbeat function (MySQL/MariaDB only)';
 const whitelistStep = (shape: Shape) => (shape.whitelistNotNull ? RELAX_WHITELIST_STEP : RECORD_WHITELIST_STEP);
 const OWN_STEPS = ["create table oo_migrations (this program's migration record)", 'record table Jobs', 'record column Logs.job_id', INDEXES_STEP];
 
@@ -100,7 +97,7 @@ async function upgrade(store: Store): Promise<{ lines: string[]; result: Awaited
 /** The steps upgrade must report from `shape` on `dialect`, in order. */
 function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
   const revision = shape.revision;
-  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape), ...GUARD_STEPS, ...TRACKING_STEPS, REMAKE_CLAIM_ORDER_STEP, heartbeatStep(dialect)];
+  if (shape.ours) return [`set upstream revision 9698388a0709 -> ${HEAD}`, 'record column Jobs.trigger_id', RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape), ...GUARD_STEPS, ...TRACKING_STEPS, REMAKE_CLAIM_ORDER_STEP];
   const steps: string[] = [];
   const jobs = hasJobs(shape);
   if (dialect === 'postgres' && !jobs) steps.push('create enum type jobstatus');
@@ -120,7 +117,7 @@ function expectedSteps(dialect: LiveDialect, shape: Shape): string[] {
   if (revision !== HEAD) steps.push(`set upstream revision ${revision === 'pre-alembic' ? 'none' : revision} -> ${HEAD}`);
   steps.push(...OWN_STEPS);
   steps.push(jobs ? 'add column Jobs.trigger_id (which trigger started a job)' : 'record column Jobs.trigger_id');
-  return [...steps, RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape), ...GUARD_STEPS, ...TRACKING_STEPS, RECORD_CLAIM_ORDER_STEP, heartbeatStep(dialect)];
+  return [...steps, RUN_REQUESTS_STEP, ...OPERATIONS_STEPS, whitelistStep(shape), ...GUARD_STEPS, ...TRACKING_STEPS, RECORD_CLAIM_ORDER_STEP];
 }
 
 /** Columns the upgrade adds to rows that existed before, with the values they must get. */
@@ -160,7 +157,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking', 'oo-017-heartbeat-function']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);

@@ -5,7 +5,7 @@
  * run the robot API, a Scheduler and the Orchestrator under logins given exactly these rights,
  * so a right the code needs but this table lacks fails a test.
  */
-import { ALL_TABLE_NAMES, HEARTBEAT_FUNCTION } from '../db/schema/tables.js';
+import { ALL_TABLE_NAMES } from '../db/schema/tables.js';
 import { InputError } from '../errors.js';
 
 export const ROLES = ['admin', 'scheduler', 'robot', 'viewer'] as const;
@@ -90,13 +90,6 @@ const VIEWER: TableRights[] = ALL_TABLE_NAMES.map((table) => ({ table, select: t
 export const ALL_COLUMNS: readonly string[] = [];
 
 export const ROLE_RIGHTS: Record<Role, readonly TableRights[]> = { admin: ADMIN, scheduler: SCHEDULER, robot: ROBOT, viewer: VIEWER };
-
-/**
- * Stored functions a role calls (MySQL/MariaDB only, the one there is: the Scheduler's poll
- * writes its heartbeat through it). A login without EXECUTE still works, a little dearer: the
- * Scheduler then writes its heartbeat in a statement of its own.
- */
-export const ROLE_FUNCTIONS: Record<Role, readonly string[]> = { admin: [], scheduler: [HEARTBEAT_FUNCTION], robot: [], viewer: [] };
 
 /** What each role is for, in one line (the CLI, the docs and the Settings tab show it). */
 export const ROLE_SUMMARY: Record<Role, string> = {

@@ -8,7 +8,7 @@ import type { DialectName } from '../config/connection-string.js';
 import { oracleIdentifier } from '../db/dialects/oracle.js';
 import { ALL_TABLE_NAMES, ENUM_VALUES } from '../db/schema/tables.js';
 import { InputError } from '../errors.js';
-import { mergeRoles, ROLE_FUNCTIONS, ROLE_RIGHTS, type Role, type TableRights } from './rights.js';
+import { mergeRoles, ROLE_RIGHTS, type Role, type TableRights } from './rights.js';
 
 export type GrantDialect = Exclude<DialectName, 'sqlite'>;
 
@@ -126,13 +126,10 @@ function mysql(options: GrantOptions): string[] {
   const database = bq(checkName('the database', options.database));
   if (options.roles.includes('admin')) {
     // No DROP: `upgrade` never drops a table, so neither may the admin login. TRIGGER: the claim
-    // guard (oo-013) and the change tracking (oo-014); the routine rights: the heartbeat function
-    // (oo-017), which `upgrade` makes anew.
-    return [`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES, TRIGGER, CREATE ROUTINE, ALTER ROUTINE, EXECUTE ON ${database}.* TO ${account}`];
+    // guard (oo-013) and the change tracking (oo-014).
+    return [`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES, TRIGGER ON ${database}.* TO ${account}`];
   }
-  const tables = dataRights(options.roles).map((entry) => `GRANT ${privilegeList(entry, bq, true)} ON ${database}.${bq(entry.table)} TO ${account}`);
-  const functions = [...new Set(options.roles.flatMap((role) => ROLE_FUNCTIONS[role]))];
-  return [...tables, ...functions.map((name) => `GRANT EXECUTE ON FUNCTION ${database}.${bq(name)} TO ${account}`)];
+  return dataRights(options.roles).map((entry) => `GRANT ${privilegeList(entry, bq, true)} ON ${database}.${bq(entry.table)} TO ${account}`);
 }
 
 function mssql(options: GrantOptions): string[] {

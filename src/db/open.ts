@@ -7,7 +7,6 @@ import { assertDriverAvailable, checkSqlitePath, describeConnection, parseConnec
 import { connectionSecrets, scrubSecrets } from '../config/secrets.js';
 import { AccessDeniedError, ClaimConflictError, DatabaseError, isUserFacingError } from '../errors.js';
 import { claimGuardRefusal } from './dialects/dialect.js';
-import { HEARTBEAT_FUNCTION } from './schema/tables.js';
 import { dialectFor, type Dialect } from './dialects/index.js';
 import { isOdbcError, odbcFailure } from './dialects/odbc.js';
 import type { Database } from './types.js';
@@ -186,9 +185,6 @@ export function permissionDenied(error: unknown): string | undefined {
   if (err?.code === 'ER_TABLEACCESS_DENIED_ERROR' && (m = /^(\w+) command denied .* for table (\S+)/.exec(message))) {
     return `this login lacks the ${m[1]} right on table ${name(m[2])}; ${GRANTS_HINT}`;
   }
-  if (err?.code === 'ER_PROCACCESS_DENIED_ERROR' && (m = /^(\w+) command denied .* for routine (\S+)/.exec(message))) {
-    return `this login lacks the ${m[1]!.toUpperCase()} right on function ${name(m[2])}; ${GRANTS_HINT}`;
-  }
   if (err?.code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR') {
     m = /the (.+?) privilege/.exec(message);
     return `this login lacks the ${m?.[1] ?? 'needed'} privilege; ${GRANTS_HINT}`;
@@ -202,19 +198,5 @@ export function permissionDenied(error: unknown): string | undefined {
   if (/^ORA-00942\b/.test(message) || Number(err?.errorNum) === 942) {
     return `the table does not exist or this login has no right on it (ORA-00942; Oracle hides tables a login may not read); ${GRANTS_HINT}`;
   }
-  return undefined;
-}
-
-/**
- * Why this login cannot call the heartbeat function (oo-017, MySQL/MariaDB: no EXECUTE on it, or
- * it was dropped), or undefined for any other error. The Scheduler then beats in a statement of
- * its own.
- */
-export function heartbeatFunctionRefused(error: unknown): string | undefined {
-  const err = error as { code?: unknown; message?: unknown };
-  const message = String(err?.message ?? '').split('\n')[0] ?? '';
-  if (!message.includes(HEARTBEAT_FUNCTION)) return undefined;
-  if (err?.code === 'ER_PROCACCESS_DENIED_ERROR') return permissionDenied(error);
-  if (err?.code === 'ER_SP_DOES_NOT_EXIST') return message;
   return undefined;
 }

@@ -25,7 +25,7 @@ import { connectionSecrets, loginSecrets } from '../config/secrets.js';
 import { ENV_JOB_ID, ENV_PROCESS_ARGS, ENV_PROCESS_NAME, ENV_TRIGGER_ID } from '../connection/orchestrator-connection.js';
 import { validateKey } from '../crypto/fernet.js';
 import { nextRun } from '../cron/cron.js';
-import { closeStore, heartbeatFunctionRefused, loginRefused, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
+import { closeStore, loginRefused, openStore, permissionDenied, toDatabaseError, type Store } from '../db/open.js';
 import { checkText } from '../db/store/validate.js';
 import { newId } from '../db/dialects/encoding.js';
 import { canListen, listenForChanges, type ChangeListener } from '../db/listen.js';
@@ -132,8 +132,6 @@ export class Scheduler {
   #changeWatch: ChangeWatch = { ours: (trigger) => mayRunHere(trigger, this.options) };
   /** the counters cannot be read with this login: every poll reads the trigger tables (said once) */
   #trackingOff = false;
-  /** the poll cannot call the heartbeat function (MySQL/MariaDB): the beat is a statement of its own (said once) */
-  #beatApart = false;
   /** the login may not write oo_job_output (grants older than it): output is not kept, said once */
   #outputRefused = false;
 
@@ -382,20 +380,10 @@ export class Scheduler {
 
   /** The poll; a login whose grants predate oo-014 (no SELECT on the counters) polls as before, said once. */
   async #poll(at: Date, until: Date, beat: boolean): Promise<TriggerPoll> {
-    let beatOf = beat ? this.options.machineName : undefined;
-    if (beatOf !== undefined && this.#beatApart) {
-      await heartbeat(this.#store, beatOf);
-      beatOf = undefined;
-    }
+    const beatOf = beat ? this.options.machineName : undefined;
     try {
       return await pollTriggers(this.#store, at, until, beatOf, this.#changeWatch);
     } catch (error) {
-      const refused = beatOf === undefined ? undefined : heartbeatFunctionRefused(error);
-      if (refused) {
-        this.#beatApart = true;
-        this.#log.warn('beat-apart', `cannot call the heartbeat function (${refused}): the heartbeat is a statement of its own`);
-        return this.#poll(at, until, beat);
-      }
       const denied = this.#changeWatch.off ? undefined : permissionDenied(error);
       if (!denied) throw error;
       this.#trackingOff = true;

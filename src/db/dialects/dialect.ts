@@ -186,16 +186,10 @@ export interface Dialect {
    */
   listTriggers(db: Kysely<Database>): Promise<string[] | undefined>;
   /**
-   * oo-017-heartbeat-function: the statements that (re)make the stored function carryHeartbeat
-   * calls; none where the dialect carries the beat without one, or not at all.
-   */
-  heartbeatFunctionSql(): string[];
-  /**
    * `statement` carrying the Scheduler's heartbeat (an UPDATE of its Schedulers row), so that a
    * tick that beats is still one statement and one transaction; undefined where a read cannot
-   * carry a write (SQLite, SQL Server, Oracle; MySQL/MariaDB carries it through a function). Its
-   * rows are the statement's, each with `beats` (1, or 0 when the row is gone), and one row of
-   * nulls but `beats` when the statement found none.
+   * carry a write (all but PostgreSQL). Its rows are the statement's, each with `beats` (1, or 0
+   * when the row is gone), and one row of nulls but `beats` when the statement found none.
    */
   carryHeartbeat(statement: Expression<unknown>, machineName: string, stamp: unknown): RawBuilder<{ beats: unknown }> | undefined;
 }

@@ -391,6 +391,5 @@ export const mssqlDialect: Dialect = {
   // No change tracking: the Scheduler probes every queue trigger on each poll.
   trackingTriggers: [],
   trackingSql: () => [],
-  heartbeatFunctionSql: () => [],
   carryHeartbeat: () => undefined,
 };

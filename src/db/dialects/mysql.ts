@@ -2,7 +2,7 @@ import { createPool, type PoolConnection, type PoolOptions } from 'mysql2';
 import { Kysely, MysqlDialect, sql } from 'kysely';
 import { DEFAULT_POOL_SIZE, type ConnectionConfig } from '../../config/connection-string.js';
 import { formatNaive } from '../../time/clock.js';
-import { ALL_TABLE_NAMES, ENUM_VALUES, HEARTBEAT_FUNCTION } from '../schema/tables.js';
+import { ALL_TABLE_NAMES, ENUM_VALUES } from '../schema/tables.js';
 import type { Database } from '../types.js';
 import { CLAIM_GUARD_MARK, type ColumnType, type Dialect } from './dialect.js';
 import { dateFromDatabase, uuidFromDatabase, uuidToHex } from './encoding.js';
@@ -204,28 +204,5 @@ export const mysqlDialect: Dialect = {
       SELECT trigger_name AS name FROM information_schema.triggers WHERE trigger_schema = DATABASE()`.execute(db);
     return result.rows.map((row) => row.name);
   },
-  heartbeatFunctionSql: () => [`DROP FUNCTION IF EXISTS ${HEARTBEAT_FUNCTION}`, mysqlHeartbeatFunction()],
-  // A read cannot carry a write here, but a read may call a function that writes. Alone, the beat
-  // cost the server twice what the poll does (about 0.4 ms of CPU against 0.15 ms); called in the
-  // poll, the two cost 0.3 ms together, in one round trip. LIMIT keeps the derived table from
-  // being merged into the outer query, so the function runs once, however many rows the poll has.
-  carryHeartbeat: (statement, machineName, stamp) =>
-    sql<{ beats: unknown }>`SELECT b.beats, p.* FROM (SELECT ${sql.raw(HEARTBEAT_FUNCTION)}(${machineName}, ${stamp}) AS beats LIMIT 1) b LEFT JOIN (${statement}) p ON TRUE`,
+  carryHeartbeat: () => undefined,
 };
-
-/**
- * oo-017-heartbeat-function: what a Scheduler's poll calls to write its heartbeat. SQL SECURITY
- * INVOKER: it may do only what the calling login may (the scheduler role's UPDATE of
- * Schedulers.last_update), so granting EXECUTE gives no right beyond it. DETERMINISTIC, which a
- * server with a binary log asks of a function: what it writes is decided by its arguments alone
- * (the time is one of them), so a replica replaying the call writes the same. ROW_COUNT() counts
- * the row found, changed or not, as mysql2 connects with FOUND_ROWS: 0 means there is no row.
- */
-function mysqlHeartbeatFunction(): string {
-  return `CREATE FUNCTION ${HEARTBEAT_FUNCTION}(machine VARCHAR(100), stamp DATETIME(6)) RETURNS INTEGER
-  DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
-BEGIN
-  UPDATE \`Schedulers\` SET last_update = stamp WHERE machine_name = machine;
-  RETURN ROW_COUNT();
-END`;
-}

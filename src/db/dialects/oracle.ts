@@ -236,6 +236,5 @@ export const oracleDialect: Dialect = {
   // No change tracking: the Scheduler probes every queue trigger on each poll.
   trackingTriggers: [],
   trackingSql: () => [],
-  heartbeatFunctionSql: () => [],
   carryHeartbeat: () => undefined,
 };

@@ -236,7 +236,6 @@ export const postgresDialect: Dialect = {
   // which a heartbeat does not need: one lost in a crash is replaced by the next within seconds,
   // and readers see it at once either way. set_config(..., true) lasts to the end of this
   // transaction only, also through PgBouncer.
-  heartbeatFunctionSql: () => [],
   carryHeartbeat: (statement, machineName, stamp) =>
     sql<{ beats: unknown }>`WITH beat AS (UPDATE "Schedulers" SET last_update = ${stamp} WHERE machine_name = ${machineName} AND set_config('synchronous_commit', 'off', true) IS NOT NULL RETURNING 1) SELECT b.beats, p.* FROM (${statement}) p RIGHT JOIN (SELECT count(*) AS beats FROM beat) b ON true`,
 };

@@ -153,6 +153,5 @@ export const sqliteDialect: Dialect = {
     const result = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'trigger'`.execute(db);
     return result.rows.map((row) => row.name);
   },
-  heartbeatFunctionSql: () => [],
   carryHeartbeat: () => undefined,
 };

@@ -389,12 +389,6 @@ export const QUEUE_CHANGES: TableDef = {
 };
 
 /** Tables of oo-006-operations, in creation order. */
-/**
- * oo-017-heartbeat-function (MySQL/MariaDB only): the stored function a Scheduler's poll calls to
- * write its heartbeat in the same statement (dialects/mysql.ts).
- */
-export const HEARTBEAT_FUNCTION = 'oo_scheduler_beat';
-
 export const OPERATIONS_TABLES: TableDef[] = [QUEUE_SETTINGS, ELEMENT_ATTEMPTS, ELEMENT_EVENTS, ALERT_CHANNELS, ALERT_RULES, ALERT_INCIDENTS, ALERT_NOTIFICATIONS];
 
 /** oo-006-operations: the "job failed" rule reads jobs by end time. */

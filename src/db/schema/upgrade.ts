@@ -17,7 +17,6 @@ import {
   EXTRA_INDEXES,
   GIT_BRANCH,
   JOBS,
-  HEARTBEAT_FUNCTION,
   JOBS_TRIGGER_ID,
   LOGS_JOB_ID,
   MIGRATIONS_TABLE,
@@ -50,7 +49,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking', 'oo-017-heartbeat-function'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT, QUEUE_CHANGES];
@@ -392,7 +391,6 @@ export function computeSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeS
   steps.push(...claimGuardSteps(dialect, catalog));
   steps.push(...trackingSteps(dialect, catalog));
   steps.push(...claimOrderSteps(dialect, catalog, missingIndexes));
-  steps.push(...heartbeatFunctionSteps(dialect, catalog));
   return steps;
 }
 
@@ -633,17 +631,4 @@ function claimOrderSteps(dialect: Dialect, catalog: SchemaCatalog, missingIndexe
       records: migration,
     },
   ];
-}
-
-/**
- * oo-017-heartbeat-function: on MySQL/MariaDB, the stored function an idle Scheduler's poll calls
- * to write its heartbeat in the same statement (HEARTBEAT_FUNCTION); elsewhere only recorded.
- * Dropped and created, so a run interrupted in between makes it next time.
- */
-function heartbeatFunctionSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
-  const migration = 'oo-017-heartbeat-function';
-  if (catalog.ownMigrations.has(migration)) return [];
-  const statements = dialect.heartbeatFunctionSql();
-  const description = statements.length > 0 ? `create function ${HEARTBEAT_FUNCTION} (the Scheduler's heartbeat, written by its poll)` : 'record the heartbeat function (MySQL/MariaDB only)';
-  return [{ description, statements, records: migration }];
 }
