@@ -13,6 +13,7 @@ import { newId } from '../src/db/dialects/encoding.js';
 import type { Store } from '../src/db/open.js';
 import { checkSchema, checkSchemaInUse, upgradeDatabase } from '../src/db/schema/upgrade.js';
 import { createQueueElement, setQueueElementStatus } from '../src/db/store/queues.js';
+import { listSchedulers } from '../src/db/store/schedulers.js';
 import { claimTrigger, createTrigger, getTrigger, pollTriggers, type ChangeWatch } from '../src/db/store/triggers.js';
 import { LIVE_DIALECTS } from './helpers/databases.js';
 import { readEvents, resetTables, ROBOTS, startScheduler, tempDir, waitFor } from './helpers/scheduler.js';
@@ -85,6 +86,29 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
       expect(statements).toHaveLength(1);
       expect(statements.filter(mentionsQueues)).toEqual([]);
       expect(statements.filter(mentionsTriggerTables)).toEqual([]);
+    }
+  });
+
+  it('an idle tick that beats lands its heartbeat without reading the trigger tables (in its one statement on PostgreSQL)', async () => {
+    const { store } = live;
+    const carries = store.dialect.carryHeartbeat(sql`SELECT 1`, 'PC-QUIET', store.dialect.encodeDate(new Date())) !== undefined;
+    expect(carries).toBe(store.dialect.name === 'postgres');
+    const beatAt = async () => (await listSchedulers(store)).find((row) => row.machineName === 'PC-QUIET')?.lastUpdate.getTime() ?? 0;
+    const watch: ChangeWatch = {};
+    // The first poll reads the trigger tables; its beat inserts the row.
+    await pollTriggers(store, new Date(), new Date(), 'PC-QUIET', watch);
+    let last = await beatAt();
+    expect(last).toBeGreaterThan(0);
+    const { store: watched, statements } = recording(store);
+    for (let tick = 0; tick < 3; tick++) {
+      await waitFor('the clock to pass the last beat', () => Date.now() > last + 2);
+      statements.length = 0;
+      expect((await pollTriggers(watched, new Date(), new Date(), 'PC-QUIET', watch)).due).toEqual([]);
+      expect(statements).toHaveLength(carries ? 1 : 2);
+      expect(statements.filter(mentionsTriggerTables)).toEqual([]);
+      const now = await beatAt();
+      expect(now).toBeGreaterThan(last);
+      last = now;
     }
   });
 
