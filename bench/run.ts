@@ -4,7 +4,7 @@
  * (a run with --quick, --only or --dialects writes partial.* instead, leaving the full results). Each figure sits beside a baseline measured in the same process,
  * right before or after it, so the ratio stays meaningful on a noisy machine.
  *
- *   npm run bench                 full run (~15 min on 2 cores): 100k/1M rows and 10x less
+ *   npm run bench                 full run (~50 min on 2 cores): 100k/1M rows and 10x less
  *   npm run bench -- --quick      the 10x-smaller sizes only, fewer repetitions (~3 min)
  *   npm run bench -- --only=claim only benchmarks whose name contains "claim"
  *   npm run bench -- --dialects=postgres,mysql
