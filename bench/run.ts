@@ -21,7 +21,7 @@ import { benchClaimWhileInserting } from './lib/claim-inserts.js';
 import { fmt, type LiveDialect, type Row } from './lib/common.js';
 import { benchDashboard } from './lib/dashboard.js';
 import { benchDispatch } from './lib/dispatch.js';
-import { benchFleetBouncer, benchFleetGrowth, benchFleetQueueTriggers, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
+import { benchFleetBouncer, benchFleetGrowth, benchFleetQueueNames, benchFleetQueueTriggers, benchFleetSizes, type FleetDialect } from './lib/fleet.js';
 import { benchLogsList, benchQueueList } from './lib/lists.js';
 import { benchRetention } from './lib/retention.js';
 import { renderSvg } from './lib/svg.js';
@@ -72,6 +72,7 @@ for (const d of dialects.filter((x): x is FleetDialect => x !== 'sqlite')) {
   if (d === 'postgres') tasks.push({ name: `fleet ${d} via PgBouncer`, run: () => benchFleetBouncer(quick) });
   tasks.push({ name: `fleet ${d} growth`, run: () => benchFleetGrowth(d, quick) });
   tasks.push({ name: `fleet ${d} queue triggers`, run: () => benchFleetQueueTriggers(d, quick) });
+  tasks.push({ name: `fleet ${d} queue names`, run: () => benchFleetQueueNames(d, quick) });
 }
 const selected = tasks.filter((t) => !only || t.name.includes(only));
 

@@ -1,5 +1,5 @@
 /**
- * Change tracking (oo-014, oo-016): database triggers count every change that can make a trigger
+ * Change tracking (oo-014, oo-016, oo-017): database triggers count every change that can make a trigger
  * due, whoever writes it, so an idle poll reads one sum instead of the trigger tables and every
  * queue; an element, a trigger or a next run written with plain SQL (as the Python tools write
  * them) is still seen by the next poll, a timed trigger falling due with no write at all is
@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { sql, type CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SLOT_KEY, TRACKING_SLOTS } from '../src/db/dialects/change-tracking.js';
 import { newId } from '../src/db/dialects/encoding.js';
 import type { Store } from '../src/db/open.js';
 import { checkSchema, checkSchemaInUse, upgradeDatabase } from '../src/db/schema/upgrade.js';
@@ -54,6 +55,7 @@ async function insertLikePython(store: Store, queueName: string, reference: stri
 const mentionsQueues = (text: string) => /\bQueues\b/.test(text);
 const mentionsTriggerTables = (text: string) => /\b(Triggers|Single_Triggers|Scheduled_Triggers|Queue_Triggers|oo_run_requests)\b/.test(text);
 const inHours = (hours: number) => new Date(Date.now() + hours * 3_600_000);
+const DELETE_PER_QUEUE = 'delete the per-queue change counters (counted per connection now)';
 
 describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
   let live: TestStore;
@@ -87,6 +89,19 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
       expect(statements.filter(mentionsQueues)).toEqual([]);
       expect(statements.filter(mentionsTriggerTables)).toEqual([]);
     }
+  });
+
+  it('keeps at most one counter row per connection slot, however many queues are written: the sum moves by one per tracked write', async () => {
+    const { store } = live;
+    const counters = () => store.db.selectFrom('oo_queue_changes').select(['queue_name', 'slot', 'changes']).execute();
+    const sum = async () => (await counters()).reduce((total, row) => total + Number(row.changes), 0);
+    const before = await sum();
+    for (let i = 0; i < 40; i++) await insertLikePython(store, `many-${i}`, 'one');
+    const rows = await counters();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThanOrEqual(store.dialect.name === 'sqlite' ? 1 : TRACKING_SLOTS);
+    expect(rows.filter((row) => row.queue_name !== SLOT_KEY)).toEqual([]);
+    expect(await sum()).toBe(before + 40);
   });
 
   it('an idle tick that beats lands its heartbeat without reading the trigger tables (in its one statement on PostgreSQL)', async () => {
@@ -237,11 +252,11 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
       await sql.raw('CREATE TRIGGER oo_track_single_triggers AFTER INSERT OR UPDATE ON "Single_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()').execute(db);
       await sql.raw('CREATE TRIGGER oo_track_scheduled_triggers AFTER INSERT OR UPDATE ON "Scheduled_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()').execute(db);
     }
-    await sql`DELETE FROM oo_migrations WHERE name = ${'oo-016-timed-tracking'}`.execute(db);
-    const remake = 'remake change-tracking triggers (changes to single and scheduled triggers counted too)';
+    await sql`DELETE FROM oo_migrations WHERE name IN (${'oo-016-timed-tracking'}, ${'oo-017-slot-counters'})`.execute(db);
+    const remake = 'remake change-tracking triggers (changes to single and scheduled triggers counted too, one counter per connection)';
     expect(await checkSchema(db, store.dialect)).toMatchObject({ current: false, firstStep: remake });
     try {
-      expect((await upgradeDatabase(db, store.dialect)).steps).toEqual([remake]);
+      expect((await upgradeDatabase(db, store.dialect)).steps).toEqual([remake, DELETE_PER_QUEUE]);
     } finally {
       // Whatever happened, later tests (and files) find the whole tracking.
       await upgradeDatabase(db, store.dialect);
@@ -255,6 +270,29 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
     await pollTriggers(store, new Date(), new Date(), undefined, watch);
     await sql`UPDATE ${sql.table('Single_Triggers')} SET ${sql.id('next_run')} = ${dialect.encodeDate(new Date(Date.now() - 1000))} WHERE ${sql.id('id')} = ${dialect.encodeUuid(id)}`.execute(db);
     expect((await pollTriggers(store, new Date(), new Date(), undefined, watch)).due.map((t) => t.triggerName)).toEqual(['moved']);
+  });
+
+  it('upgrade from oo-016 counts per connection and deletes the per-queue counters (oo-017-slot-counters); a plain insert is still seen', async () => {
+    const { store } = live;
+    const { db } = store;
+    const queueName = `after-${newId()}`;
+    await createTrigger(store, { type: 'QUEUE', triggerName: 'after', processName: 'p', processPath: ROBOT_MJS, queueName });
+    // oo-014's rows: one per queue and slot.
+    await db.insertInto('oo_queue_changes').values([{ queue_name: queueName, slot: 0, changes: 5 }, { queue_name: 'other', slot: 3, changes: 9 }]).execute();
+    await sql`DELETE FROM oo_migrations WHERE name = ${'oo-017-slot-counters'}`.execute(db);
+    const remake = 'remake change-tracking triggers (one counter per connection, not per queue)';
+    expect(await checkSchema(db, store.dialect)).toMatchObject({ current: false, firstStep: remake });
+    try {
+      expect((await upgradeDatabase(db, store.dialect)).steps).toEqual([remake, DELETE_PER_QUEUE]);
+    } finally {
+      await upgradeDatabase(db, store.dialect);
+    }
+    expect(await checkSchema(db, store.dialect)).toMatchObject({ current: true });
+    expect((await db.selectFrom('oo_queue_changes').select('queue_name').execute()).filter((row) => row.queue_name !== SLOT_KEY)).toEqual([]);
+    const watch: ChangeWatch = {};
+    await pollTriggers(store, new Date(), new Date(), undefined, watch);
+    await insertLikePython(store, queueName, 'after');
+    expect((await pollTriggers(store, new Date(), new Date(), undefined, watch)).due.map((t) => t.triggerName)).toEqual(['after']);
   });
 
   it('a Scheduler starts the queue trigger of an element inserted with plain SQL within one poll', async () => {

@@ -114,6 +114,7 @@ const OWN_STEPS = [
   // No change-tracking triggers on SQL Server and Oracle: their Scheduler probes every queue.
   'create table oo_queue_changes (change counters the idle Scheduler reads)',
   'record the tracking of timed triggers',
+  'record the per-connection change counters',
   'record the claim order index',
 ];
 

@@ -20,7 +20,7 @@ import { createTestDatabase, LIVE_DIALECTS, type LiveDialect, type TestDatabase 
 import { atLeast, buildShape, buildUpstreamSchema, hasJobs, insertPythonRows, pythonCreateSingleTrigger, pythonRows, PYTHON_IDS, SHAPES, type Shape } from './helpers/upstream-schemas.js';
 
 const HEAD = '1c87ed320c78';
-const LAST_OWN = 'oo-016-timed-tracking';
+const LAST_OWN = 'oo-017-slot-counters';
 const INDEXES_STEP = 'create indexes ix_Logs_log_time, ix_Logs_process_name_log_time, ix_Logs_job_id, ix_Queues_queue_name_status_created_date';
 const RUN_REQUESTS_STEP = 'create table oo_run_requests ("run now" requests of queue triggers)';
 /** oo-008-scale: the indexes of the dashboard, the monitor and the Scheduler at scale. */
@@ -50,11 +50,12 @@ const GUARD_STEPS = [
   'create claim guard oo_claim_guard_queues on Queues (status becomes IN_PROGRESS only from NEW)',
   'create claim guard oo_claim_guard_triggers on Triggers (process_status becomes RUNNING only from IDLE)',
 ];
-/** oo-014-change-tracking: the counters, then the database triggers that bump them (oo-016's already, so that is only recorded). */
+/** oo-014-change-tracking: the counters, then the database triggers that bump them (oo-016's and oo-017's already, so those are only recorded). */
 const TRACKING_STEPS = [
   'create table oo_queue_changes (change counters the idle Scheduler reads)',
   'create change-tracking triggers',
   'record the tracking of timed triggers',
+  'record the per-connection change counters',
 ];
 /** oo-006-operations: its tables, then the Jobs index the "job failed" rule reads; then oo-007-dashboard's and oo-008-scale's indexes. */
 const OPERATIONS_STEPS = [
@@ -157,7 +158,7 @@ describe.each(LIVE_DIALECTS)('upgrade on %s', (dialect) => {
     expect(Object.keys(catalog.tables).sort()).toEqual(Object.keys(CONTRACT_TABLES).sort());
     const bookkeeping = await readAllRows(store.db, dialect, ['alembic_version', 'oo_migrations']);
     expect(bookkeeping.alembic_version).toEqual([{ version_num: HEAD }]);
-    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking']);
+    expect(bookkeeping.oo_migrations!.map((row) => row.name)).toEqual(['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking', 'oo-017-slot-counters']);
 
     const second = await upgrade(store);
     expect(second.lines).toEqual([]);

@@ -742,14 +742,28 @@ function fleetPlan(quick: boolean): FleetPlan {
   return quick ? { windowMs: 8_000, rows: { small: 1_000, large: 100_000 }, bouncerSize: 200 } : { windowMs: 15_000, rows: { small: 1_000, large: 1_000_000 }, bouncerSize: BOUNCER_SIZE };
 }
 
-/** A fresh database with the fleet's triggers (`queues` of them queue triggers) and `rows` rows each in Logs and Queues. */
-async function fleetDatabase(dialect: FleetDialect, rows: number, label: string, queues = QUEUE_TRIGGERS): Promise<{ bench: BenchDatabase; raw: RawDb }> {
+/**
+ * A New element in each of `count` queues no trigger watches, in one statement: before
+ * oo-017-slot-counters each such queue kept its own change counters (the table, and the sum an
+ * idle tick reads, grew with them).
+ */
+async function seedOtherQueues(raw: RawDb, dialect: FleetDialect, count: number): Promise<void> {
+  if (dialect === 'postgres') {
+    await raw.query(`INSERT INTO "Queues" (id, queue_name, status, reference, created_date, created_by) SELECT gen_random_uuid(), 'other-queue-' || g, 'NEW', 'ref-' || g, now(), 'bench' FROM generate_series(1, ${count}) g`);
+  } else {
+    await raw.query(`INSERT INTO \`Queues\` (id, queue_name, status, reference, created_date, created_by) SELECT REPLACE(UUID(), '-', ''), CONCAT('other-queue-', seq), 'NEW', CONCAT('ref-', seq), NOW(), 'bench' FROM seq_1_to_${count}`);
+  }
+}
+
+/** A fresh database with the fleet's triggers (`queues` of them queue triggers), `rows` rows each in Logs and Queues and a New element in each of `otherQueues` unwatched queues. */
+async function fleetDatabase(dialect: FleetDialect, rows: number, label: string, queues = QUEUE_TRIGGERS, otherQueues = 0): Promise<{ bench: BenchDatabase; raw: RawDb }> {
   const bench = await benchDatabase(dialect);
   try {
     const raw = await rawDb(dialect, bench.store);
     try {
       await seedTriggers(bench, queues);
       await seedRows(raw, dialect, 1, rows, label);
+      if (otherQueues > 0) await seedOtherQueues(raw, dialect, otherQueues);
       return { bench, raw };
     } catch (error) {
       await raw.close();
@@ -881,11 +895,30 @@ export async function benchFleetQueueTriggers(dialect: FleetDialect, quick: bool
   );
 }
 
+/** Queues written to, beside the fleet's, in benchFleetQueueNames. */
+const OTHER_QUEUES = 2_000;
+
+/**
+ * Two fleets side by side as benchFleetGrowth runs them, one on a database where elements were
+ * also added to 2,000 queues no trigger watches: the change counters, and so an idle tick, must
+ * cost the same (they are per connection since oo-017, not per queue).
+ */
+export async function benchFleetQueueNames(dialect: FleetDialect, quick: boolean): Promise<Row[]> {
+  const { rows } = fleetPlan(quick);
+  return sideBySide(dialect, quick, {
+    label: `fleet queue names ${DIALECT_LABEL[dialect]}`,
+    bench: 'fleet: idle tick cost, more queues written to',
+    large: { rows: rows.small, queues: QUEUE_TRIGGERS, otherQueues: OTHER_QUEUES, name: `${fmt(OTHER_QUEUES)} more queues` },
+    small: { name: 'the fleet\'s queues only', baseline: `same fleet beside it, no other queues` },
+    size: `${fmt(OTHER_QUEUES)} more queues with a New element, ${QUEUE_TRIGGERS} of ${TRIGGERS} triggers on queues, ${fmt(rows.small)} rows`,
+  });
+}
+
 interface SideBySide {
   label: string;
   bench: string;
   /** the measured fleet's database */
-  large: { rows: number; queues: number; name: string };
+  large: { rows: number; queues: number; otherQueues?: number; name: string };
   /** the baseline fleet's (the withFleet database) */
   small: { name: string; baseline: string };
   size: string;
@@ -893,7 +926,7 @@ interface SideBySide {
 
 async function sideBySide(dialect: FleetDialect, quick: boolean, spec: SideBySide, smallQueues = QUEUE_TRIGGERS): Promise<Row[]> {
   return withFleet(dialect, quick, spec.label, async (ctx) => {
-    const large = await fleetDatabase(dialect, spec.large.rows, `${ctx.label}, ${spec.large.name}`, spec.large.queues);
+    const large = await fleetDatabase(dialect, spec.large.rows, `${ctx.label}, ${spec.large.name}`, spec.large.queues, spec.large.otherQueues);
     const second = await Hosts.spawn(HOSTS);
     try {
       const size = Math.min(GROWTH_SIZE, Math.floor((await largestFleet(ctx, 0, PER_SCHEDULER[dialect])) / 2));

@@ -379,8 +379,9 @@ export const AUDIT: TableDef = {
 };
 
 /**
- * Ours (oo-014-change-tracking): per queue and writer slot, a counter that database triggers
- * bump on every change that can make a queue trigger due (src/db/dialects/change-tracking.ts).
+ * Ours (oo-014-change-tracking): per writer slot, a counter that database triggers bump on every
+ * change that can make a trigger due (src/db/dialects/change-tracking.ts). queue_name is always
+ * '' since oo-017-slot-counters (oo-014 kept a row per queue and slot).
  */
 export const QUEUE_CHANGES: TableDef = {
   name: 'oo_queue_changes',

@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { SchemaError } from '../../errors.js';
 import { now } from '../../time/clock.js';
 import type { ClaimGuard, Dialect, EnumName } from '../dialects/dialect.js';
+import { RETIRED_COUNTERS_SQL } from '../dialects/change-tracking.js';
 import type { Database } from '../types.js';
 import { addColumnSql, createIndexSql, createTableSql } from './ddl.js';
 import {
@@ -49,7 +50,7 @@ export const UPSTREAM_REVISIONS = ['b67b7649b282', '526b6edac328', '90d46abd44a3
  * Jobs and Logs.job_id before upstream 3.0 did the same; they are still recorded so that the
  * list only ever grows.
  */
-export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking'] as const;
+export const OWN_MIGRATIONS = ['oo-001-jobs', 'oo-002-logs-job-id', 'oo-003-indexes', 'oo-004-jobs-trigger-id', 'oo-005-run-requests', 'oo-006-operations', 'oo-007-dashboard', 'oo-008-scale', 'oo-009-job-output', 'oo-010-retention', 'oo-011-audit', 'oo-012-whitelist-nullable', 'oo-013-claim-guard', 'oo-014-change-tracking', 'oo-015-claim-order', 'oo-016-timed-tracking', 'oo-017-slot-counters'] as const;
 
 /** Every table this program knows, upstream first, in creation order. */
 const KNOWN_TABLES: TableDef[] = [...UPSTREAM_TABLES, JOBS, RUN_REQUESTS, ...OPERATIONS_TABLES, ...DAILY_TABLES, RETENTION, AUDIT, QUEUE_CHANGES];
@@ -450,16 +451,29 @@ function claimGuardSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[
  * (src/db/dialects/change-tracking.ts). Triggers are found by name in the catalog: when any is
  * missing (dropped by hand, or lost when a table was rebuilt), all are put back.
  * oo-016-timed-tracking: the same triggers count changes to single and scheduled triggers too
- * (so an idle poll reads only the counters): made anew once, on a database that had oo-014's.
+ * (so an idle poll reads only the counters). oo-017-slot-counters: one counter per connection
+ * slot instead of per queue (so the counters' sum costs the same however many queues there are),
+ * and oo-014's per-queue rows deleted. Each is made anew once on a database that had oo-014's
+ * triggers; the remake always makes the newest triggers.
  */
 function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] {
   const steps = tableSteps(dialect, catalog, [{ table: QUEUE_CHANGES, purpose: 'change counters the idle Scheduler reads' }], 'oo-014-change-tracking', 'record the change tracking');
   const timed = 'oo-016-timed-tracking';
-  if (catalog.ownMigrations.has('oo-014-change-tracking') && !catalog.ownMigrations.has(timed)) {
-    // Every trigger is made again (some keep their names and change their bodies).
-    const remake = dialect.trackingTriggers.length > 0;
-    const description = remake ? 'remake change-tracking triggers (changes to single and scheduled triggers counted too)' : 'record the tracking of timed triggers';
-    return [...steps, { description, statements: dialect.trackingSql(), records: timed }];
+  const slots = 'oo-017-slot-counters';
+  const tracks = dialect.trackingTriggers.length > 0;
+  const recordSlots: UpgradeStep = tracks
+    ? { description: 'delete the per-queue change counters (counted per connection now)', statements: [RETIRED_COUNTERS_SQL], records: slots }
+    : { description: 'record the per-connection change counters', statements: [], records: slots };
+  if (catalog.ownMigrations.has('oo-014-change-tracking') && !catalog.ownMigrations.has(slots)) {
+    const planned = [...steps];
+    if (tracks) {
+      // Every trigger is made again (they keep their names and change their bodies).
+      const what = catalog.ownMigrations.has(timed) ? 'one counter per connection, not per queue' : 'changes to single and scheduled triggers counted too, one counter per connection';
+      planned.push({ description: `remake change-tracking triggers (${what})`, statements: dialect.trackingSql(), ...(catalog.ownMigrations.has(timed) ? {} : { records: timed }) });
+    } else if (!catalog.ownMigrations.has(timed)) {
+      planned.push({ description: 'record the tracking of timed triggers', statements: [], records: timed });
+    }
+    return [...planned, recordSlots];
   }
   // Unseen triggers are taken as there once recorded; before that, creating them is the plan
   // (and a login that may not create them gets the database's one-line refusal).
@@ -476,8 +490,11 @@ function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] 
     }
     steps.push(step);
   }
-  // On a database without oo-014, the triggers made above are oo-016's already.
-  if (!catalog.ownMigrations.has(timed) && steps.some((s) => s.records === 'oo-014-change-tracking')) steps.push({ description: 'record the tracking of timed triggers', statements: [], records: timed });
+  // On a database without oo-014, the triggers made above are oo-016's and oo-017's already.
+  if (steps.some((s) => s.records === 'oo-014-change-tracking')) {
+    if (!catalog.ownMigrations.has(timed)) steps.push({ description: 'record the tracking of timed triggers', statements: [], records: timed });
+    if (!catalog.ownMigrations.has(slots)) steps.push({ description: 'record the per-connection change counters', statements: [], records: slots });
+  }
   return steps;
 }
 
