@@ -7,7 +7,7 @@ import { BoundedText } from '../src/scheduler/bounded-text.js';
 import { createConsoleLog, scrub } from '../src/scheduler/console-log.js';
 import { commandFor, findEntry, localEntry } from '../src/scheduler/entry.js';
 import { redactGitUrl } from '../src/scheduler/git.js';
-import { heartbeatEveryMs } from '../src/scheduler/loop.js';
+import { beatDue, heartbeatEveryMs } from '../src/scheduler/loop.js';
 import { candidatesHere, mayRunHere, mayStartNow } from '../src/scheduler/poll.js';
 import { tempDir } from './helpers/scheduler.js';
 
@@ -103,12 +103,41 @@ describe('no secrets in output', () => {
 });
 
 describe('heartbeat cadence', () => {
-  it('beats every 15 s at the default 6 s poll, every poll when polls are slower, every 10 ticks when they are fast', () => {
-    expect(heartbeatEveryMs(6)).toBe(15_000);
-    // The Orchestrator calls a Scheduler offline after a minute of silence: 15 s leaves three misses.
-    expect(heartbeatEveryMs(15)).toBe(15_000);
-    expect(heartbeatEveryMs(30)).toBe(30_000);
+  /** The beats of a Scheduler ticking every `interval` s for `minutes`, from a start at `phase` ms past a minute. */
+  const beats = (interval: number, minutes: number, phase: number): number[] => {
+    const start = Date.parse('2026-12-08T10:00:00Z') + phase;
+    const out: number[] = [];
+    let last = 0;
+    for (let t = start; t < start + minutes * 60_000; t += interval * 1000) {
+      if (beatDue(last, t, interval)) out.push((last = t));
+    }
+    return out;
+  };
+
+  it('beats on the first tick after each :00, :20 and :40 at the default 6 s poll, whatever the phase of the ticks', () => {
+    for (const phase of [0, 1, 2_500, 5_999, 17_300, 41_000]) {
+      const times = beats(6, 10, phase);
+      // Three a minute (the first tick beats too).
+      expect(times.length).toBeGreaterThanOrEqual(30);
+      expect(times.length).toBeLessThanOrEqual(31);
+      for (const time of times.slice(1)) expect(time % 20_000).toBeLessThan(6_000);
+      // At most 20 s and a tick apart: ours calls a Scheduler offline after 60 s.
+      const gaps = times.slice(1).map((time, i) => time - times[i]!);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(26_000);
+      // The Python Orchestrator drops the seconds: each minute has its beat within its first tick.
+      for (let minute = Math.ceil(times[0]! / 60_000) * 60_000; minute + 60_000 < times.at(-1)!; minute += 60_000) {
+        expect(times.find((time) => time >= minute)! - minute).toBeLessThan(6_000);
+      }
+    }
+  });
+
+  it('beats on every poll when polls are 20 s or slower, and every 10 polls when they are fast', () => {
+    expect(beats(30, 10, 7_000)).toHaveLength(20);
+    expect(beats(20, 10, 0)).toHaveLength(30);
+    expect(heartbeatEveryMs(6)).toBe(20_000);
     expect(heartbeatEveryMs(1)).toBe(10_000);
     expect(heartbeatEveryMs(0.2)).toBe(2_000);
+    expect(beats(0.2, 1, 0).length).toBeGreaterThanOrEqual(30);
+    expect(beats(0.2, 1, 0).length).toBeLessThanOrEqual(31);
   });
 });

@@ -91,12 +91,28 @@ const DUE_TIMER_MARGIN_MS = 5;
 const CHANGE_PROBE_MS = 250;
 /**
  * The heartbeat is a write (a commit: the dearest statement of an idle tick), and it only says
- * "alive" to readers that call a Scheduler offline after a minute (the Orchestrator, as the Python
- * one does). So it goes at most every 15 s, or every poll when polls are slower; when ticks are
- * very fast (tests), every 10 ticks.
+ * "alive" to readers that call a Scheduler offline after a minute: ours after 60 s without one;
+ * the Python Orchestrator as soon as the minute of the last beat (it drops the seconds) is over a
+ * minute ago, that is whenever the minute now has no beat yet. So beats fall on the clock: on the
+ * first tick after each :00, :20 and :40 (three a minute, at most 20 s and a tick apart), which
+ * keeps the Python Orchestrator's red mark to a minute's first tick, as for its own Scheduler
+ * that beats on every tick. When polls are 20 s or slower, every poll beats; when they are very
+ * fast (tests), every 10 polls' worth.
  */
 export function heartbeatEveryMs(intervalSeconds: number): number {
-  return Math.max(intervalSeconds * 1000, Math.min(15_000, intervalSeconds * 10_000));
+  return Math.min(20_000, intervalSeconds * 10_000);
+}
+
+/**
+ * Whether a tick at `nowMs` beats, the last beat having been at `lastBeatMs` (0: none yet).
+ *
+ * @example
+ *   beatDue(Date.parse('2026-12-08T10:00:18Z'), Date.parse('2026-12-08T10:00:24Z'), 6); // true: :20 passed
+ */
+export function beatDue(lastBeatMs: number, nowMs: number, intervalSeconds: number): boolean {
+  const every = heartbeatEveryMs(intervalSeconds);
+  if (intervalSeconds * 1000 >= every) return true;
+  return Math.floor(nowMs / every) > Math.floor(lastBeatMs / every);
 }
 /** The listening connection's application_name starts with this (then the machine name). */
 export const LISTENER_APPLICATION_NAME = 'openorchestrator-scheduler';
@@ -254,9 +270,9 @@ export class Scheduler {
       if (!this.#ready) await this.#prepare();
       // Not on every tick (see heartbeatEveryMs). On a tick that polls, the poll carries it
       // (pollTriggers): on PostgreSQL in the same statement.
-      const beatDue = Date.now() - this.#beatAt >= heartbeatEveryMs(this.options.intervalSeconds) * 0.9;
+      const beats = beatDue(this.#beatAt, Date.now(), this.options.intervalSeconds);
       const polling = !this.#paused && !this.#stopping;
-      if (beatDue && !polling) {
+      if (beats && !polling) {
         await heartbeat(store, this.options.machineName);
         this.#beatAt = Date.now();
       }
@@ -264,8 +280,8 @@ export class Scheduler {
       await this.#checkKills();
       this.#nextTimedAt = undefined;
       if (polling) {
-        await this.#startDue(now(), beatDue);
-        if (beatDue) this.#beatAt = Date.now();
+        await this.#startDue(now(), beats);
+        if (beats) this.#beatAt = Date.now();
       }
       await this.#flush();
       this.#databaseAnswered();
