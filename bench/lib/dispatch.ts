@@ -10,7 +10,8 @@
  * - queue element with the Python client's SQL (every dialect): the INSERT SQLAlchemy sends for
  *   the Python OrchestratorConnection's create_queue_element, on a bare driver connection, in
  *   its own transaction; on PostgreSQL the database's change tracking (oo-014) notifies, so
- *   p95 < 200 ms, elsewhere the next poll's one-sum change check sees it: within one poll;
+ *   p95 < 200 ms, elsewhere the next poll's one-sum change check sees it: within one poll (and
+ *   the start's own 300 ms);
  * - behind our back (PostgreSQL): both trigger rows inserted with plain SQL; the database's
  *   change tracking notifies (it did not before oo-014, when only the poll could see it).
  * Every wake-up on PostgreSQL comes from the database's triggers: our code sends none.
@@ -38,6 +39,8 @@ import { benchDatabase, DIALECT_LABEL, fmt, median, progress, quantile, rawDb, s
 
 const ROBOT = fileURLToPath(new URL('../../test/fixtures/robots/robot.mjs', import.meta.url));
 const POLL_MS = DEFAULT_INTERVAL_SECONDS * 1000;
+/** A due trigger's start, claim to process started (p95): the time-based target. */
+const START_MS = 300;
 
 /** The time of the robot's first line, once it has written it. */
 function firstStatement(file: string): number | undefined {
@@ -211,15 +214,16 @@ export async function benchDispatch(dialect: LiveDialect, runs: number, idle: nu
   const measured: { what: string; values: Latency[]; target: number; metric: 'p95' | 'max' }[] = [];
   try {
     await sleep(1500);
-    measured.push({ what: 'time-based trigger (due-time timer)', values: await timeBased(store, dir, runs), target: 300, metric: 'p95' });
+    measured.push({ what: 'time-based trigger (due-time timer)', values: await timeBased(store, dir, runs), target: START_MS, metric: 'p95' });
     if (dialect === 'postgres') {
       measured.push({ what: 'trigger created through the store (database notification)', values: await storeChanges(store, dir, runs), target: 200, metric: 'p95' });
       measured.push({ what: 'queue element through the robot API (database notification)', values: await queueArrivals(store, bench.url, dir, runs), target: 200, metric: 'p95' });
       measured.push({ what: "queue element with the Python client's SQL (database notification)", values: await pythonArrivals(bench, dir, runs, 800), target: 200, metric: 'p95' });
       measured.push({ what: 'trigger inserted with plain SQL (database notification)', values: await behindOurBack(store, dir, runs), target: 200, metric: 'p95' });
     } else {
-      // No notifications: the next poll's change check (SQLite: its change probe too).
-      measured.push({ what: "queue element with the Python client's SQL (change check)", values: await pythonArrivals(bench, dir, Math.max(3, Math.round(runs / 2)), POLL_MS), target: POLL_MS, metric: 'max' });
+      // No notifications: the next poll's change check (SQLite: its change probe too). An element
+      // added just after a poll waits one whole interval for it, then starts as a due trigger does.
+      measured.push({ what: "queue element with the Python client's SQL (change check)", values: await pythonArrivals(bench, dir, Math.max(3, Math.round(runs / 2)), POLL_MS), target: POLL_MS + START_MS, metric: 'max' });
     }
   } finally {
     scheduler.stop();
