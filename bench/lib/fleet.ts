@@ -738,8 +738,13 @@ function cpuRows(dialectLabel: string, ours: Figures[], bare: Figures[], idle: W
   return rows;
 }
 
+/**
+ * Windows are whole heartbeat periods (20 s: the Schedulers beat on the first tick after each
+ * :00, :20 and :40, all together), so each holds one beat per member: a 15 s window held one or
+ * two, and the figure moved with where the window fell.
+ */
 function fleetPlan(quick: boolean): FleetPlan {
-  return quick ? { windowMs: 8_000, rows: { small: 1_000, large: 100_000 }, bouncerSize: 200 } : { windowMs: 15_000, rows: { small: 1_000, large: 1_000_000 }, bouncerSize: BOUNCER_SIZE };
+  return quick ? { windowMs: 20_000, rows: { small: 1_000, large: 100_000 }, bouncerSize: 200 } : { windowMs: 20_000, rows: { small: 1_000, large: 1_000_000 }, bouncerSize: BOUNCER_SIZE };
 }
 
 /**
