@@ -57,6 +57,16 @@ const mentionsTriggerTables = (text: string) => /\b(Triggers|Single_Triggers|Sch
 const inHours = (hours: number) => new Date(Date.now() + hours * 3_600_000);
 const DELETE_PER_QUEUE = 'delete the per-queue change counters (counted per connection now)';
 
+/** The schema check names `steps[0]` first and upgrade runs exactly `steps`; upgraded again whatever happened, so later tests (and files) find the whole tracking. */
+async function expectUpgrade(store: Store, steps: string[]): Promise<void> {
+  expect(await checkSchema(store.db, store.dialect)).toMatchObject({ current: false, firstStep: steps[0] });
+  try {
+    expect((await upgradeDatabase(store.db, store.dialect)).steps).toEqual(steps);
+  } finally {
+    await upgradeDatabase(store.db, store.dialect);
+  }
+}
+
 describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
   let live: TestStore;
   beforeAll(async () => {
@@ -253,14 +263,7 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
       await sql.raw('CREATE TRIGGER oo_track_scheduled_triggers AFTER INSERT OR UPDATE ON "Scheduled_Triggers" FOR EACH ROW EXECUTE FUNCTION oo_track_timed_trigger()').execute(db);
     }
     await sql`DELETE FROM oo_migrations WHERE name IN (${'oo-016-timed-tracking'}, ${'oo-017-slot-counters'})`.execute(db);
-    const remake = 'remake change-tracking triggers (changes to single and scheduled triggers counted too, one counter per connection)';
-    expect(await checkSchema(db, store.dialect)).toMatchObject({ current: false, firstStep: remake });
-    try {
-      expect((await upgradeDatabase(db, store.dialect)).steps).toEqual([remake, DELETE_PER_QUEUE]);
-    } finally {
-      // Whatever happened, later tests (and files) find the whole tracking.
-      await upgradeDatabase(db, store.dialect);
-    }
+    await expectUpgrade(store, ['remake change-tracking triggers (changes to single and scheduled triggers counted too, one counter per connection)', DELETE_PER_QUEUE]);
     const present = [...((await store.dialect.listTriggers(db)) ?? [])].map((name) => name.toLowerCase());
     expect(store.dialect.trackingTriggers.filter((name) => !present.includes(name))).toEqual([]);
     expect(present.filter((name) => ['oo_track_single_triggers', 'oo_track_scheduled_triggers'].includes(name))).toEqual([]);
@@ -280,13 +283,7 @@ describe.each(LIVE_DIALECTS)('change tracking on %s', (dialect) => {
     // oo-014's rows: one per queue and slot.
     await db.insertInto('oo_queue_changes').values([{ queue_name: queueName, slot: 0, changes: 5 }, { queue_name: 'other', slot: 3, changes: 9 }]).execute();
     await sql`DELETE FROM oo_migrations WHERE name = ${'oo-017-slot-counters'}`.execute(db);
-    const remake = 'remake change-tracking triggers (one counter per connection, not per queue)';
-    expect(await checkSchema(db, store.dialect)).toMatchObject({ current: false, firstStep: remake });
-    try {
-      expect((await upgradeDatabase(db, store.dialect)).steps).toEqual([remake, DELETE_PER_QUEUE]);
-    } finally {
-      await upgradeDatabase(db, store.dialect);
-    }
+    await expectUpgrade(store, ['remake change-tracking triggers (one counter per connection, not per queue)', DELETE_PER_QUEUE]);
     expect(await checkSchema(db, store.dialect)).toMatchObject({ current: true });
     expect((await db.selectFrom('oo_queue_changes').select('queue_name').execute()).filter((row) => row.queue_name !== SLOT_KEY)).toEqual([]);
     const watch: ChangeWatch = {};

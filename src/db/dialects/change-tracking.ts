@@ -13,7 +13,7 @@
  * table never has more than TRACKING_SLOTS rows, whatever the number of queues and triggers, and
  * the sum the Scheduler reads costs the same for a team with 5 queues or 5,000. Writers on
  * different connections rarely share a row lock, a transaction takes at most one counter row (so
- * the counters can never be part of a deadlock), and claims of queue elements (New -> In
+ * two can no longer deadlock on the counters alone), and claims of queue elements (New -> In
  * progress) never touch the table. Counters only grow (modulo COUNTER_WRAP), so their sum moves
  * whenever a counter does: the Scheduler reads that one sum per idle tick, and the trigger
  * tables only when it moved or a timed trigger it knows of falls due.
