@@ -67,6 +67,7 @@ import pg from 'pg';
 import { generateKey } from '../../src/crypto/fernet.js';
 import { createTrigger } from '../../src/db/store/triggers.js';
 import { resolveTsxLoader } from '../../src/scheduler/entry.js';
+import { heartbeatEveryMs } from '../../src/scheduler/loop.js';
 import { DEFAULT_INTERVAL_SECONDS } from '../../src/scheduler/options.js';
 import { formatNaive } from '../../src/time/clock.js';
 import { startPgBouncer, type Bouncer } from '../../test/helpers/pgbouncer.js';
@@ -739,12 +740,14 @@ function cpuRows(dialectLabel: string, ours: Figures[], bare: Figures[], idle: W
 }
 
 /**
- * Windows are whole heartbeat periods (20 s: the Schedulers beat on the first tick after each
- * :00, :20 and :40, all together), so each holds one beat per member: a 15 s window held one or
- * two, and the figure moved with where the window fell.
+ * A window is one whole heartbeat period (the Schedulers beat together, on the first tick after
+ * each :00, :20 and :40), so each holds one beat per member: a 15 s window held one or two, and
+ * the figure moved with where the window fell.
  */
+const WINDOW_MS = heartbeatEveryMs(DEFAULT_INTERVAL_SECONDS);
+
 function fleetPlan(quick: boolean): FleetPlan {
-  return quick ? { windowMs: 20_000, rows: { small: 1_000, large: 100_000 }, bouncerSize: 200 } : { windowMs: 20_000, rows: { small: 1_000, large: 1_000_000 }, bouncerSize: BOUNCER_SIZE };
+  return quick ? { windowMs: WINDOW_MS, rows: { small: 1_000, large: 100_000 }, bouncerSize: 200 } : { windowMs: WINDOW_MS, rows: { small: 1_000, large: 1_000_000 }, bouncerSize: BOUNCER_SIZE };
 }
 
 /**

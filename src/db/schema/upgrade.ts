@@ -460,20 +460,19 @@ function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] 
   const steps = tableSteps(dialect, catalog, [{ table: QUEUE_CHANGES, purpose: 'change counters the idle Scheduler reads' }], 'oo-014-change-tracking', 'record the change tracking');
   const timed = 'oo-016-timed-tracking';
   const slots = 'oo-017-slot-counters';
+  const hasTimed = catalog.ownMigrations.has(timed);
+  const recordTimed: UpgradeStep = { description: 'record the tracking of timed triggers', statements: [], records: timed };
+  const recordSlots: UpgradeStep = { description: 'record the per-connection change counters', statements: [], records: slots };
   const tracks = dialect.trackingTriggers.length > 0;
-  const recordSlots: UpgradeStep = tracks
-    ? { description: 'delete the per-queue change counters (counted per connection now)', statements: [RETIRED_COUNTERS_SQL], records: slots }
-    : { description: 'record the per-connection change counters', statements: [], records: slots };
   if (catalog.ownMigrations.has('oo-014-change-tracking') && !catalog.ownMigrations.has(slots)) {
-    const planned = [...steps];
-    if (tracks) {
-      // Every trigger is made again (they keep their names and change their bodies).
-      const what = catalog.ownMigrations.has(timed) ? 'one counter per connection, not per queue' : 'changes to single and scheduled triggers counted too, one counter per connection';
-      planned.push({ description: `remake change-tracking triggers (${what})`, statements: dialect.trackingSql(), ...(catalog.ownMigrations.has(timed) ? {} : { records: timed }) });
-    } else if (!catalog.ownMigrations.has(timed)) {
-      planned.push({ description: 'record the tracking of timed triggers', statements: [], records: timed });
-    }
-    return [...planned, recordSlots];
+    if (!tracks) return [...steps, ...(hasTimed ? [] : [recordTimed]), recordSlots];
+    // Every trigger is made again (they keep their names and change their bodies).
+    const what = hasTimed ? 'one counter per connection, not per queue' : 'changes to single and scheduled triggers counted too, one counter per connection';
+    return [
+      ...steps,
+      { description: `remake change-tracking triggers (${what})`, statements: dialect.trackingSql(), ...(hasTimed ? {} : { records: timed }) },
+      { description: 'delete the per-queue change counters (counted per connection now)', statements: [RETIRED_COUNTERS_SQL], records: slots },
+    ];
   }
   // Unseen triggers are taken as there once recorded; before that, creating them is the plan
   // (and a login that may not create them gets the database's one-line refusal).
@@ -492,8 +491,8 @@ function trackingSteps(dialect: Dialect, catalog: SchemaCatalog): UpgradeStep[] 
   }
   // On a database without oo-014, the triggers made above are oo-016's and oo-017's already.
   if (steps.some((s) => s.records === 'oo-014-change-tracking')) {
-    if (!catalog.ownMigrations.has(timed)) steps.push({ description: 'record the tracking of timed triggers', statements: [], records: timed });
-    if (!catalog.ownMigrations.has(slots)) steps.push({ description: 'record the per-connection change counters', statements: [], records: slots });
+    if (!hasTimed) steps.push(recordTimed);
+    if (!catalog.ownMigrations.has(slots)) steps.push(recordSlots);
   }
   return steps;
 }
